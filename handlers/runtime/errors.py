@@ -1,0 +1,84 @@
+"""The HTTP error family. Each error carries its status and a stable snake_case code.
+
+    HttpError
+    ├── BadRequest            400  malformed JSON, bad base64, bad query parameter
+    ├── NotFound              404  unknown route or model
+    ├── MethodNotAllowed      405
+    ├── PayloadTooLarge       413  body, batch or image too large
+    ├── UnsupportedMediaType  415  content type or image format
+    ├── UnprocessableInstance 422  valid JSON, invalid instance
+    ├── InternalError         500  never shows details to the client
+    └── ServiceUnavailable    503  the model could not be loaded (details in the log)
+
+They are turned into responses in one place: ``handlers.runtime.responses.error_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class HttpError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.headers: dict[str, str] = dict(headers or {})
+
+    @property
+    def public_message(self) -> str:
+        """What the client may see; 5xx details stay in the log."""
+        return self.message
+
+
+class BadRequest(HttpError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(HttpError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(HttpError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(HttpError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(HttpError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableInstance(HttpError):
+    status = 422
+    code = "invalid_instance"
+
+
+class InternalError(HttpError):
+    status = 500
+    code = "internal_error"
+
+    @property
+    def public_message(self) -> str:
+        return "internal error; see the function's log for this request id"
+
+
+class ServiceUnavailable(HttpError):
+    status = 503
+    code = "model_unavailable"
+
+    @property
+    def public_message(self) -> str:
+        return "the model is not available right now; retry later (details in the log)"
