@@ -7,6 +7,7 @@ the offending field. The store fills ``version``, ``sha256`` and ``bytes`` on pu
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import re
@@ -237,7 +238,7 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Manifest:
+    def from_json(cls, text: str | builtins.bytes) -> Manifest:
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -1,0 +1,1 @@
+"""Lambda handlers: one thin module per model, plus the shared runtime in ``handlers.runtime``."""

@@ -1,0 +1,27 @@
+"""Every environment variable the handler runtime reads, in one place."""
+
+from __future__ import annotations
+
+# Where the model comes from: a folder (a layer's /opt/models or a local store) or, later,
+# s3://bucket/prefix. Unset: /opt/models when it exists (Lambda), else the project's store.
+MODEL_SOURCE = "FEATHERSERVE_MODEL_SOURCE"
+# Version number or alias ("latest", "prod", ...) to serve.
+MODEL_VERSION = "FEATHERSERVE_MODEL_VERSION"
+MAX_BATCH = "FEATHERSERVE_MAX_BATCH"
+MAX_BODY_BYTES = "FEATHERSERVE_MAX_BODY_BYTES"
+DEFAULT_TOP_K = "FEATHERSERVE_TOP_K"
+# ONNX Runtime intra-op threads; Lambda gives one vCPU per 1,769 MB of memory.
+THREADS = "FEATHERSERVE_THREADS"
+MAX_IMAGE_PIXELS = "FEATHERSERVE_MAX_IMAGE_PIXELS"
+METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+
+DEFAULT_MAX_BATCH = 64
+# Lambda's synchronous payload limit is 6 MB and API Gateway base64-encodes binary bodies
+# (4/3 growth), so a decoded body above ~4.5 MB can never arrive intact anyway.
+DEFAULT_MAX_BODY_BYTES = 4_500_000
+DEFAULT_TOP_K_LIMIT = 5
+DEFAULT_THREADS = 1
+DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
+DEFAULT_NAMESPACE = "featherserve"
+DEFAULT_SERVICE = "featherserve"

@@ -1,0 +1,20 @@
+"""Event adapters, one module per event shape (v2 first: it is the more specific test)."""
+
+from __future__ import annotations
+
+from handlers.runtime.events.api_gateway_v1 import ApiGatewayV1
+from handlers.runtime.events.api_gateway_v2 import ApiGatewayV2
+from handlers.runtime.events.base import EventAdapter, LambdaEvent
+
+ADAPTERS: tuple[EventAdapter, ...] = (ApiGatewayV2(), ApiGatewayV1())
+
+
+def adapter_for(event: object) -> EventAdapter | None:
+    """The adapter that understands ``event``, or None for a non-HTTP invocation."""
+    if not isinstance(event, dict):
+        return None
+    return next((a for a in ADAPTERS if a.matches(event)), None)
+
+
+__all__ = ["ADAPTERS", "ApiGatewayV1", "ApiGatewayV2", "EventAdapter", "LambdaEvent",
+           "adapter_for"]

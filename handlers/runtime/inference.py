@@ -1,0 +1,35 @@
+"""The inference seam: a ``Predictor`` runs a batch; ``OnnxPredictor`` is the real one."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class Predictor(Protocol):
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class OnnxPredictor:
+    """One ONNX Runtime session, created once at init and reused by every request."""
+
+    def __init__(self, model_bytes: bytes, *, input_name: str, output_name: str,
+                 threads: int = 1) -> None:
+        import onnxruntime as ort  # imported here so tests with fake predictors stay light
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Spinning threads burn billed CPU time between requests on Lambda's small vCPU share.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(model_bytes, sess_options=options,
+                                             providers=["CPUExecutionProvider"])
+        self._input_name = input_name
+        self._output_names = [output_name]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        outputs = self._session.run(self._output_names, {self._input_name: batch})
+        return np.asarray(outputs[0])

@@ -1,0 +1,63 @@
+"""``serve_model(name)``: the whole of a model's Lambda handler, built once at init."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from handlers.runtime.errors import BadRequest, HttpError, ServiceUnavailable
+from handlers.runtime.events import ApiGatewayV1, adapter_for
+from handlers.runtime.http import HttpRequest
+from handlers.runtime.model_loading import load_model
+from handlers.runtime.observability import MetricUnit, build_logger, build_metrics
+from handlers.runtime.service import ModelLoader, ModelService
+from handlers.runtime.settings import Settings
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def serve_model(name: str, *, settings: Settings | None = None,
+                loader: ModelLoader = load_model) -> LambdaHandler:
+    """Load ``name`` now (Lambda init), and return the handler that serves it."""
+    settings = settings or Settings.from_env()
+    logger = build_logger(settings, name)
+    metrics = build_metrics(settings, name)
+    service = ModelService(name, settings, logger, metrics, loader)
+    try:
+        service.ensure_loaded()
+    except ServiceUnavailable:
+        pass  # logged; each request retries and answers 503 until the model loads
+    cold = {"start": True}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        is_cold, cold["start"] = cold["start"], False
+        logger.append_keys(cold_start=is_cold,
+                           function_request_id=getattr(context, "aws_request_id", None))
+        if is_cold:
+            metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+        adapter = adapter_for(event)
+        try:
+            if adapter is None:
+                raise BadRequest("this function answers API Gateway (REST or HTTP API) and "
+                                 "Function URL events only", code="unsupported_event")
+            request = adapter.to_request(event)
+        except HttpError as error:
+            request_id = getattr(context, "aws_request_id", "") or ""
+            response = service.error_response(error, request_id)
+            return (adapter or ApiGatewayV1()).to_response(response)
+        response = service.handle(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        logger.info("request", extra=_access_log(request, response.status, elapsed_ms))
+        metrics.flush_metrics()
+        return adapter.to_response(response)
+
+    return handler
+
+
+def _access_log(request: HttpRequest, status: int, elapsed_ms: float) -> dict[str, Any]:
+    return {"method": request.method, "path": request.path, "status": status,
+            "request_id": request.request_id, "latency_ms": round(elapsed_ms, 3),
+            "body_bytes": len(request.body)}

@@ -1,0 +1,46 @@
+"""Find the model named by the settings, check its integrity, and start its session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from handlers.runtime.inference import OnnxPredictor, Predictor
+from handlers.runtime.settings import Settings
+from model_store.base import OpenedModel
+from model_store.local import LocalStore
+from model_store.manifest import Manifest
+
+PredictorFactory = Callable[[OpenedModel, Settings], Predictor]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    manifest: Manifest
+    predictor: Predictor
+    source: str
+
+
+def onnx_predictor(opened: OpenedModel, settings: Settings) -> Predictor:
+    manifest = opened.manifest
+    return OnnxPredictor(opened.model_bytes, input_name=manifest.input_name,
+                         output_name=manifest.output.name, threads=settings.threads)
+
+
+def open_from_source(name: str, settings: Settings) -> OpenedModel:
+    """Open ``name`` at the configured version from the configured source, sha256-checked."""
+    source = settings.model_source
+    if source.startswith("s3://"):
+        from handlers.runtime.s3_source import open_from_s3  # boto3 only on this path
+
+        return open_from_s3(name, settings)
+    return LocalStore(Path(source)).open(name, settings.model_version)
+
+
+def load_model(name: str, settings: Settings,
+               predictor_factory: PredictorFactory = onnx_predictor) -> LoadedModel:
+    opened = open_from_source(name, settings)
+    return LoadedModel(manifest=opened.manifest,
+                       predictor=predictor_factory(opened, settings),
+                       source=settings.model_source)

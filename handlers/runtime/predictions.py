@@ -1,0 +1,38 @@
+"""Model outputs → the contract's prediction objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from model_store.manifest import Manifest
+
+
+class ClassificationResults:
+    """``{"label", "index", "score", "top": [{"label", "score"}, ...]}`` per instance."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.labels = manifest.labels
+        self._needs_softmax = manifest.output.kind == "logits"
+
+    @property
+    def max_top_k(self) -> int:
+        return len(self.labels)
+
+    def to_predictions(self, outputs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
+        scores = _softmax(outputs) if self._needs_softmax else outputs.astype(np.float64)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+        predictions = []
+        for row, ranked in zip(scores, order, strict=True):
+            top = [{"label": self.labels[i], "score": round(float(row[i]), 6)} for i in ranked]
+            best = int(ranked[0])
+            predictions.append({"label": self.labels[best], "index": best,
+                                "score": top[0]["score"], "top": top})
+        return predictions
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]

@@ -1,0 +1,123 @@
+"""One model behind the HTTP contract: route, parse, predict, shape, and map errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from handlers.runtime.errors import BadRequest, HttpError, InternalError, ServiceUnavailable
+from handlers.runtime.http import HttpRequest, HttpResponse
+from handlers.runtime.inputs import InputParser, parse_batch
+from handlers.runtime.model_loading import LoadedModel, load_model
+from handlers.runtime.observability import Logger, Metrics, MetricUnit
+from handlers.runtime.predictions import ClassificationResults
+from handlers.runtime.routes import match_route
+from handlers.runtime.settings import Settings
+from model_store.manifest import ImageSpec, Manifest
+
+ModelLoader = Callable[[str, Settings], LoadedModel]
+
+
+def input_parser_for(manifest: Manifest, settings: Settings) -> InputParser:
+    if isinstance(manifest.input, ImageSpec):
+        from handlers.runtime.image_inputs import ImageInputs  # Pillow only for image models
+
+        return ImageInputs(manifest.input, settings)
+    from handlers.runtime.tabular import TabularInputs
+
+    return TabularInputs(manifest.input, manifest.name)
+
+
+def model_card(manifest: Manifest) -> dict[str, Any]:
+    card = manifest.to_dict()
+    card["metrics"]["accuracy_retention"] = manifest.metrics.accuracy_retention
+    return card
+
+
+class ReadyModel:
+    """Everything a request needs, built once when the model loads."""
+
+    def __init__(self, loaded: LoadedModel, settings: Settings) -> None:
+        self.manifest = loaded.manifest
+        self.predictor = loaded.predictor
+        self.parser = input_parser_for(self.manifest, settings)
+        self.results = ClassificationResults(self.manifest)
+        self.card_body = json.dumps(model_card(self.manifest), separators=(",", ":"))
+        self.version_header = {"X-Model-Version": self.manifest.version}
+
+
+class ModelService:
+    def __init__(self, name: str, settings: Settings, logger: Logger, metrics: Metrics,
+                 loader: ModelLoader = load_model) -> None:
+        self.name = name
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+        self._loader = loader
+        self._ready: ReadyModel | None = None
+
+    def ensure_loaded(self) -> ReadyModel:
+        """Load at init; if that failed, try again on the next request (S3 may recover)."""
+        if self._ready is None:
+            started = time.perf_counter()
+            try:
+                self._ready = ReadyModel(self._loader(self.name, self.settings), self.settings)
+            except Exception as exc:
+                self.logger.exception("model load failed", extra={
+                    "source": self.settings.model_source, "ref": self.settings.model_version})
+                raise ServiceUnavailable(f"could not load {self.name}: {exc}") from exc
+            manifest = self._ready.manifest
+            self.logger.append_keys(model_version=manifest.version)
+            self.logger.info("model loaded", extra={
+                "source": self.settings.model_source, "bytes": manifest.bytes,
+                "load_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return self._ready
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        try:
+            route = match_route(request.method, request.path, self.name)
+            ready = self.ensure_loaded()
+            if route.action == "card":
+                return HttpResponse.raw_json(200, ready.card_body, ready.version_header)
+            return self._predict(request, ready)
+        except HttpError as error:
+            return self.error_response(error, request.request_id)
+        except Exception as exc:  # anything unexpected is a 500 with no details leaked
+            self.logger.exception("unhandled error")
+            return self.error_response(InternalError(str(exc)), request.request_id)
+
+    def _predict(self, request: HttpRequest, ready: ReadyModel) -> HttpResponse:
+        top_k = self._top_k(request, ready.results.max_top_k)
+        batch = parse_batch(request, ready.parser, max_batch=self.settings.max_batch,
+                            max_body_bytes=self.settings.max_body_bytes)
+        started = time.perf_counter()
+        outputs = ready.predictor.predict(batch)
+        self.metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds,
+                                value=(time.perf_counter() - started) * 1000)
+        self.metrics.add_metric(name="Instances", unit=MetricUnit.Count, value=len(batch))
+        body = {"model": self.name, "version": ready.manifest.version,
+                "predictions": ready.results.to_predictions(outputs, top_k)}
+        return HttpResponse.json(200, body, ready.version_header)
+
+    def _top_k(self, request: HttpRequest, classes: int) -> int:
+        raw = request.query.get("top_k")
+        if raw is None:
+            return min(self.settings.top_k, classes)
+        if not raw.isdigit() or not 1 <= int(raw) <= classes:
+            raise BadRequest(f"top_k must be an integer from 1 to {classes}, got {raw!r}",
+                             code="invalid_top_k")
+        return int(raw)
+
+    def error_response(self, error: HttpError, request_id: str) -> HttpResponse:
+        if error.status >= 500:
+            self.logger.error("request failed", extra={"code": error.code,
+                                                       "detail": error.message})
+        else:
+            self.logger.info("request rejected", extra={"status": error.status,
+                                                        "code": error.code,
+                                                        "detail": error.message})
+        body = {"error": {"code": error.code, "message": error.public_message,
+                          "request_id": request_id}}
+        return HttpResponse.json(error.status, body, error.headers)

@@ -1,0 +1,73 @@
+"""Settings, read once at init into a frozen value: explicit argument > environment > default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from handlers.runtime import constants as c
+from model_store.base import LATEST, LAYER_STORE, PROJECT_STORE
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the runtime cannot use."""
+
+
+def default_model_source() -> str:
+    """The layer folder on Lambda; the project's own store everywhere else."""
+    return str(LAYER_STORE) if LAYER_STORE.is_dir() else str(PROJECT_STORE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_source: str
+    model_version: str = LATEST
+    max_batch: int = c.DEFAULT_MAX_BATCH
+    max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
+    top_k: int = c.DEFAULT_TOP_K_LIMIT
+    threads: int = c.DEFAULT_THREADS
+    max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
+    metrics_namespace: str = c.DEFAULT_NAMESPACE
+    service_name: str = c.DEFAULT_SERVICE
+
+    def __post_init__(self) -> None:
+        for name in ("max_batch", "max_body_bytes", "top_k", "threads", "max_image_pixels"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        names = {
+            "model_source": c.MODEL_SOURCE,
+            "model_version": c.MODEL_VERSION,
+            "max_batch": c.MAX_BATCH,
+            "max_body_bytes": c.MAX_BODY_BYTES,
+            "top_k": c.DEFAULT_TOP_K,
+            "threads": c.THREADS,
+            "max_image_pixels": c.MAX_IMAGE_PIXELS,
+            "metrics_namespace": c.METRICS_NAMESPACE,
+            "service_name": c.SERVICE_NAME,
+        }
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            if field.name in overrides:
+                values[field.name] = overrides[field.name]
+                continue
+            raw = env.get(names[field.name], "").strip()
+            if not raw:
+                continue
+            values[field.name] = _coerce(raw, field.type, names[field.name])
+        values.setdefault("model_source", default_model_source())
+        return cls(**values)
+
+
+def _coerce(raw: str, annotation: Any, variable: str) -> Any:
+    if annotation in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be an integer, got {raw!r}") from None
+    return raw
