@@ -1,0 +1,65 @@
+# featherserve's one entry point. On a fresh machine `make serve` and `make test` do all
+# the set-up themselves: a virtualenv from pyproject.toml, node_modules from the lock file.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.featherserve-installed
+NODE_STAMP := node_modules/.featherserve-installed
+STAGE ?= dev
+REGION ?= us-east-1
+PYTEST_ARGS ?=
+
+# Every command below sees the project's Python and the pinned Serverless CLI first, and
+# never lets an AWS SDK probe the EC2 metadata endpoint on a machine that is not EC2.
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
+export AWS_EC2_METADATA_DISABLED := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup serve test lint layers package models invoke bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)  ## create .venv and node_modules when missing or stale
+
+serve: setup  ## serve every shipped model on http://127.0.0.1:3000 (serverless-offline)
+	@$(BIN)/python -m model_store.examples --base-url http://127.0.0.1:3000
+	sls offline start --stage $(STAGE)
+
+test: setup layers  ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy handlers model_store training
+
+layers: setup  ## build the runtime layer and one layer per model under build/layers
+	$(BIN)/python -m model_store layers
+
+package: layers  ## sls package: artifacts and CloudFormation template in .serverless/
+	sls package --stage $(STAGE) --region $(REGION)
+
+models: setup  ## retrain and publish the shipped models to models/
+	$(BIN)/python -m training tabular breast_cancer
+	$(BIN)/python -m training image digits
+
+invoke: setup  ## FN=breast_cancer EVENT=tests/events/breast_cancer_predict_v1.json
+	sls invoke local --stage $(STAGE) -f $(FN) --path $(EVENT)
+
+clean:  ## remove build output (keeps .venv and node_modules)
+	rm -rf build .serverless

@@ -1,0 +1,139 @@
+"""The real Serverless Framework CLI: `sls package`, `sls invoke local`, serverless-offline."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import (
+    NODE_BIN,
+    ROOT,
+    free_port,
+    last_json_document,
+    run_cli,
+    running,
+    tool_env,
+    wait_for_port,
+)
+
+pytestmark = pytest.mark.e2e
+SLS = str(NODE_BIN / "sls")
+LAYERS = ROOT / "build" / "layers"
+
+
+@pytest.fixture(scope="module")
+def built_layers() -> Path:
+    """`make test` builds the layers first; build them here too when run on its own."""
+    if not (LAYERS / "runtime.zip").is_file() or not (LAYERS / "model-breast_cancer.zip").is_file():
+        result = run_cli([str(ROOT / ".venv/bin/python"), "-m", "model_store", "layers"],
+                         env=tool_env(), timeout=900)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return LAYERS
+
+
+def test_sls_package_works_without_credentials(built_layers, tmp_path):
+    out = tmp_path / "package"
+    result = run_cli([SLS, "package", "--stage", "e2e", "--package", str(out)], env=tool_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    resources = template["Resources"]
+    functions = {r["Properties"]["FunctionName"]: r["Properties"] for r in resources.values()
+                 if r["Type"] == "AWS::Lambda::Function"}
+    function = functions["featherserve-e2e-breast_cancer"]
+    assert (function["Runtime"], function["Architectures"]) == ("python3.12", ["x86_64"])
+    assert function["Handler"] == "handlers/breast_cancer.handler"
+    assert {"Ref": "RuntimeLambdaLayer"} in function["Layers"]
+    assert {"Ref": "BreastCancerModelLambdaLayer"} in function["Layers"]
+    layers = [r for r in resources.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert len(layers) == 2
+    # The function zip carries the runtime code only: no training code, tests or models.
+    names = zipfile.ZipFile(out / "featherserve.zip").namelist()
+    assert "handlers/breast_cancer.py" in names and "model_store/manifest.py" in names
+    assert not [n for n in names if n.startswith(("training/", "tests/", "models/"))]
+
+
+def invoke_local(event_file: str) -> dict[str, Any]:
+    result = run_cli([SLS, "invoke", "local", "-f", "breast_cancer", "--path", event_file],
+                     env=tool_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    response = last_json_document(result.stdout)
+    assert isinstance(response, dict) and "statusCode" in response, result.stdout
+    return response
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_sls_invoke_local_predicts(fmt):
+    response = invoke_local(f"tests/events/breast_cancer_predict_{fmt}.json")
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert body["model"] == "breast_cancer"
+    # The events carry a malignant sample (dataset row 0) and a benign one (row 19).
+    assert [p["label"] for p in body["predictions"]] == ["malignant", "benign"]
+
+
+def test_sls_invoke_local_model_card():
+    response = invoke_local("tests/events/breast_cancer_card_v2.json")
+    card = json.loads(response["body"])
+    assert response["statusCode"] == 200 and card["name"] == "breast_cancer"
+
+
+def http(method: str, url: str, body: bytes | None = None,
+         content_type: str | None = None) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, method=method)
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory) -> Any:
+    port, lambda_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("offline") / "offline.log"
+    command = [SLS, "offline", "start", "--stage", "e2e", "--host", "127.0.0.1",
+               "--httpPort", str(port), "--lambdaPort", str(lambda_port)]
+    with running(command, env=tool_env(), log_path=log) as process:
+        wait_for_port(port, process, log)
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_offline_serves_predictions_over_http(offline):
+    body = (ROOT / "tests/events/breast_cancer_predict_v1.json").read_text()
+    instances = json.loads(json.loads(body)["body"])
+    status, payload = http("POST", f"{offline}/models/breast_cancer/predict?top_k=1",
+                           json.dumps(instances).encode(), "application/json")
+    assert status == 200, payload
+    assert [p["label"] for p in payload["predictions"]] == ["malignant", "benign"]
+    assert all(len(p["top"]) == 1 for p in payload["predictions"])
+
+
+def test_offline_serves_the_model_card(offline):
+    status, card = http("GET", f"{offline}/models/breast_cancer")
+    assert status == 200
+    assert card["metrics"]["teacher_accuracy"] > 0.9
+    assert card["metrics"]["accuracy_retention"] >= 0.99
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "status", "code"), [
+    ("POST", "/models/breast_cancer/predict", b"{oops", "application/json", 400,
+     "malformed_json"),
+    ("POST", "/models/breast_cancer/predict", b'{"instances": [[1, 2]]}', "application/json",
+     422, "wrong_length"),
+    ("POST", "/models/breast_cancer/predict", b"a,b", "text/csv", 415,
+     "unsupported_media_type"),
+    ("GET", "/models/breast_cancer/predict", None, None, 405, "method_not_allowed"),
+    ("POST", "/models/breast_cancer", b"{}", "application/json", 405, "method_not_allowed"),
+])
+def test_offline_errors_follow_the_contract(offline, method, path, body, content_type, status,
+                                             code):
+    got_status, payload = http(method, offline + path, body, content_type)
+    assert (got_status, payload["error"]["code"]) == (status, code)
