@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 import zipfile
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.certificates import write_self_signed
 from tests.support.processes import (
     NODE_BIN,
     ROOT,
@@ -83,27 +85,46 @@ def test_sls_invoke_local_model_card():
     assert response["statusCode"] == 200 and card["name"] == "breast_cancer"
 
 
-def http(method: str, url: str, body: bytes | None = None,
-         content_type: str | None = None) -> tuple[int, dict[str, Any]]:
+def http(method: str, url: str, body: bytes | None = None, content_type: str | None = None,
+         tls: ssl.SSLContext | None = None) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, data=body, method=method)
     if content_type:
         request.add_header("Content-Type", content_type)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=60, context=tls) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
 
+def offline_command(port: int, *extra: str) -> list[str]:
+    return [SLS, "offline", "start", "--stage", "e2e", "--host", "127.0.0.1",
+            "--httpPort", str(port), "--lambdaPort", str(free_port()), *extra]
+
+
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory) -> Any:
-    port, lambda_port = free_port(), free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("offline") / "offline.log"
-    command = [SLS, "offline", "start", "--stage", "e2e", "--host", "127.0.0.1",
-               "--httpPort", str(port), "--lambdaPort", str(lambda_port)]
-    with running(command, env=tool_env(), log_path=log) as process:
+    with running(offline_command(port), env=tool_env(), log_path=log) as process:
         wait_for_port(port, process, log)
         yield f"http://127.0.0.1:{port}"
+
+
+def test_offline_serves_https_with_a_local_certificate(tmp_path):
+    certificates = write_self_signed(tmp_path / "tls")
+    port = free_port()
+    log = tmp_path / "offline-https.log"
+    command = offline_command(port, "--httpsProtocol", str(certificates))
+    with running(command, env=tool_env(), log_path=log) as process:
+        wait_for_port(port, process, log)
+        tls = ssl.create_default_context(cafile=str(certificates / "cert.pem"))
+        body = (ROOT / "examples/breast_cancer.json").read_bytes()
+        status, payload = http("POST", f"https://127.0.0.1:{port}/models/breast_cancer/predict",
+                               body, "application/json", tls)
+    assert status == 200, payload
+    assert payload["predictions"][0]["label"] == "malignant"
+    assert process.poll() is not None  # stopped with its process group
 
 
 def test_offline_serves_predictions_over_http(offline):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,10 +25,9 @@ def serve_model(name: str, *, settings: Settings | None = None,
     logger = build_logger(settings, name)
     metrics = build_metrics(settings, name)
     service = ModelService(name, settings, logger, metrics, loader)
-    try:
+    # A failed load is logged; each request then retries and answers 503 until it works.
+    with contextlib.suppress(ServiceUnavailable):
         service.ensure_loaded()
-    except ServiceUnavailable:
-        pass  # logged; each request retries and answers 503 until the model loads
     cold = {"start": True}
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
