@@ -1,0 +1,67 @@
+"""Lambda layer packaging: model layers, the runtime-dependency layer, and size limits."""
+
+from model_store.layers.build import (
+    DEFAULT_CODE_PATHS,
+    DEFAULT_OUT_DIR,
+    LayersBuild,
+    LayersRequest,
+    build_layers,
+)
+from model_store.layers.exceptions import (
+    LayerBuildError,
+    LayerError,
+    LayerLimitError,
+    TargetInterpreterError,
+)
+from model_store.layers.limits import DEFAULT_LIMITS, LambdaLimits
+from model_store.layers.model_layer import ModelRef, build_model_layers, plan_model_layer
+from model_store.layers.report import (
+    CodePackage,
+    FunctionSpec,
+    SizeReport,
+    check_sizes,
+    format_report,
+)
+from model_store.layers.runtime_layer import (
+    RuntimeLayerConfig,
+    RuntimeLayerResult,
+    RuntimeTarget,
+    build_runtime_layer,
+    read_runtime_requirements,
+)
+from model_store.layers.trim import DEFAULT_TRIM_RULES, TrimResult, trim_tree
+from model_store.layers.zipping import BuiltLayer, LayerEntry, LayerSpec, write_layer_zip
+
+__all__ = [
+    "DEFAULT_CODE_PATHS",
+    "DEFAULT_LIMITS",
+    "DEFAULT_OUT_DIR",
+    "DEFAULT_TRIM_RULES",
+    "BuiltLayer",
+    "CodePackage",
+    "FunctionSpec",
+    "LambdaLimits",
+    "LayerBuildError",
+    "LayerEntry",
+    "LayerError",
+    "LayerLimitError",
+    "LayerSpec",
+    "LayersBuild",
+    "LayersRequest",
+    "ModelRef",
+    "RuntimeLayerConfig",
+    "RuntimeLayerResult",
+    "RuntimeTarget",
+    "SizeReport",
+    "TargetInterpreterError",
+    "TrimResult",
+    "build_layers",
+    "build_model_layers",
+    "build_runtime_layer",
+    "check_sizes",
+    "format_report",
+    "plan_model_layer",
+    "read_runtime_requirements",
+    "trim_tree",
+    "write_layer_zip",
+]

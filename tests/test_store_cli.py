@@ -1,0 +1,163 @@
+"""``python -m model_store``: list, show, alias, layers, and the exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import model_store.__main__ as cli
+from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
+from model_store.exceptions import StoreUnavailableError
+from model_store.layers import LambdaLimits, LayersRequest
+
+
+def make_manifest(name: str) -> Manifest:
+    return Manifest(name=name, task="tabular-classification",
+                    input=TabularSpec(features=(Feature("a"), Feature("b"))),
+                    output=OutputSpec(name="probabilities"), labels=("no", "yes"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    store = LocalStore(tmp_path / "store")
+    for name, payload in [("iris", b"iris one"), ("iris", b"iris two!"), ("digits", b"digits")]:
+        source = tmp_path / f"{name}.onnx"
+        source.write_bytes(payload)
+        store.publish(make_manifest(name), source)
+    store.set_alias("iris", "prod", "1")
+    return store
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def layers_args(store: LocalStore, tmp_path: Path, *extra: str) -> list[str]:
+    return ["layers", "--store", str(store.root), "--out", str(tmp_path / "out"),
+            "--code", str(tmp_path / "store"), "--skip-runtime", *extra]
+
+
+def test_list_shows_names_versions_and_aliases(store, capsys):
+    code, out, _ = run(capsys, "list", "--store", str(store.root))
+    assert code == cli.EXIT_OK
+    digits, iris = out.splitlines()
+    assert digits.startswith("digits") and "versions: 1" in digits and "latest=1" in digits
+    assert iris.startswith("iris") and "versions: 1, 2" in iris
+    assert "latest=2" in iris and "prod=1" in iris
+
+
+def test_list_json(store, capsys):
+    code, out, _ = run(capsys, "list", "--json", "--store", str(store.root))
+    models = {m["name"]: m for m in json.loads(out)["models"]}
+    assert code == 0 and models["iris"]["versions"] == ["1", "2"]
+    assert models["iris"]["aliases"] == {"latest": "2", "prod": "1"}
+
+
+def test_list_of_an_empty_store_says_so(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, out, _ = run(capsys, "list", "--store", str(tmp_path / "empty"))
+    assert code == 0 and out.startswith("no models in")
+
+
+@pytest.mark.parametrize(("ref", "version"), [([], "2"), (["1"], "1"), (["prod"], "1")])
+def test_show_prints_the_manifest_json(store, capsys, ref, version):
+    code, out, _ = run(capsys, "show", "iris", *ref, "--store", str(store.root))
+    assert code == 0
+    assert Manifest.from_json(out) == store.manifest("iris", version)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["show", "nope"], "no model named 'nope'"),
+    (["show", "iris", "7"], "has no version 7"),
+    (["show", "iris", "staging"], "has no alias 'staging'"),
+    (["alias", "iris", "latest", "1"], "'latest' always names the newest"),
+    (["alias", "iris", "prod", "9"], "has no version 9"),
+])
+def test_store_errors_exit_1_with_a_message(store, capsys, argv, message):
+    code, out, err = run(capsys, *argv, "--store", str(store.root))
+    assert code == cli.EXIT_ERROR and out == ""
+    assert err.startswith("error: ") and message in err
+
+
+def test_alias_moves_an_alias(store, capsys):
+    code, out, _ = run(capsys, "alias", "iris", "prod", "2", "--store", str(store.root))
+    assert code == 0 and out.strip() == "iris: prod -> version 2"
+    assert store.resolve("iris", "prod") == "2"
+
+
+def test_a_missing_store_folder_is_an_error(tmp_path, capsys):
+    code, _, err = run(capsys, "list", "--store", str(tmp_path / "typo"))
+    assert code == cli.EXIT_ERROR and "does not exist" in err
+
+
+def test_s3_locations_are_recognised_but_not_available_yet(capsys):
+    code, _, err = run(capsys, "list", "--store", "s3://bucket/models")
+    assert code == cli.EXIT_ERROR and "S3 stores are not available" in err
+    with pytest.raises(StoreUnavailableError):
+        cli.open_store("s3://bucket/models")
+    assert isinstance(cli.open_store("/somewhere"), LocalStore)
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["show"], ["alias", "iris", "prod"]])
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == cli.EXIT_USAGE
+
+
+def test_layers_builds_the_chosen_model_layers_and_a_report(store, tmp_path, capsys):
+    code, out, _ = run(capsys, *layers_args(store, tmp_path, "--models", "iris@prod"))
+    assert code == cli.EXIT_OK
+    with zipfile.ZipFile(tmp_path / "out" / "model-iris.zip") as archive:
+        assert "models/iris/1/model.onnx" in archive.namelist()
+    assert not (tmp_path / "out" / "model-digits.zip").exists()
+    assert "model-iris" in out and "no runtime layer" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["ok"] and [f["name"] for f in report["functions"]] == ["iris"]
+
+
+def test_layers_defaults_to_every_model(store, tmp_path, capsys):
+    code, _, _ = run(capsys, *layers_args(store, tmp_path))
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.zip")) == [
+        "model-digits.zip", "model-iris.zip"]
+
+
+def test_layers_over_a_limit_exit_3_naming_the_layer(store, tmp_path, capsys, monkeypatch):
+    small = functools.partial(LayersRequest, limits=LambdaLimits(max_zipped_bytes=10))
+    monkeypatch.setattr(cli, "LayersRequest", small)
+    code, out, err = run(capsys, *layers_args(store, tmp_path, "--models", "digits"))
+    assert code == cli.EXIT_LIMITS
+    assert "LIMIT EXCEEDED: layer 'model-digits'" in out and "limit(s) exceeded" in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--models", "nope"], "no model named 'nope'"),
+    (["--models", "iris@"], "NAME@VERSION_OR_ALIAS"),
+    (["--code", "/no/such/code"], "does not exist"),
+])
+def test_layers_errors_exit_1(store, tmp_path, capsys, extra, message):
+    code, _, err = run(capsys, *layers_args(store, tmp_path, *extra))
+    assert code == cli.EXIT_ERROR and message in err
+
+
+def test_layers_stop_on_a_corrupt_model(store, tmp_path, capsys):
+    store.model_path("digits").write_bytes(b"DIGITS")
+    code, _, err = run(capsys, *layers_args(store, tmp_path))
+    assert code == cli.EXIT_ERROR and "sha256" in err
+    assert not list((tmp_path / "out").glob("*.zip"))
+
+
+def test_python_dash_m_runs_the_cli():
+    project = Path(cli.__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "model_store", "--help"], cwd=project,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "layers" in result.stdout
