@@ -34,7 +34,17 @@ class ModelStore(Protocol):
 
     def aliases(self, name: str) -> dict[str, str]: ...
 
-    def set_alias(self, name: str, alias: str, version: str) -> None: ...
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version``; its previous target is kept in its history."""
+        ...
+
+    def promote(self, name: str, version: str, alias: str = "prod") -> str:
+        """``set_alias`` with the release's argument order; returns the version now aliased."""
+        ...
+
+    def rollback(self, name: str, alias: str = "prod") -> str:
+        """Move ``alias`` back to its previous version (error if it has none); returns it."""
+        ...
 
     def resolve(self, name: str, ref: str = LATEST) -> str:
         """The version that ``ref`` (a version number or an alias) names."""

@@ -7,24 +7,24 @@ into place, so a crash never leaves a half-published version behind.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, OpenedModel
-from model_store.exceptions import (
-    ManifestError,
-    ModelNotFoundError,
-    ModelStoreError,
-    VersionNotFoundError,
+from model_store.aliases import (
+    ALIAS_PATTERN,
+    PROD,
+    AliasTable,
+    check_alias_name,
+    resolve_ref,
 )
+from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, OpenedModel
+from model_store.exceptions import ManifestError, ModelNotFoundError, ModelStoreError
 from model_store.integrity import sha256_file, verify_bytes
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
 
-ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+__all__ = ["ALIAS_PATTERN", "LocalStore", "write_atomically"]
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -65,33 +65,18 @@ class LocalStore:
         return sorted(found, key=int)
 
     def aliases(self, name: str) -> dict[str, str]:
-        versions = self.versions(name)
-        if not versions:
-            raise ModelNotFoundError(self._no_model_message(name))
-        path = self.root / name / ALIASES_FILE
-        stored: dict[str, str] = {}
-        if path.is_file():
-            try:
-                stored = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
-            except (ValueError, AttributeError) as exc:
-                raise ModelStoreError(f"{path}: aliases file is not a JSON object") from exc
         # "latest" is derived, never stale: the highest published version.
-        return {**stored, LATEST: versions[-1]}
+        latest = self._versions_or_raise(name)[-1]
+        return self._read_aliases(name).with_latest(latest)
+
+    def alias_table(self, name: str) -> AliasTable:
+        """The stored aliases of ``name`` with their history (no ``latest``)."""
+        self._versions_or_raise(name)
+        return self._read_aliases(name)
 
     def resolve(self, name: str, ref: str = LATEST) -> str:
-        versions = self.versions(name)
-        if not versions:
-            raise ModelNotFoundError(self._no_model_message(name))
-        if VERSION_PATTERN.match(ref):
-            if ref not in versions:
-                raise VersionNotFoundError(
-                    f"model {name!r} has no version {ref}; versions: {', '.join(versions)}")
-            return ref
-        aliases = self.aliases(name)
-        if ref not in aliases:
-            raise VersionNotFoundError(
-                f"model {name!r} has no alias {ref!r}; aliases: {', '.join(sorted(aliases))}")
-        return aliases[ref]
+        versions = self._versions_or_raise(name)
+        return resolve_ref(name, ref, versions, lambda: self._read_aliases(name))
 
     def manifest(self, name: str, ref: str = LATEST) -> Manifest:
         version = self.resolve(name, ref)
@@ -142,15 +127,38 @@ class LocalStore:
         return published
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        if alias == LATEST:
-            raise ModelStoreError("'latest' always names the newest version; it cannot be moved")
-        if not ALIAS_PATTERN.match(alias) or VERSION_PATTERN.match(alias):
-            raise ModelStoreError(f"alias {alias!r} must be a lower-case word, not a number")
+        self.promote(name, version, alias)
+
+    def promote(self, name: str, version: str, alias: str = PROD) -> str:
+        """Point ``alias`` at ``version`` (a number or another alias); returns the version."""
+        check_alias_name(alias)
         resolved = self.resolve(name, version)
-        aliases = {k: v for k, v in self.aliases(name).items() if k != LATEST}
-        aliases[alias] = resolved
-        payload = json.dumps(aliases, indent=2, sort_keys=True) + "\n"
-        write_atomically(self.root / name / ALIASES_FILE, payload.encode())
+        table = self.alias_table(name)
+        self._write_aliases(name, table, table.moved(alias, resolved))
+        return resolved
+
+    def rollback(self, name: str, alias: str = PROD) -> str:
+        """Point ``alias`` back at the version it named before; returns that version."""
+        table = self.alias_table(name)
+        changed = table.rolled_back(name, alias)
+        self._write_aliases(name, table, changed)
+        return changed.targets[alias]
+
+    def _read_aliases(self, name: str) -> AliasTable:
+        path = self.root / name / ALIASES_FILE
+        if not path.is_file():
+            return AliasTable()
+        return AliasTable.from_json(path.read_bytes(), str(path))
+
+    def _write_aliases(self, name: str, old: AliasTable, new: AliasTable) -> None:
+        if new != old:
+            write_atomically(self.root / name / ALIASES_FILE, new.to_json().encode())
+
+    def _versions_or_raise(self, name: str) -> list[str]:
+        versions = self.versions(name)
+        if not versions:
+            raise ModelNotFoundError(self._no_model_message(name))
+        return versions
 
     def _no_model_message(self, name: str) -> str:
         known = ", ".join(self.names()) or "none"

@@ -5,6 +5,8 @@ from __future__ import annotations
 # Where the model comes from: a folder (a layer's /opt/models or a local store) or, later,
 # s3://bucket/prefix. Unset: /opt/models when it exists (Lambda), else the project's store.
 MODEL_SOURCE = "FEATHERSERVE_MODEL_SOURCE"
+# Where a model from S3 is cached: Lambda's only writable folder is /tmp.
+MODEL_CACHE = "FEATHERSERVE_MODEL_CACHE"
 # Version number or alias ("latest", "prod", ...) to serve.
 MODEL_VERSION = "FEATHERSERVE_MODEL_VERSION"
 MAX_BATCH = "FEATHERSERVE_MAX_BATCH"
@@ -16,6 +18,7 @@ MAX_IMAGE_PIXELS = "FEATHERSERVE_MAX_IMAGE_PIXELS"
 METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
+DEFAULT_MODEL_CACHE = "/tmp/featherserve/models"
 DEFAULT_MAX_BATCH = 64
 # Lambda's synchronous payload limit is 6 MB and API Gateway base64-encodes binary bodies
 # (4/3 growth), so a decoded body above ~4.5 MB can never arrive intact anyway.

@@ -24,6 +24,7 @@ def default_model_source() -> str:
 class Settings:
     model_source: str
     model_version: str = LATEST
+    model_cache: str = c.DEFAULT_MODEL_CACHE
     max_batch: int = c.DEFAULT_MAX_BATCH
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     top_k: int = c.DEFAULT_TOP_K_LIMIT
@@ -43,6 +44,7 @@ class Settings:
         names = {
             "model_source": c.MODEL_SOURCE,
             "model_version": c.MODEL_VERSION,
+            "model_cache": c.MODEL_CACHE,
             "max_batch": c.MAX_BATCH,
             "max_body_bytes": c.MAX_BODY_BYTES,
             "top_k": c.DEFAULT_TOP_K,

@@ -55,6 +55,9 @@ def stop_group(process: subprocess.Popen[Any], grace: float = 5.0) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    # Reap the leader first if it has exited: a zombie still counts as a group member.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
