@@ -45,16 +45,20 @@ def command_line() -> str:
 
 
 def progress(label: str, items: Iterable[T], total: int | None = None) -> Iterator[T]:
-    """Yield ``items``, printing one updating line to stderr (no extra dependency)."""
+    """Yield ``items``, keeping one updating line on stderr (at most ~4 redraws a second)."""
     total = total if total is not None else _length(items)
-    started = time.perf_counter()
+    started = last_drawn = time.perf_counter()
     count = 0
     for count, item in enumerate(items, start=1):
         yield item
-        elapsed = time.perf_counter() - started
-        of_total = f"/{total}" if total else ""
-        print(f"\r  {label}: {count}{of_total}  {elapsed:5.1f}s", end="", file=sys.stderr)
-    print(file=sys.stderr) if count else None
+        now = time.perf_counter()
+        if now - last_drawn >= 0.25 or count == total:
+            last_drawn = now
+            of_total = f"/{total}" if total else ""
+            print(f"\r  {label}: {count}{of_total}  {now - started:5.1f}s", end="",
+                  file=sys.stderr, flush=True)
+    if count:
+        print(file=sys.stderr)
 
 
 def log(message: str) -> None:
