@@ -1,15 +1,33 @@
-"""``python -m model_store``: list, inspect and alias models; package them as Lambda layers.
+"""``python -m model_store``: list, inspect, alias, copy and pull models; package Lambda layers.
 
-    python -m model_store list   [--store PATH] [--json]
-    python -m model_store show   NAME [REF] [--store PATH]
-    python -m model_store alias  NAME ALIAS VERSION [--store PATH]
-    python -m model_store layers [--store PATH] [--out DIR] [--models NAME[@REF],...] [--ref REF]
-                                 [--skip-runtime] [--rebuild-runtime] [--python312 PATH]
-                                 [--code PATH]...
+    python -m model_store list     [--store LOCATION] [--json]
+    python -m model_store show     NAME [REF] [--store LOCATION]
+    python -m model_store alias    NAME ALIAS VERSION [--store LOCATION]
+    python -m model_store promote  NAME VERSION [--alias prod] [--store LOCATION]
+    python -m model_store rollback NAME [--alias prod] [--store LOCATION]
+    python -m model_store publish  NAME [REF] --to LOCATION [--from LOCATION]
+    python -m model_store pull     NAME [REF] --dest DIR [--from LOCATION]
+    python -m model_store layers   [--store LOCATION] [--out DIR] [--models NAME[@REF],...]
+                                   [--ref REF] [--skip-runtime] [--rebuild-runtime]
+                                   [--python312 PATH] [--code PATH]...
 
-``--store`` defaults to the project's store (models/). ``layers`` builds the runtime layer
-and one layer per model (every model in the store unless --models says otherwise), then
-checks each function against Lambda's size limits and writes <out>/report.json.
+A LOCATION is a store folder or ``s3://bucket/prefix``; it defaults to the project's store
+(models/). ``--from`` is another name for ``--store``: the store a command reads from.
+
+``publish`` copies one version (REF: a version or alias, default latest) into the store
+``--to`` names, usually S3; the bytes are checked against their sha256 on the way, and
+bytes the destination already holds are not uploaded again: it reports that version.
+Version numbers belong to each store, so v3 here may be v1 there. ``promote`` points an
+alias (prod) at a version and ``rollback`` points it back at the one it named before.
+``pull`` writes one version, and the aliases naming it, to DIR as a store folder, so
+``--store DIR`` (or a handler's FEATHERSERVE_MODEL_SOURCE) works offline.
+
+``layers`` builds the runtime layer and one layer per model (every model in the store
+unless --models says otherwise), then checks each function against Lambda's size limits
+and writes <out>/report.json. It reads models from an S3 store as well as from a folder.
+
+S3 needs boto3 (``pip install featherserve[s3]``) and AWS credentials; AWS_ENDPOINT_URL
+points it at another endpoint (a moto server, say).
 
 Exit codes: 0 ok, 1 store or build error, 2 usage error, 3 a Lambda size limit is exceeded.
 """
@@ -19,12 +37,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model_store.base import PROJECT_STORE, ModelStore
-from model_store.exceptions import ModelStoreError, StoreUnavailableError
+from model_store.aliases import PROD
+from model_store.base import LATEST, PROJECT_STORE, ModelStore
+from model_store.exceptions import ModelStoreError
 from model_store.layers import (
     DEFAULT_CODE_PATHS,
     DEFAULT_OUT_DIR,
@@ -37,25 +57,55 @@ from model_store.layers import (
 from model_store.layers.interpreter import PYTHON312_ENV
 from model_store.layers.limits import format_bytes
 from model_store.local import LocalStore
+from model_store.s3_cache import install_version, version_folder
+from model_store.s3_layout import S3_SCHEME
+from model_store.stores import open_store
+
+__all__ = ["build_parser", "main", "open_store", "pull_version"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMITS = 0, 1, 2, 3
-S3_SCHEME = "s3://"
+_BOTO_MODULES = ("boto3", "botocore")
 
 
-def open_store(location: str) -> ModelStore:
-    """The store at ``location``. The one place a location becomes a store: an S3 store
-    (``s3://bucket/prefix``) plugs in here."""
-    if location.startswith(S3_SCHEME):
-        raise StoreUnavailableError(
-            f"{location}: S3 stores are not available in this command yet; use a local folder")
-    return LocalStore(Path(location).expanduser())
+def _location(args: argparse.Namespace) -> str:
+    return str(args.store or PROJECT_STORE)
+
+
+def _open(location: str, *, must_exist: bool) -> ModelStore:
+    """The store at ``location``; a folder named on the command line must exist if asked."""
+    if must_exist and not location.startswith(S3_SCHEME) and not Path(location).is_dir():
+        raise ModelStoreError(f"store folder {location} does not exist")
+    return open_store(location)
 
 
 def _open_from_args(args: argparse.Namespace) -> ModelStore:
-    location = args.store or str(PROJECT_STORE)
-    if args.store and not location.startswith(S3_SCHEME) and not Path(location).is_dir():
-        raise ModelStoreError(f"store folder {location} does not exist")
-    return open_store(location)
+    # The default store may not exist yet: it then holds no models, which is what `list` says.
+    return _open(_location(args), must_exist=args.store is not None)
+
+
+def _alias_target(store: ModelStore, name: str, alias: str) -> str | None:
+    return store.aliases(name).get(alias) if alias != LATEST else None
+
+
+def pull_version(store: ModelStore, name: str, ref: str, dest_root: Path) -> Path:
+    """Write ``name`` at ``ref`` to ``dest_root`` as a ``LocalStore`` layout; its folder.
+
+    An S3 store streams through ``S3Store.pull``; any other store is read (and its sha256
+    checked) and written the same way. The aliases naming the version come along.
+    """
+    from model_store.s3 import S3Store  # no boto3 import: the client is made on first use
+
+    if isinstance(store, S3Store):
+        return store.pull(name, ref, dest_root)
+    opened = store.open(name, ref)
+    manifest = opened.manifest
+    install_version(dest_root, manifest, [opened.model_bytes],
+                    f"{dest_root / name / manifest.version / manifest.file}")
+    local = LocalStore(dest_root)
+    for alias, target in sorted(store.aliases(name).items()):
+        if alias != LATEST and target == manifest.version:
+            local.promote(name, manifest.version, alias)
+    return version_folder(dest_root, manifest)
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -65,10 +115,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         {"name": name, "versions": store.versions(name), "aliases": store.aliases(name)}
         for name in store.names()]
     if args.json:
-        print(json.dumps({"store": args.store or str(PROJECT_STORE), "models": models}, indent=2))
+        print(json.dumps({"store": _location(args), "models": models}, indent=2))
         return EXIT_OK
     if not models:
-        print(f"no models in {args.store or PROJECT_STORE}")
+        print(f"no models in {_location(args)}")
     for model in models:
         aliases = ", ".join(f"{k}={v}" for k, v in sorted(model["aliases"].items()))
         print(f"{model['name']:<24} versions: {', '.join(model['versions']):<12} "
@@ -85,6 +135,58 @@ def cmd_alias(args: argparse.Namespace) -> int:
     store = _open_from_args(args)
     store.set_alias(args.name, args.alias, args.version)
     print(f"{args.name}: {args.alias} -> version {store.resolve(args.name, args.alias)}")
+    return EXIT_OK
+
+
+def _print_move(name: str, alias: str, old: str | None, new: str) -> None:
+    note = " (unchanged)" if old == new else ""
+    print(f"{name} {alias}: {old or '(unset)'} -> {new}{note}")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    store = _open_from_args(args)
+    old = _alias_target(store, args.name, args.alias)
+    new = store.promote(args.name, args.version, args.alias)
+    _print_move(args.name, args.alias, old, new)
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    store = _open_from_args(args)
+    old = _alias_target(store, args.name, args.alias)
+    new = store.rollback(args.name, args.alias)
+    _print_move(args.name, args.alias, old, new)
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    source = _open_from_args(args)
+    opened = source.open(args.name, args.ref)  # checks the bytes against their sha256
+    manifest = opened.manifest
+    # A new folder is a new store; a destination bucket must already exist.
+    target = _open(args.to, must_exist=False)
+    before = set(target.versions(manifest.name))
+    with tempfile.TemporaryDirectory(prefix="featherserve-publish-") as scratch:
+        model_file = Path(scratch) / manifest.file
+        model_file.write_bytes(opened.model_bytes)
+        published = target.publish(manifest, model_file)
+    what = f"{manifest.name} v{manifest.version} ({_location(args)}) -> {args.to}"
+    if published.version in before:
+        print(f"{what}: already there (same sha256 {manifest.sha256[:12]}…) "
+              f"as version {published.version}")
+    else:
+        print(f"{what}: published as version {published.version}")
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    store = _open_from_args(args)
+    folder = pull_version(store, args.name, args.ref, args.dest)
+    manifest = LocalStore(args.dest).manifest(args.name, folder.name)
+    aliases = sorted(alias for alias, version in LocalStore(args.dest).aliases(args.name).items()
+                     if version == manifest.version and alias != LATEST)
+    named = f" (aliases here: {', '.join(aliases)})" if aliases else ""
+    print(f"{manifest.name} v{manifest.version} ({_location(args)}) -> {folder}{named}")
     return EXIT_OK
 
 
@@ -140,9 +242,13 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model_store", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = f"a folder or s3://bucket/prefix (default: {PROJECT_STORE})"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", default=None, metavar="PATH",
-                        help=f"model store location (default: {PROJECT_STORE})")
+    common.add_argument("--store", default=None, metavar="LOCATION",
+                        help=f"the model store: {where}")
+    source = argparse.ArgumentParser(add_help=False)
+    source.add_argument("--from", "--store", dest="store", default=None, metavar="LOCATION",
+                        help=f"the store to read from: {where}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", parents=[common], help="models, versions, aliases")
@@ -151,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", parents=[common], help="print a model's manifest JSON")
     show.add_argument("name")
-    show.add_argument("ref", nargs="?", default="latest", help="version or alias (latest)")
+    show.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
     show.set_defaults(run=cmd_show)
 
     alias = commands.add_parser("alias", parents=[common], help="point ALIAS at VERSION")
@@ -160,13 +266,43 @@ def build_parser() -> argparse.ArgumentParser:
     alias.add_argument("version", help="a version number or an existing alias")
     alias.set_defaults(run=cmd_alias)
 
+    promote = commands.add_parser("promote", parents=[common],
+                                  help="point an alias (prod) at a version")
+    promote.add_argument("name")
+    promote.add_argument("version", help="a version number or an existing alias")
+    promote.add_argument("--alias", default=PROD, help="the alias to move (default: %(default)s)")
+    promote.set_defaults(run=cmd_promote)
+
+    rollback = commands.add_parser("rollback", parents=[common],
+                                   help="point an alias (prod) back at its previous version")
+    rollback.add_argument("name")
+    rollback.add_argument("--alias", default=PROD,
+                          help="the alias to move back (default: %(default)s)")
+    rollback.set_defaults(run=cmd_rollback)
+
+    publish = commands.add_parser("publish", parents=[source],
+                                  help="copy a version to another store (S3), once per sha256")
+    publish.add_argument("name")
+    publish.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
+    publish.add_argument("--to", required=True, metavar="LOCATION",
+                         help="the destination store: s3://bucket/prefix or a folder")
+    publish.set_defaults(run=cmd_publish)
+
+    pull = commands.add_parser("pull", parents=[source],
+                               help="copy a version into a local store folder")
+    pull.add_argument("name")
+    pull.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
+    pull.add_argument("--dest", type=Path, required=True, metavar="DIR",
+                      help="the store folder to write (created if missing)")
+    pull.set_defaults(run=cmd_pull)
+
     layers = commands.add_parser("layers", parents=[common],
                                  help="build the runtime and model layers, check Lambda limits")
     layers.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR",
                         help="output folder (default: %(default)s)")
     layers.add_argument("--models", default=None, metavar="NAME[@REF],...",
                         help="only these models (default: every model in the store)")
-    layers.add_argument("--ref", default="latest",
+    layers.add_argument("--ref", default=LATEST,
                         help="version or alias to package when a model names none (latest)")
     layers.add_argument("--skip-runtime", action="store_true",
                         help="do not build the runtime layer (an existing zip is still measured)")
@@ -182,13 +318,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: object) -> int:
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
     except ModelStoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _error(exc)
+    except ModuleNotFoundError as exc:
+        if exc.name not in _BOTO_MODULES:
+            raise
+        return _error(f"S3 stores need boto3 ({exc}); pip install 'featherserve[s3]'")
+    except OSError as exc:  # a destination folder that cannot be written, a full disk, ...
+        return _error(exc)
     except KeyboardInterrupt:
         return 130
     return code

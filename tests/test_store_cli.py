@@ -1,4 +1,4 @@
-"""``python -m model_store``: list, show, alias, layers, and the exit codes."""
+"""``python -m model_store`` on local stores: every command, and the exit codes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import model_store.__main__ as cli
-from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
-from model_store.exceptions import StoreUnavailableError
+from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
 from model_store.layers import LambdaLimits, LayersRequest
+from model_store.s3 import S3Store
 
 
 def make_manifest(name: str) -> Manifest:
@@ -98,15 +98,109 @@ def test_a_missing_store_folder_is_an_error(tmp_path, capsys):
     assert code == cli.EXIT_ERROR and "does not exist" in err
 
 
-def test_s3_locations_are_recognised_but_not_available_yet(capsys):
-    code, _, err = run(capsys, "list", "--store", "s3://bucket/models")
-    assert code == cli.EXIT_ERROR and "S3 stores are not available" in err
-    with pytest.raises(StoreUnavailableError):
-        cli.open_store("s3://bucket/models")
+def test_locations_become_stores_through_model_store_stores():
+    assert cli.open_store is stores.open_store
+    assert isinstance(cli.open_store("s3://bucket/models"), S3Store)  # no AWS call yet
     assert isinstance(cli.open_store("/somewhere"), LocalStore)
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["show"], ["alias", "iris", "prod"]])
+def test_a_bad_s3_location_is_an_error(capsys):
+    code, out, err = run(capsys, "list", "--store", "s3://x/models")
+    assert code == cli.EXIT_ERROR and out == ""
+    assert err.startswith("error: ") and "not a valid bucket name" in err
+
+
+# -- promote, rollback, publish, pull on local stores (S3: test_store_cli_s3.py) -----------
+
+
+def test_promote_prints_the_old_and_new_version(store, capsys):
+    where = ["--store", str(store.root)]
+    assert run(capsys, "promote", "iris", "2", *where) == (0, "iris prod: 1 -> 2\n", "")
+    assert run(capsys, "promote", "iris", "2", *where) == (
+        0, "iris prod: 2 -> 2 (unchanged)\n", "")
+    code, out, _ = run(capsys, "promote", "digits", "latest", "--alias", "staging", *where)
+    assert code == 0 and out == "digits staging: (unset) -> 1\n"
+    assert store.resolve("iris", "prod") == "2" and store.resolve("digits", "staging") == "1"
+
+
+def test_rollback_walks_the_history_then_says_there_is_none(store, capsys):
+    where = ["--store", str(store.root)]
+    run(capsys, "promote", "iris", "2", *where)
+    assert run(capsys, "rollback", "iris", *where) == (0, "iris prod: 2 -> 1\n", "")
+    assert store.resolve("iris", "prod") == "1"
+    code, out, err = run(capsys, "rollback", "iris", *where)
+    assert code == cli.EXIT_ERROR and out == ""
+    assert err == ("error: alias 'prod' of model 'iris' names version 1 and has no earlier "
+                   "version to roll back to; promote a version explicitly\n")
+    code, _, err = run(capsys, "rollback", "iris", "--alias", "canary", *where)
+    assert code == cli.EXIT_ERROR and "has no alias 'canary' to roll back" in err
+
+
+def test_publish_copies_a_version_once_per_sha256(store, tmp_path, capsys):
+    target = tmp_path / "elsewhere"
+    argv = ["publish", "iris", "prod", "--from", str(store.root), "--to", str(target)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and out.rstrip().endswith("published as version 1")
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "already there (same sha256" in out
+    assert out.rstrip().endswith("as version 1")
+    code, out, _ = run(capsys, "publish", "iris", "--store", str(store.root),
+                       "--to", str(target))  # --store is --from; latest is v2
+    assert code == 0 and out.rstrip().endswith("published as version 2")
+    copied = LocalStore(target)
+    assert copied.manifest("iris", "1").sha256 == store.manifest("iris", "1").sha256
+    assert copied.manifest("iris", "2").sha256 == store.manifest("iris", "2").sha256
+    assert copied.open("iris", "2").model_bytes == b"iris two!"
+
+
+def test_pull_copies_a_version_and_its_aliases(store, tmp_path, capsys):
+    dest = tmp_path / "pulled"
+    code, out, _ = run(capsys, "pull", "iris", "prod", "--from", str(store.root),
+                       "--dest", str(dest))
+    assert code == 0 and out.strip().endswith(f"{dest / 'iris' / '1'} (aliases here: prod)")
+    pulled = LocalStore(dest)
+    assert pulled.versions("iris") == ["1"] and pulled.names() == ["iris"]
+    assert pulled.aliases("iris") == {"latest": "1", "prod": "1"}
+    assert pulled.open("iris", "prod").manifest == store.manifest("iris", "1")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["promote", "iris", "9"], "has no version 9"),
+    (["promote", "nope", "1"], "no model named 'nope'"),
+    (["promote", "iris", "1", "--alias", "latest"], "'latest' always names the newest"),
+    (["rollback", "nope"], "no model named 'nope'"),
+    (["publish", "iris", "7", "--to", "unused"], "has no version 7"),
+    (["publish", "nope", "--to", "unused"], "no model named 'nope'"),
+    (["pull", "iris", "staging", "--dest", "unused"], "has no alias 'staging'"),
+])
+def test_new_commands_exit_1_with_a_message(store, tmp_path, capsys, monkeypatch, argv,
+                                            message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv, "--store", str(store.root))
+    assert code == cli.EXIT_ERROR and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "unused").exists()
+
+
+def test_a_corrupt_source_is_never_published(store, tmp_path, capsys):
+    store.model_path("digits").write_bytes(b"DIGITS")
+    code, _, err = run(capsys, "publish", "digits", "--from", str(store.root),
+                       "--to", str(tmp_path / "target"))
+    assert code == cli.EXIT_ERROR and "sha256" in err
+    assert LocalStore(tmp_path / "target").names() == []
+
+
+def test_an_unwritable_destination_is_an_error_not_a_traceback(store, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = run(capsys, "pull", "iris", "--from", str(store.root),
+                       "--dest", str(tmp_path / "a-file"))
+    assert code == cli.EXIT_ERROR and err.startswith("error: ")
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["frobnicate"], ["show"], ["alias", "iris", "prod"], ["promote", "iris"],
+    ["rollback"], ["publish", "iris"], ["pull", "iris"], ["list", "--to", "x"],
+])
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
@@ -160,4 +254,6 @@ def test_python_dash_m_runs_the_cli():
     project = Path(cli.__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-m", "model_store", "--help"], cwd=project,
                             capture_output=True, text=True, check=False)
-    assert result.returncode == 0 and "layers" in result.stdout
+    assert result.returncode == 0
+    for command in ("list", "show", "alias", "promote", "rollback", "publish", "pull", "layers"):
+        assert f"python -m model_store {command}" in result.stdout
