@@ -1,0 +1,54 @@
+"""Image instances (``{"b64": ...}`` in JSON, or one raw image body) → a model batch."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import numpy as np
+
+from handlers.runtime.errors import BadRequest, HttpError, UnprocessableInstance
+from handlers.runtime.imaging import ImageLimits, image_bytes_to_array
+from handlers.runtime.settings import Settings
+from model_store.manifest import ImageSpec
+
+# Browsers hand out data URLs (canvas.toDataURL()); accept them as well as bare base64.
+_DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
+
+
+class ImageInputs:
+    accepts_raw_body = True
+
+    def __init__(self, spec: ImageSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.limits = ImageLimits(max_pixels=settings.max_image_pixels,
+                                  max_bytes=settings.max_body_bytes)
+
+    def from_instances(self, instances: list[Any]) -> np.ndarray:
+        arrays = [self._instance(i, instance) for i, instance in enumerate(instances)]
+        return np.stack(arrays).astype(np.float32, copy=False)
+
+    def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray:
+        return image_bytes_to_array(body, self.spec, self.limits)[np.newaxis]
+
+    def _instance(self, index: int, instance: Any) -> np.ndarray:
+        where = f"instances[{index}]"
+        if not isinstance(instance, dict) or set(instance) != {"b64"}:
+            raise UnprocessableInstance(
+                f'{where}: an image instance is {{"b64": "<base64 of the image file>"}}',
+                code="invalid_instance")
+        encoded = instance["b64"]
+        if not isinstance(encoded, str):
+            raise UnprocessableInstance(f"{where}: 'b64' must be a string",
+                                        code="invalid_instance")
+        try:
+            data = base64.b64decode(_DATA_URL.sub("", encoded.strip(), count=1), validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest(f"{where}: 'b64' is not valid base64", code="invalid_base64") from None
+        try:
+            return image_bytes_to_array(data, self.spec, self.limits)
+        except HttpError as error:
+            raise type(error)(f"{where}: {error.message}", code=error.code,
+                              headers=error.headers) from None
