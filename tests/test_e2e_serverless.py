@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import urllib.error
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from model_store import LocalStore
+from model_store.base import PROJECT_STORE
 from tests.support.certificates import write_self_signed
 from tests.support.processes import (
     NODE_BIN,
@@ -53,15 +56,15 @@ def test_sls_package_works_without_credentials(built_layers, tmp_path):
     assert {"Ref": "RuntimeLambdaLayer"} in function["Layers"]
     assert {"Ref": "BreastCancerModelLambdaLayer"} in function["Layers"]
     layers = [r for r in resources.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    assert len(layers) == 2
+    assert len(layers) == 1 + len(LocalStore(PROJECT_STORE).names())  # runtime + one per model
     # The function zip carries the runtime code only: no training code, tests or models.
     names = zipfile.ZipFile(out / "featherserve.zip").namelist()
     assert "handlers/breast_cancer.py" in names and "model_store/manifest.py" in names
     assert not [n for n in names if n.startswith(("training/", "tests/", "models/"))]
 
 
-def invoke_local(event_file: str) -> dict[str, Any]:
-    result = run_cli([SLS, "invoke", "local", "-f", "breast_cancer", "--path", event_file],
+def invoke_local(event_file: str, function: str = "breast_cancer") -> dict[str, Any]:
+    result = run_cli([SLS, "invoke", "local", "-f", function, "--path", event_file],
                      env=tool_env())
     assert result.returncode == 0, result.stdout + result.stderr
     response = last_json_document(result.stdout)
@@ -77,6 +80,13 @@ def test_sls_invoke_local_predicts(fmt):
     assert body["model"] == "breast_cancer"
     # The events carry a malignant sample (dataset row 0) and a benign one (row 19).
     assert [p["label"] for p in body["predictions"]] == ["malignant", "benign"]
+
+
+@pytest.mark.parametrize("event", ["digits_predict_v1", "digits_raw_v2"])
+def test_sls_invoke_local_reads_an_image(event):
+    response = invoke_local(f"tests/events/{event}.json", function="digits")
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["predictions"][0]["label"] == "7"
 
 
 def test_sls_invoke_local_model_card():
@@ -135,6 +145,30 @@ def test_offline_serves_predictions_over_http(offline):
     assert status == 200, payload
     assert [p["label"] for p in payload["predictions"]] == ["malignant", "benign"]
     assert all(len(p["top"]) == 1 for p in payload["predictions"])
+
+
+def test_offline_accepts_an_uploaded_image_file(offline):
+    # serverless-offline base64-encodes application/octet-stream bodies (not image/*).
+    image = (ROOT / "examples/digits.jpg").read_bytes()
+    status, payload = http("POST", f"{offline}/models/digits/predict?top_k=3", image,
+                           "application/octet-stream")
+    assert status == 200, payload
+    assert payload["predictions"][0]["label"] == "7"
+    assert len(payload["predictions"][0]["top"]) == 3
+
+
+def test_offline_accepts_base64_image_instances(offline):
+    image = base64.b64encode((ROOT / "examples/digits.png").read_bytes()).decode()
+    body = json.dumps({"instances": [{"b64": image}, {"b64": image}]}).encode()
+    status, payload = http("POST", f"{offline}/models/digits/predict", body, "application/json")
+    assert status == 200, payload
+    assert [p["label"] for p in payload["predictions"]] == ["7", "7"]
+
+
+def test_offline_rejects_a_bad_upload_with_the_contract(offline):
+    status, payload = http("POST", f"{offline}/models/digits/predict", b"GIF89a-broken",
+                           "application/octet-stream")
+    assert status == 422 and payload["error"]["code"] == "undecodable_image"
 
 
 def test_offline_serves_the_model_card(offline):

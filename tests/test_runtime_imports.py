@@ -21,7 +21,7 @@ def modules_after_import(module: str) -> set[str]:
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("handler", ["handlers.breast_cancer"])
+@pytest.mark.parametrize("handler", ["handlers.breast_cancer", "handlers.digits"])
 def test_handler_import_stays_light(handler):
     loaded = modules_after_import(handler)
     assert "onnxruntime" in loaded  # the session really was created at import (init)
