@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 import urllib.error
 import urllib.request
@@ -192,3 +193,28 @@ def test_offline_errors_follow_the_contract(offline, method, path, body, content
                                              code):
     got_status, payload = http(method, offline + path, body, content_type)
     assert (got_status, payload["error"]["code"]) == (status, code)
+
+
+def test_sls_invoke_local_on_the_target_interpreter_with_the_runtime_layer(built_layers,
+                                                                          tmp_path):
+    """The documented high-fidelity run: CPython 3.12 as `python3`, the layer as /opt/python."""
+    from model_store.layers.interpreter import find_target_interpreter
+
+    search = find_target_interpreter()
+    if search.interpreter is None:
+        pytest.skip("no CPython 3.12 on this machine: " + "; ".join(search.tried))
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python3").symlink_to(search.interpreter.path)
+    env = tool_env({"VIRTUAL_ENV": "", "PYTHONPATH": str(built_layers / "runtime" / "python")})
+    env["PATH"] = os.pathsep.join([str(shim), str(NODE_BIN), os.environ.get("PATH", "")])
+    probe = ("import sys, json, handlers.digits, numpy; print(json.dumps("
+             "[sys.version_info[:2], numpy.__file__]))")
+    check = run_cli(["python3", "-c", probe], env=env)
+    version, numpy_file = json.loads(check.stdout.splitlines()[-1])
+    assert version == [3, 12] and numpy_file.startswith(str(built_layers)), check.stderr
+    result = run_cli([SLS, "invoke", "local", "-f", "digits", "--path",
+                      "tests/events/digits_raw_v1.json"], env=env)
+    response = last_json_document(result.stdout)
+    assert response["statusCode"] == 200, result.stdout + result.stderr
+    assert json.loads(response["body"])["predictions"][0]["label"] == "7"
