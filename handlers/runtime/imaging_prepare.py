@@ -1,0 +1,250 @@
+"""``prepare_image``: the one preprocessing function, shared by training and serving.
+
+An image becomes the model's float32 (C, H, W) tensor in fixed steps, all read from the
+manifest's ``ImageSpec``:
+
+1. flatten: any Pillow mode → 8-bit "L" or "RGB" (alpha over white), then ``spec.mode``;
+2. reduce: an image far larger than the input is box-reduced to a working size first
+   (``working_side``), so a 4096×4096 photo costs about what a 512×512 one does;
+3. polarity (``spec.invert``): models are trained on light ink on a dark background;
+   "auto" flips an image when its ink is darker than its background (see ``is_dark_on_light``);
+4. resize (``spec.resize``): "stretch", "fit-pad" (letterbox on black), "center-crop", or
+   "ink-box": remove the background, crop to the ink, fit it in ``1 - 2 * padding`` of the
+   canvas keeping its aspect ratio and centre its bounding box (see ``ink_box``);
+5. normalise: ``(x / 255 - mean) / std`` per channel.
+
+An image with no ink (a blank page, a uniform colour) under "ink-box" raises
+``UnprocessableInstance(code="blank_image")``: returning an empty canvas would make the
+model answer confidently about nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter
+
+from handlers.runtime.errors import UnprocessableInstance
+from model_store.manifest import ImageSpec
+
+FloatArray = npt.NDArray[np.float32]
+
+# Ink must stand out from the background by this many grey levels (of 255), after a 3×3
+# box blur, for "ink-box" to find it; JPEG noise on a uniform image stays well below.
+BLANK_CONTRAST = 10.0
+# A pixel is ink when, after background removal and contrast stretch, it is this bright.
+INK_THRESHOLD = 0.3 * 255
+# Ink mass ignored at each side of the bounding box, so stray specks do not stretch it.
+INK_TRIM = 0.004
+_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_LANCZOS = Image.Resampling.LANCZOS
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def working_side(spec: ImageSpec) -> int:
+    """The longest side worth keeping before resizing to ``spec``: 16× the input, 256..1024."""
+    return min(1024, max(256, 16 * max(spec.height, spec.width)))
+
+
+def prepare_image(image: Image.Image, spec: ImageSpec) -> FloatArray:
+    """Any PIL image → the model input for ``spec``: float32, shape (channels, height, width)."""
+    image = flatten_image(image)
+    if image.mode != spec.mode:
+        image = image.convert(spec.mode)
+    image = reduce_to(image, working_side(spec))
+    pixels = np.asarray(image, dtype=np.uint8)
+    if spec.invert == "always" or (spec.invert == "auto" and is_dark_on_light(pixels)):
+        pixels = 255 - pixels
+    if spec.resize == "ink-box":
+        canvas = ink_box(pixels, spec)
+    else:
+        canvas = _resize_whole(Image.fromarray(pixels), spec)
+    return normalise(canvas, spec)
+
+
+def flatten_image(image: Image.Image) -> Image.Image:
+    """Any Pillow mode → 8-bit "L" or "RGB"; transparency is composited over white."""
+    mode = image.mode
+    if mode in ("L", "RGB"):
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode in _HIGH_DEPTH_MODES:
+        return _high_depth_to_l(image)
+    if mode == "P":
+        if "transparency" not in image.info:
+            return image.convert("RGB")
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in ("LA", "La", "PA"):
+        image = image.convert("RGBA") if mode == "PA" else image.convert("LA")
+        mode = image.mode
+    if mode in ("RGBa", "RGBA"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGB"), mask=image.getchannel("A"))
+        return background
+    if mode == "LA":
+        background = Image.new("L", image.size, 255)
+        background.paste(image.getchannel("L"), mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
+
+
+def _high_depth_to_l(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float images → 8-bit grey, keeping their meaning where it is clear.
+
+    "I;16*": full 16-bit range. "I": 8-bit values kept, 16-bit values scaled, anything else
+    stretched. "F": [0, 1] is a fraction, [0, 255] kept, anything else stretched.
+    """
+    values = np.nan_to_num(np.asarray(image, dtype=np.float64))
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if image.mode.startswith("I;16"):
+        scaled = values / 257.0
+    elif image.mode == "F" and low >= 0.0 and high <= 1.0:
+        scaled = values * 255.0
+    elif low >= 0.0 and high <= 255.0:
+        scaled = values
+    elif image.mode == "I" and low >= 0.0 and high <= 65535.0:
+        scaled = values / 257.0
+    else:
+        scaled = (values - low) * (255.0 / max(high - low, 1e-12))
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+
+
+def reduce_to(image: Image.Image, side: int) -> Image.Image:
+    """Box-reduce by the smallest integer factor that brings the longest side to ``side``."""
+    factor = -(-max(image.size) // side)
+    return image.reduce(factor) if factor >= 2 else image
+
+
+def luminance(pixels: npt.NDArray[np.uint8] | FloatArray) -> FloatArray:
+    """Grey levels as float32 (always a new array); colour uses the ITU-R 601 luma weights."""
+    values = pixels.astype(np.float32)
+    return values if values.ndim == 2 else values @ _LUMA
+
+
+def border_median(gray: npt.NDArray[np.float32]) -> float:
+    """The background level: the median of a ring along the image's edges."""
+    height, width = gray.shape
+    ring = max(1, round(0.04 * min(height, width)))
+    edges = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(),
+                            gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
+    return float(np.median(edges))
+
+
+def blurred_extremes(gray: npt.NDArray[np.float32]) -> tuple[float, float]:
+    """Darkest and brightest value after a 3×3 box blur, which keeps 1/9 of an isolated
+    noisy pixel's contrast but 1/3 of a one-pixel-wide stroke's and all of a thick one's."""
+    grey = Image.fromarray(np.clip(np.rint(gray), 0, 255).astype(np.uint8))
+    low, high = grey.filter(ImageFilter.BoxBlur(1)).getextrema()
+    return float(low), float(high)  # type: ignore[arg-type]
+
+
+def is_dark_on_light(pixels: npt.NDArray[np.uint8]) -> bool:
+    """True when the ink is darker than the background (pen on paper), so it must be flipped.
+
+    The background is the border's median. Ink is whatever departs furthest from it: the
+    darkest and brightest points of a lightly blurred copy are compared, which works for thin
+    strokes and off-centre digits (few ink pixels) and ignores isolated noise and gentle
+    shading on photographed paper.
+    """
+    gray = luminance(pixels)
+    background = border_median(gray)
+    low, high = blurred_extremes(gray)
+    darker = background - low
+    brighter = high - background
+    return darker > brighter
+
+
+def ink_box(pixels: npt.NDArray[np.uint8], spec: ImageSpec) -> FloatArray:
+    """Light-on-dark pixels → the ink, cropped, scaled and centred on a black canvas (0..255).
+
+    Background removal subtracts the border median (per channel) and stretches the ink to
+    full contrast, so grey paper, dim photos and pale pencil look like the training data.
+    """
+    work = pixels.astype(np.float32)
+    gray = luminance(pixels)
+    if work.ndim == 2:
+        work -= border_median(gray)
+    else:
+        work -= np.array([border_median(work[..., c]) for c in range(work.shape[2])],
+                         dtype=np.float32)
+    np.clip(work, 0.0, None, out=work)
+    level = luminance(work)
+    peak = blurred_extremes(level)[1]
+    if peak < BLANK_CONTRAST:
+        raise UnprocessableInstance(
+            "the image looks blank: no marks stand out from the background; send an image "
+            "with visible content", code="blank_image")
+    scale = np.float32(255.0 / peak)
+    work *= scale
+    np.clip(work, 0.0, 255.0, out=work)
+    level *= scale
+    top, bottom, left, right = _ink_bounds(np.where(level >= INK_THRESHOLD, level, 0.0))
+    crop = work[top:bottom, left:right]
+    return _fit_centred(crop, spec)
+
+
+def _ink_bounds(mass: npt.NDArray[np.float32]) -> tuple[int, int, int, int]:
+    """Rows and columns holding the ink, minus ``INK_TRIM`` of its mass at each side."""
+    if float(mass.sum()) <= 0.0:  # ink only below the threshold: keep the whole frame
+        return 0, mass.shape[0], 0, mass.shape[1]
+    top, bottom = _trimmed_span(mass.sum(axis=1))
+    left, right = _trimmed_span(mass.sum(axis=0))
+    return top, bottom, left, right
+
+
+def _trimmed_span(profile: npt.NDArray[np.float32]) -> tuple[int, int]:
+    cumulative = np.cumsum(profile, dtype=np.float64)
+    total = cumulative[-1]
+    start = int(np.searchsorted(cumulative, INK_TRIM * total, side="right"))
+    stop = int(np.searchsorted(cumulative, (1.0 - INK_TRIM) * total, side="left")) + 1
+    return start, max(stop, start + 1)
+
+
+def _fit_centred(crop: FloatArray, spec: ImageSpec) -> FloatArray:
+    """Scale ``crop`` to fit ``1 - 2 * padding`` of the canvas and centre its bounding box."""
+    box_w = max(1, round((1.0 - 2.0 * spec.padding) * spec.width))
+    box_h = max(1, round((1.0 - 2.0 * spec.padding) * spec.height))
+    height, width = crop.shape[:2]
+    scale = min(box_w / width, box_h / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    channels = [crop] if crop.ndim == 2 else [crop[..., c] for c in range(crop.shape[2])]
+    canvas = np.zeros((spec.height, spec.width, len(channels)), dtype=np.float32)
+    x0, y0 = (spec.width - size[0]) // 2, (spec.height - size[1]) // 2
+    for index, channel in enumerate(channels):
+        plane = Image.fromarray(np.ascontiguousarray(channel))  # mode "F": no rounding
+        resized = plane.resize(size, _LANCZOS, reducing_gap=2.0)
+        canvas[y0:y0 + size[1], x0:x0 + size[0], index] = np.asarray(resized)
+    np.clip(canvas, 0.0, 255.0, out=canvas)
+    return canvas[..., 0] if crop.ndim == 2 else canvas
+
+
+def _resize_whole(image: Image.Image, spec: ImageSpec) -> FloatArray:
+    """The "stretch", "fit-pad" and "center-crop" policies, on 8-bit pixels."""
+    target = (spec.width, spec.height)
+    width, height = image.size
+    if spec.resize == "stretch":
+        out = image.resize(target, _LANCZOS, reducing_gap=2.0)
+    elif spec.resize == "fit-pad":
+        scale = min(target[0] / width, target[1] / height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        out = Image.new(image.mode, target, 0)
+        out.paste(image.resize(size, _LANCZOS, reducing_gap=2.0),
+                  ((target[0] - size[0]) // 2, (target[1] - size[1]) // 2))
+    else:  # center-crop: fill the canvas, cut the overflow evenly from both sides
+        scale = max(target[0] / width, target[1] / height)
+        crop_w, crop_h = target[0] / scale, target[1] / scale
+        left, top = (width - crop_w) / 2, (height - crop_h) / 2
+        out = image.resize(target, _LANCZOS, box=(left, top, left + crop_w, top + crop_h),
+                           reducing_gap=2.0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def normalise(canvas: FloatArray, spec: ImageSpec) -> FloatArray:
+    """0..255 (H, W[, C]) → ``(x / 255 - mean) / std``, float32 (C, H, W), contiguous."""
+    planes = canvas[np.newaxis] if canvas.ndim == 2 else np.moveaxis(canvas, -1, 0)
+    mean = np.asarray(spec.mean, dtype=np.float32).reshape(-1, 1, 1)
+    std = np.asarray(spec.std, dtype=np.float32).reshape(-1, 1, 1)
+    out = (planes * np.float32(1.0 / 255.0) - mean) / std
+    return np.ascontiguousarray(out, dtype=np.float32)
