@@ -12,6 +12,8 @@ NODE_STAMP := node_modules/.featherserve-installed
 STAGE ?= dev
 REGION ?= us-east-1
 PYTEST_ARGS ?=
+# Extra arguments for `sls deploy`, e.g. SLS_ARGS='--param="corsOrigin=https://demo.example.org"'
+SLS_ARGS ?=
 
 # Every command below sees the project's Python and the pinned Serverless CLI first, and
 # never lets an AWS SDK probe the EC2 metadata endpoint on a machine that is not EC2.
@@ -20,7 +22,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve test lint layers package models invoke bench clean
+.PHONY: help setup serve test lint layers package deploy remove rollback models invoke bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +55,17 @@ layers: setup  ## build the runtime layer and one layer per model under build/la
 
 package: layers  ## sls package: artifacts and CloudFormation template in .serverless/
 	sls package --stage $(STAGE) --region $(REGION)
+
+# Real AWS: the credentials of your shell (AWS_PROFILE, ...). docs/deploying.md has the steps.
+deploy: layers  ## sls deploy STAGE=... REGION=... to AWS (`npx sls info` shows the API key)
+	sls deploy --stage $(STAGE) --region $(REGION) --conceal $(SLS_ARGS)
+
+remove: setup  ## sls remove STAGE=... REGION=...: delete the stage's stack and what it created
+	sls remove --stage $(STAGE) --region $(REGION)
+
+rollback: setup  ## MODEL=breast_cancer [VERSION=n] STAGE=... REGION=...: move its live alias back
+	@test -n "$(MODEL)" || { echo "usage: make rollback MODEL=<model> [VERSION=<n>] STAGE=<stage> REGION=<region>" >&2; exit 2; }
+	sls rollback-model --function $(MODEL) --stage $(STAGE) --region $(REGION)$(if $(VERSION), --to-version $(VERSION))
 
 models: setup  ## retrain and publish the shipped models to models/
 	$(BIN)/python -m training tabular breast_cancer

@@ -1,0 +1,253 @@
+'use strict';
+
+// Deploying to a mocked AWS (a local moto server) in the test suite.
+//
+// This plugin does nothing unless FEATHERSERVE_MOCK_AWS=1 and AWS_ENDPOINT_URL points at
+// this machine (127.0.0.1, localhost, [::1]); with the flag set and any other endpoint it
+// stops the command, so a template bent for the mock can never reach a real account.
+// Against the mock it works around what moto's CloudFormation (5.x) cannot do, and only that:
+//
+// - Resource types it does not implement (API keys, the usage plan and its keys, gateway
+//   responses, the bucket policy) are left out. moto would skip them, but it keeps holes in
+//   the stack's resource list on which DescribeStackResource (`sls remove`) then fails.
+// - AWS::ApiGateway::Method: moto reads Integration.IntegrationHttpMethod and .Uri of every
+//   method and fails the stack on the CORS preflight (OPTIONS) methods, whose MOCK
+//   integration has neither. They get placeholders, so the methods still exist.
+// - AWS::Lambda::LayerVersion: moto ignores LayerName, its Ref is not the layer version's
+//   ARN, and a changed layer leaves a hole in the stack instead of a new version. The layers
+//   are published through the Lambda API instead, as CloudFormation would: a new version
+//   whenever the layer changed (the framework's layer hash output differs), the replaced
+//   version deleted, all of them deleted by `sls remove`. Functions list no Layers in the
+//   mock (moto ignores them anyway, and fails updating a function that has them).
+// - Outputs lose their Export names: moto's DeleteStack fails looking up the exports of a
+//   stack it has updated.
+// - AWS::Lambda::Alias is not implemented, and a Lambda::Permission on an alias ARN fails.
+//   Aliases are left out, permissions name the function, and each alias is created or moved
+//   through the Lambda API when CloudFormation would do it: when its target (the function's
+//   AWS::Lambda::Version resource) changed, or when it does not exist yet.
+// - AWS::Lambda::Version: in a stack update moto creates the new version resource before it
+//   updates the function, so it "publishes" the configuration from before the update. Where
+//   an alias moves, the version is published again after the update, as CloudFormation
+//   orders it (the version depends on the function).
+//
+// Everything left out of the mock is checked in the packaged template instead
+// (tests/test_template_security.py), and the test reads the template the framework
+// uploaded to check what CloudFormation is asked to change.
+
+const { ALIAS_NAME } = require('./live_alias');
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const NOT_IN_MOTO = new Set([
+  'AWS::ApiGateway::ApiKey',
+  'AWS::ApiGateway::UsagePlan',
+  'AWS::ApiGateway::UsagePlanKey',
+  'AWS::ApiGateway::GatewayResponse',
+  'AWS::S3::BucketPolicy',
+]);
+const BUCKET_OUTPUT = 'ServerlessDeploymentBucketName';
+
+function mockEndpoint(env, ServerlessError) {
+  if (env.FEATHERSERVE_MOCK_AWS !== '1') return null;
+  let host = null;
+  try {
+    host = new URL(env.AWS_ENDPOINT_URL || '').hostname;
+  } catch (error) {
+    host = null;
+  }
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new ServerlessError(
+      'FEATHERSERVE_MOCK_AWS=1 adapts the stack for a local mock of AWS, so it needs ' +
+        'AWS_ENDPOINT_URL on this machine (http://127.0.0.1:PORT); got ' +
+        `${JSON.stringify(env.AWS_ENDPOINT_URL || '')}. Unset FEATHERSERVE_MOCK_AWS to deploy to AWS.`,
+      'FEATHERSERVE_MOCK_ENDPOINT'
+    );
+  }
+  return env.AWS_ENDPOINT_URL;
+}
+
+function withoutDependencies(resource, logicalIds) {
+  if (!resource.DependsOn) return;
+  const kept = [].concat(resource.DependsOn).filter((id) => !logicalIds.has(id));
+  if (kept.length) resource.DependsOn = kept;
+  else delete resource.DependsOn;
+}
+
+// Bends a compiled template for moto; returns what the Lambda API must do instead.
+function adaptForMoto(template) {
+  const { Resources: resources, Outputs: outputs = {} } = template;
+  const aliases = [];
+  const layers = [];
+  const removed = new Set();
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    const { Type: type, Properties: properties } = resource;
+    if (type === 'AWS::Lambda::Alias') {
+      aliases.push({
+        functionLogicalId: properties.FunctionName.Ref,
+        versionLogicalId: properties.FunctionVersion['Fn::GetAtt'][0],
+        name: properties.Name,
+      });
+    } else if (type === 'AWS::Lambda::LayerVersion') {
+      layers.push({ logicalId, properties });
+    } else if (!NOT_IN_MOTO.has(type)) {
+      continue;
+    }
+    removed.add(logicalId);
+    delete resources[logicalId];
+  }
+  for (const [key, output] of Object.entries(outputs)) {
+    if (output.Value && removed.has(output.Value.Ref)) delete outputs[key];
+    // moto's DeleteStack fails looking up the exports of a stack it has updated.
+    delete output.Export;
+  }
+  for (const resource of Object.values(resources)) {
+    withoutDependencies(resource, removed);
+    const properties = resource.Properties || {};
+    if (resource.Type === 'AWS::Lambda::Function') delete properties.Layers;
+    const integration = resource.Type === 'AWS::ApiGateway::Method' && properties.Integration;
+    if (integration && integration.Type === 'MOCK') {
+      integration.IntegrationHttpMethod = integration.IntegrationHttpMethod || 'POST';
+      integration.Uri = integration.Uri || 'mock://cors-preflight';
+    }
+    const joined = resource.Type === 'AWS::Lambda::Permission' && properties.FunctionName['Fn::Join'];
+    if (joined && joined[0] === ':' && joined[1][1] === ALIAS_NAME) {
+      properties.FunctionName = joined[1][0];
+    }
+  }
+  return { aliases, layers, removed };
+}
+
+class MockAwsPlugin {
+  constructor(serverless, options, { log } = {}) {
+    this.serverless = serverless;
+    this.log = log || console;
+    this.provider = serverless.getProvider('aws');
+    this.endpoint = mockEndpoint(process.env, serverless.classes.Error);
+    this.hooks = {};
+    if (!this.endpoint) return;
+    this.plan = { aliases: [], layers: [] };
+    this.deployed = { versions: {}, outputs: {} };
+    this.hooks = {
+      'after:aws:package:finalize:mergeCustomProviderResources': () => this.adaptTemplate(),
+      'before:aws:deploy:deploy:updateStack': () => this.readDeployedStack(),
+      'after:aws:deploy:deploy:updateStack': async () => {
+        await this.publishLayers();
+        await this.applyAliases();
+      },
+      'after:remove:remove': () => this.removeLayers(),
+    };
+  }
+
+  adaptTemplate() {
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const { aliases, layers, removed } = adaptForMoto(template);
+    this.plan = { aliases, layers };
+    this.log.notice(
+      `featherserve: mock AWS at ${this.endpoint}: ${removed.size} resources go through the ` +
+        'Lambda API or are left out (see serverless_plugins/mock_aws.js)'
+    );
+  }
+
+  async clients() {
+    const { CloudFormationClient } = require('@aws-sdk/client-cloudformation');
+    const { LambdaClient } = require('@aws-sdk/client-lambda');
+    const config = await this.provider.getAwsSdkV3Config();
+    return { cloudFormation: new CloudFormationClient(config), lambda: new LambdaClient(config) };
+  }
+
+  async stackOutputs(cloudFormation) {
+    const { DescribeStacksCommand } = require('@aws-sdk/client-cloudformation');
+    const stackName = this.provider.naming.getStackName();
+    const { Stacks: stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    return Object.fromEntries((stacks[0].Outputs || []).map((o) => [o.OutputKey, o.OutputValue]));
+  }
+
+  // The deployed stack's version resource per function, and its outputs (layer hashes).
+  async readDeployedStack() {
+    const { GetTemplateCommand } = require('@aws-sdk/client-cloudformation');
+    const { cloudFormation } = await this.clients();
+    const stackName = this.provider.naming.getStackName();
+    const deployed = await cloudFormation.send(new GetTemplateCommand({ StackName: stackName }));
+    const resources = JSON.parse(deployed.TemplateBody || '{}').Resources || {};
+    for (const [logicalId, resource] of Object.entries(resources)) {
+      if (resource.Type === 'AWS::Lambda::Version') {
+        this.deployed.versions[resource.Properties.FunctionName.Ref] = logicalId;
+      }
+    }
+    this.deployed.outputs = await this.stackOutputs(cloudFormation);
+  }
+
+  async layerVersions(lambda, layerName) {
+    const { ListLayerVersionsCommand } = require('@aws-sdk/client-lambda');
+    const listed = await lambda.send(new ListLayerVersionsCommand({ LayerName: layerName }));
+    return (listed.LayerVersions || []).map((version) => version.Version);
+  }
+
+  async publishLayers() {
+    const { PublishLayerVersionCommand, DeleteLayerVersionCommand } = require('@aws-sdk/client-lambda');
+    const { cloudFormation, lambda } = await this.clients();
+    const outputs = await this.stackOutputs(cloudFormation);
+    for (const { logicalId, properties } of this.plan.layers) {
+      const hash = `${logicalId}Hash`;
+      const existing = await this.layerVersions(lambda, properties.LayerName);
+      if (existing.length && this.deployed.outputs[hash] === outputs[hash]) continue;
+      const published = await lambda.send(
+        new PublishLayerVersionCommand({
+          LayerName: properties.LayerName,
+          Description: properties.Description,
+          Content: { S3Bucket: outputs[BUCKET_OUTPUT], S3Key: properties.Content.S3Key },
+          CompatibleRuntimes: properties.CompatibleRuntimes,
+          CompatibleArchitectures: properties.CompatibleArchitectures,
+        })
+      );
+      // A replaced AWS::Lambda::LayerVersion is deleted once the update is done.
+      for (const version of existing) {
+        await lambda.send(
+          new DeleteLayerVersionCommand({ LayerName: properties.LayerName, VersionNumber: version })
+        );
+      }
+      this.log.notice(`featherserve (mock AWS): layer ${properties.LayerName} -> version ${published.Version}`);
+    }
+  }
+
+  async applyAliases() {
+    const {
+      GetAliasCommand,
+      CreateAliasCommand,
+      UpdateAliasCommand,
+      PublishVersionCommand,
+    } = require('@aws-sdk/client-lambda');
+    const { lambda } = await this.clients();
+    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
+    for (const { functionLogicalId, versionLogicalId, name } of this.plan.aliases) {
+      const functionName = resources[functionLogicalId].Properties.FunctionName;
+      let existing = null;
+      try {
+        existing = await lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: name }));
+      } catch (error) {
+        if (error.name !== 'ResourceNotFoundException') throw error;
+      }
+      if (existing && this.deployed.versions[functionLogicalId] === versionLogicalId) continue;
+      // moto answers with the version it already has when nothing changed since.
+      const published = await lambda.send(new PublishVersionCommand({ FunctionName: functionName }));
+      const input = { FunctionName: functionName, Name: name, FunctionVersion: published.Version };
+      await lambda.send(existing ? new UpdateAliasCommand(input) : new CreateAliasCommand(input));
+      this.log.notice(`featherserve (mock AWS): ${functionName}:${name} -> version ${published.Version}`);
+    }
+  }
+
+  async removeLayers() {
+    const { DeleteLayerVersionCommand } = require('@aws-sdk/client-lambda');
+    const { lambda } = await this.clients();
+    const { service } = this.serverless;
+    for (const layer of service.getAllLayers()) {
+      const layerName = service.getLayer(layer).name;
+      for (const version of await this.layerVersions(lambda, layerName)) {
+        await lambda.send(new DeleteLayerVersionCommand({ LayerName: layerName, VersionNumber: version }));
+      }
+    }
+  }
+}
+
+module.exports = MockAwsPlugin;
+module.exports.mockEndpoint = mockEndpoint;
+module.exports.adaptForMoto = adaptForMoto;

@@ -1,0 +1,86 @@
+"""Throwaway copies of the service and its layers for `sls package` / `sls deploy` tests.
+
+The deploy tests run the real CLI on a snapshot of the service (serverless.yml, the local
+plugins and the function code) in a temporary folder, so that its `.serverless/` output
+and the code it zips belong to the test alone, with layers built from a temporary store
+of tiny models: the shipped models and `build/layers` are never touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.support.processes import ROOT, VENV, run_cli, tool_env
+from tests.support.tiny_models import publish_tiny_tabular
+
+SERVICE_FILES = ("serverless.yml", "package.json")
+SERVICE_DIRS = ("serverless_plugins", "handlers", "model_store")
+# The models serverless.yml deploys; their layers are built from tiny stand-ins.
+MODELS = ("breast_cancer", "digits")
+MOCK_REGION = "us-east-1"
+
+
+def snapshot_service(dest: Path) -> Path:
+    """Copy what `sls` reads into ``dest`` (node_modules is linked, not copied)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SERVICE_FILES:
+        shutil.copy2(ROOT / name, dest / name)
+    for name in SERVICE_DIRS:
+        shutil.copytree(ROOT / name, dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    return dest
+
+
+def publish_tiny_models(store: Path) -> None:
+    for name in MODELS:
+        publish_tiny_tabular(store, name)
+
+
+def build_model_layers(store: Path, out: Path, models: tuple[str, ...] = MODELS) -> None:
+    """`python -m model_store layers` for ``models`` only, without the runtime layer."""
+    command = [str(VENV / "bin/python"), "-m", "model_store", "layers", "--store", str(store),
+               "--out", str(out), "--skip-runtime", "--models", ",".join(models)]
+    result = run_cli(command, env=tool_env(), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def placeholder_runtime_zip(path: Path) -> Path:
+    """A stand-in runtime layer for packaging tests, which never run the code."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("python/featherserve_placeholder.py", "# packaging tests only\n")
+    return path
+
+
+def lambda_sha256(path: Path) -> str:
+    """Lambda's CodeSha256 of a zip: base64 of its sha256 digest."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def mock_aws_env(endpoint: str, layers_dir: Path, home: Path,
+                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The CLI's environment against a moto server: dummy credentials, no real profile."""
+    home.mkdir(parents=True, exist_ok=True)
+    return tool_env({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": MOCK_REGION,
+        "AWS_REGION": MOCK_REGION,
+        # No ~/.aws of the person running the tests can leak in.
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "FEATHERSERVE_MOCK_AWS": "1",
+        "FEATHERSERVE_LAYERS_DIR": str(layers_dir),
+        **(extra or {}),
+    })

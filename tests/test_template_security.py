@@ -1,0 +1,278 @@
+"""The secure defaults, read from the CloudFormation template `sls package` writes.
+
+No AWS and no credentials: these are the checks for what the mocked deploy cannot show
+(moto has no API keys, usage plans, gateway responses or aliases in CloudFormation, and
+does not evaluate IAM policies). A second package sets every per-stage parameter through
+a `params` block for its stage, the way a real stage would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import lint
+
+from tests.support.deploy import (
+    MODELS,
+    build_model_layers,
+    placeholder_runtime_zip,
+    publish_tiny_models,
+    snapshot_service,
+)
+from tests.support.processes import NODE_BIN, run_cli, tool_env
+
+pytestmark = pytest.mark.e2e
+SLS = str(NODE_BIN / "sls")
+DEFAULT_ORIGIN = "http://localhost:8000"
+STAGE_PARAMS = {
+    "corsOrigin": "https://demo.example.org",
+    "apiRateLimit": 50,
+    "apiBurstLimit": 100,
+    "apiQuotaPerDay": 250000,
+    "logRetentionInDays": 30,
+    "modelSource": "s3://featherserve-models/prod",
+    "modelVersion": "prod",
+}
+# API Gateway's own errors and the contract's status for each.
+GATEWAY_STATUS = {
+    "INVALID_API_KEY": "403", "ACCESS_DENIED": "403", "MISSING_AUTHENTICATION_TOKEN": "404",
+    "THROTTLED": "429", "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413",
+    "UNSUPPORTED_MEDIA_TYPE": "415", "INTEGRATION_TIMEOUT": "504",
+    "DEFAULT_4XX": None, "DEFAULT_5XX": None,
+}
+# Lambda's 6 MB synchronous payload, after API Gateway's base64 (4/3) of binary bodies.
+MAX_BODY_LIMIT = 4_500_000
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("package")
+    store, layers = root / "store", root / "layers"
+    publish_tiny_models(store)
+    build_model_layers(store, layers)
+    placeholder_runtime_zip(layers / "runtime.zip")
+    service = snapshot_service(root / "service")
+    config = yaml.safe_load((service / "serverless.yml").read_text())
+    config["params"]["secure"] = STAGE_PARAMS  # a stage of its own, as a user would add
+    (service / "serverless.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    service.joinpath(".layers").symlink_to(layers)
+    yield service
+
+
+def package(service: Path, stage: str, out: Path, **env: str) -> dict[str, Any]:
+    layers = str(service / ".layers")
+    result = run_cli([SLS, "package", "--stage", stage, "--package", str(out)], cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": layers, **env}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    packaged: dict[str, Any] = json.loads(
+        (out / "cloudformation-template-update-stack.json").read_text())
+    return packaged
+
+
+@pytest.fixture(scope="module")
+def template(service, tmp_path_factory) -> dict[str, Any]:
+    return package(service, "sec", tmp_path_factory.mktemp("sec"))
+
+
+@pytest.fixture(scope="module")
+def stage_template(service, tmp_path_factory) -> dict[str, Any]:
+    return package(service, "secure", tmp_path_factory.mktemp("secure"))
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Function logical id -> properties."""
+    return {k: r["Properties"] for k, r in of_type(template, "AWS::Lambda::Function").items()}
+
+
+def test_no_route_answers_without_an_api_key(template):
+    methods = of_type(template, "AWS::ApiGateway::Method")
+    model_methods = [m["Properties"] for m in methods.values()
+                     if m["Properties"]["HttpMethod"] != "OPTIONS"]
+    assert len(model_methods) == 2 * len(MODELS)
+    for method in model_methods:
+        assert method["ApiKeyRequired"] is True
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+    # CORS preflights need no key, and never reach a function.
+    for method in methods.values():
+        if method["Properties"]["HttpMethod"] == "OPTIONS":
+            assert method["Properties"]["Integration"]["Type"] == "MOCK"
+            assert not method["Properties"].get("ApiKeyRequired")
+    keys = of_type(template, "AWS::ApiGateway::ApiKey")
+    assert [k["Properties"]["Enabled"] for k in keys.values()] == [True]
+    plan_keys = of_type(template, "AWS::ApiGateway::UsagePlanKey")
+    assert [p["Properties"]["KeyId"] for p in plan_keys.values()] == [{"Ref": next(iter(keys))}]
+
+
+@pytest.mark.parametrize(("fixture", "rate", "burst", "quota"), [
+    ("template", 10, 20, 10000),
+    ("stage_template", 50, 100, 250000),
+])
+def test_usage_plan_throttles_and_caps_each_key_per_stage(request, fixture, rate, burst, quota):
+    template = request.getfixturevalue(fixture)
+    (plan,) = of_type(template, "AWS::ApiGateway::UsagePlan").values()
+    properties = plan["Properties"]
+    assert properties["Throttle"] == {"RateLimit": rate, "BurstLimit": burst}
+    assert properties["Quota"] == {"Limit": quota, "Period": "DAY"}
+    assert properties["ApiStages"][0]["ApiId"] == {"Ref": "ApiGatewayRestApi"}
+    (plan_key,) = of_type(template, "AWS::ApiGateway::UsagePlanKey").values()
+    assert plan_key["Properties"]["UsagePlanId"] == {"Ref": next(iter(
+        of_type(template, "AWS::ApiGateway::UsagePlan")))}
+
+
+@pytest.mark.parametrize(("fixture", "origin"), [
+    ("template", DEFAULT_ORIGIN), ("stage_template", STAGE_PARAMS["corsOrigin"])])
+def test_cors_allows_the_demo_origin_only(request, fixture, origin):
+    template = request.getfixturevalue(fixture)
+    assert "'*'" not in json.dumps(template)  # no wildcard origin (or header) anywhere
+    preflights = [m["Properties"] for m in of_type(template, "AWS::ApiGateway::Method").values()
+                  if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    assert len(preflights) == 2 * len(MODELS)
+    for method in preflights:
+        (response,) = method["Integration"]["IntegrationResponses"]
+        headers = response["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{origin}'"
+        assert "X-Api-Key" in headers["method.response.header.Access-Control-Allow-Headers"]
+    for gateway_response in of_type(template, "AWS::ApiGateway::GatewayResponse").values():
+        parameters = gateway_response["Properties"]["ResponseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{origin}'"
+
+
+def render(body_template: str) -> Any:
+    """What API Gateway would send: its context variables filled in."""
+    return json.loads(body_template.replace("$context.requestId", "c0ffee")
+                      .replace("$context.error.messageString", '"Forbidden"'))
+
+
+def test_api_gateway_errors_use_the_contract_shape_and_status(template):
+    responses = {r["Properties"]["ResponseType"]: r for r in
+                 of_type(template, "AWS::ApiGateway::GatewayResponse").values()}
+    assert set(responses) == set(GATEWAY_STATUS)
+    for kind, status in GATEWAY_STATUS.items():
+        properties = responses[kind]["Properties"]
+        assert properties.get("StatusCode") == status, kind
+        body = render(properties["ResponseTemplates"]["application/json"])
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message",
+                                                                  "request_id"}, kind
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*", body["error"]["code"]), kind
+        assert body["error"]["request_id"] == "c0ffee"
+        assert body["error"]["message"], kind
+    assert render(responses["MISSING_AUTHENTICATION_TOKEN"]["Properties"]["ResponseTemplates"][
+        "application/json"])["error"]["code"] == "not_found"
+    # Deployed in the same deploy as the API that serves them.
+    (deployment,) = of_type(template, "AWS::ApiGateway::Deployment").values()
+    responses_ids = set(of_type(template, "AWS::ApiGateway::GatewayResponse"))
+    assert set(deployment["DependsOn"]) >= responses_ids
+
+
+def policy_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    (policy,) = role["Properties"]["Policies"]
+    return policy["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def log_group_arn(name: str) -> dict[str, str]:
+    return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                       f":log-group:/aws/lambda/{name}:*"}
+
+
+def test_each_function_may_write_its_own_logs_and_nothing_else(template):
+    roles = of_type(template, "AWS::IAM::Role")
+    fns = functions(template)
+    assert len(roles) == len(fns) == len(MODELS)  # no shared role
+    for properties in fns.values():
+        (role_id, attribute) = properties["Role"]["Fn::GetAtt"]
+        assert attribute == "Arn"
+        role = roles[role_id]
+        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert [s["Principal"] for s in trust] == [{"Service": ["lambda.amazonaws.com"]}]
+        assert policy_statements(role) == [{
+            "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn(properties["FunctionName"])]}]
+        assert "ManagedPolicyArns" not in role["Properties"]
+    assert '"*"' not in json.dumps(roles)
+
+
+def test_with_an_s3_model_source_each_function_reads_only_its_own_model(stage_template):
+    roles = of_type(stage_template, "AWS::IAM::Role")
+    bucket = "arn:${AWS::Partition}:s3:::featherserve-models"
+    for properties in functions(stage_template).values():
+        model = properties["FunctionName"].removeprefix("featherserve-secure-")
+        variables = properties["Environment"]["Variables"]
+        assert variables["FEATHERSERVE_MODEL_SOURCE"] == STAGE_PARAMS["modelSource"]
+        assert variables["FEATHERSERVE_MODEL_VERSION"] == "prod"
+        logs, read, listing = policy_statements(roles[properties["Role"]["Fn::GetAtt"][0]])
+        assert logs["Resource"] == [log_group_arn(properties["FunctionName"])]
+        assert read["Action"] == ["s3:GetObject"]
+        assert read["Resource"] == [{"Fn::Sub": f"{bucket}/prod/models/{model}/*"},
+                                    {"Fn::Sub": f"{bucket}/prod/blobs/sha256/*"}]
+        assert listing["Action"] == ["s3:ListBucket"]
+        assert listing["Resource"] == [{"Fn::Sub": bucket}]
+        assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"prod/models/{model}/*"]}}
+
+
+def test_without_an_s3_model_source_functions_serve_from_layers(template):
+    for properties in functions(template).values():
+        variables = properties["Environment"]["Variables"]
+        assert variables["FEATHERSERVE_MODEL_SOURCE"] == ""  # empty: /opt/models
+        assert {"Ref": "RuntimeLambdaLayer"} in properties["Layers"]
+
+
+@pytest.mark.parametrize(("fixture", "days"), [("template", 14), ("stage_template", 30)])
+def test_logs_expire(request, fixture, days):
+    template = request.getfixturevalue(fixture)
+    groups = of_type(template, "AWS::Logs::LogGroup")
+    assert len(groups) == len(MODELS)
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
+
+
+def test_request_bodies_are_capped_before_the_model_runs(template):
+    for properties in functions(template).values():
+        limit = int(properties["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"])
+        assert 0 < limit <= MAX_BODY_LIMIT
+    tabular = functions(template)["BreastUnderscorecancerLambdaFunction"]
+    assert int(tabular["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"]) <= 262144
+
+
+def test_the_api_invokes_each_functions_live_alias(template):
+    aliases = of_type(template, "AWS::Lambda::Alias")
+    versions = of_type(template, "AWS::Lambda::Version")
+    assert len(aliases) == len(versions) == len(MODELS)
+    for alias in aliases.values():
+        properties = alias["Properties"]
+        assert properties["Name"] == "live"
+        version_id = properties["FunctionVersion"]["Fn::GetAtt"][0]
+        assert versions[version_id]["Properties"]["FunctionName"] == properties["FunctionName"]
+    for method in of_type(template, "AWS::ApiGateway::Method").values():
+        if method["Properties"]["HttpMethod"] == "ANY":
+            parts = method["Properties"]["Integration"]["Uri"]["Fn::Join"][1]
+            assert parts[-3:] == [":", "live", "/invocations"]
+    for permission in of_type(template, "AWS::Lambda::Permission").values():
+        properties = permission["Properties"]
+        assert properties["FunctionName"]["Fn::Join"][1][1] == "live"
+        assert properties["Principal"] == "apigateway.amazonaws.com"
+        assert {"Ref": "ApiGatewayRestApi"} in properties["SourceArn"]["Fn::Join"][1]
+
+
+@pytest.mark.parametrize("fixture", ["template", "stage_template"])
+def test_template_passes_cfn_lint(request, fixture):
+    template = request.getfixturevalue(fixture)
+    problems = [str(m) for m in lint(json.dumps(template)) if m.rule.id[0] in "EW"]
+    assert problems == []
+
+
+def test_the_mock_aws_plugin_refuses_a_real_endpoint(service, tmp_path):
+    result = run_cli([SLS, "package", "--stage", "sec", "--package", str(tmp_path)], cwd=service,
+                     env=tool_env({"FEATHERSERVE_MOCK_AWS": "1",
+                                   "AWS_ENDPOINT_URL": "https://lambda.example.invalid",
+                                   "FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
+    assert result.returncode != 0
+    assert "FEATHERSERVE_MOCK_AWS=1" in result.stdout + result.stderr
