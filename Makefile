@@ -48,7 +48,7 @@ test: setup layers  ## the whole test suite
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy handlers model_store training
+	$(BIN)/mypy handlers model_store training benchmarks
 
 layers: setup  ## build the runtime layer and one layer per model under build/layers
 	$(BIN)/python -m model_store layers
@@ -70,6 +70,9 @@ rollback: setup  ## MODEL=breast_cancer [VERSION=n] STAGE=... REGION=...: move i
 models: setup  ## retrain and publish the shipped models to models/
 	$(BIN)/python -m training tabular breast_cancer
 	$(BIN)/python -m training image digits
+
+bench: setup layers  ## cold start, warm latency, memory → bench/results (a few minutes)
+	$(BIN)/python -m benchmarks --out bench/results
 
 invoke: setup  ## FN=breast_cancer EVENT=tests/events/breast_cancer_predict_v1.json
 	sls invoke local --stage $(STAGE) -f $(FN) --path $(EVENT)

@@ -236,3 +236,17 @@ def test_logs_are_structured_with_model_version_and_cold_start(tiny_store, capsy
     emf = [line for line in lines if "_aws" in line]
     assert "ColdStart" in emf[0] and "ColdStart" not in emf[1]
     assert all("Latency" in m for m in emf)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cors_origin_is_set_on_answers_and_errors(tiny_store, fmt):
+    settings = Settings(model_source=str(tiny_store), cors_origin="https://demo.example.org")
+    handler = serve_model("tiny", settings=settings)
+    for event in (predict_event(fmt, instances(GOOD)), predict_event(fmt, "{bad")):
+        headers = handler(event, None)["headers"]
+        assert headers["Access-Control-Allow-Origin"] == "https://demo.example.org"
+
+
+def test_no_cors_header_without_an_origin(tiny_handler):
+    assert "Access-Control-Allow-Origin" not in tiny_handler(
+        predict_event("v2", instances(GOOD)), None)["headers"]

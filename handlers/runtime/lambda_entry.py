@@ -29,6 +29,8 @@ def serve_model(name: str, *, settings: Settings | None = None,
     with contextlib.suppress(ServiceUnavailable):
         service.ensure_loaded()
     cold = {"start": True}
+    cors = ({"Access-Control-Allow-Origin": settings.cors_origin, "Vary": "Origin"}
+            if settings.cors_origin else {})
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
@@ -46,8 +48,10 @@ def serve_model(name: str, *, settings: Settings | None = None,
         except HttpError as error:
             request_id = getattr(context, "aws_request_id", "") or ""
             response = service.error_response(error, request_id)
+            response.headers.update(cors)
             return (adapter or ApiGatewayV1()).to_response(response)
         response = service.handle(request)
+        response.headers.update(cors)
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
         logger.info("request", extra=_access_log(request, response.status, elapsed_ms))

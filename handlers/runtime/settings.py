@@ -30,6 +30,7 @@ class Settings:
     top_k: int = c.DEFAULT_TOP_K_LIMIT
     threads: int = c.DEFAULT_THREADS
     max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
+    cors_origin: str = ""
     metrics_namespace: str = c.DEFAULT_NAMESPACE
     service_name: str = c.DEFAULT_SERVICE
 
@@ -50,6 +51,7 @@ class Settings:
             "top_k": c.DEFAULT_TOP_K,
             "threads": c.THREADS,
             "max_image_pixels": c.MAX_IMAGE_PIXELS,
+            "cors_origin": c.CORS_ORIGIN,
             "metrics_namespace": c.METRICS_NAMESPACE,
             "service_name": c.SERVICE_NAME,
         }
