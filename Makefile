@@ -56,7 +56,7 @@ layers: setup  ## build the runtime layer and one layer per model under build/la
 package: layers  ## sls package: artifacts and CloudFormation template in .serverless/
 	sls package --stage $(STAGE) --region $(REGION)
 
-# Real AWS: the credentials of your shell (AWS_PROFILE, ...). docs/deploying.md has the steps.
+# Real AWS: the credentials of your shell (AWS_PROFILE, ...). README.md "Deploying to AWS" has the steps.
 deploy: layers  ## sls deploy STAGE=... REGION=... to AWS (`npx sls info` shows the API key)
 	sls deploy --stage $(STAGE) --region $(REGION) --conceal $(SLS_ARGS)
 
