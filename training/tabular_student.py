@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from training.common import progress
-from training.distill import distillation_loss
+from training.fit import FitSettings, fit_classifier
 from training.tabular_config import TabularConfig
 
 FloatArray = npt.NDArray[np.float32]
@@ -39,31 +37,12 @@ def train_student(x: FloatArray, y: LabelArray, soft_logits: FloatArray | None, 
     """
     torch.manual_seed(seed)
     model = build_mlp(x.shape[1], config.hidden, int(y.max()) + 1)
-    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
-    teacher = None if soft_logits is None else torch.from_numpy(soft_logits)
-    order = torch.Generator().manual_seed(seed)
-    steps_per_epoch = -(-len(x) // config.batch_size)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch)
-    model.train()
-    for _ in progress(label, range(config.epochs)):
-        shuffled = torch.randperm(len(x), generator=order)
-        for start in range(0, len(x), config.batch_size):
-            batch = shuffled[start:start + config.batch_size]
-            logits = model(inputs[batch])
-            if teacher is None:
-                loss = F.cross_entropy(logits, labels[batch])
-            else:
-                loss = distillation_loss(logits, teacher[batch], labels[batch],
-                                         temperature=config.temperature,
-                                         weight=config.distillation_weight)
-            optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimiser.step()
-            schedule.step()
-    return model.eval()
+    settings = FitSettings(epochs=config.epochs, batch_size=config.batch_size,
+                           learning_rate=config.learning_rate,
+                           weight_decay=config.weight_decay, temperature=config.temperature,
+                           distill_weight=config.distillation_weight)
+    fit_classifier(model, x, y, settings, seed=seed, label=label, teacher_logits=soft_logits)
+    return model
 
 
 class ServedStudent(nn.Module):

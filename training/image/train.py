@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.common import progress
-from training.distill import distillation_loss
+from training.fit import FitSettings, fit_classifier
 
 Array = npt.NDArray[np.float32]
 
@@ -38,34 +37,15 @@ def train_classifier(model: nn.Module, x: Array, y: npt.NDArray[np.int64], confi
                      *, seed: int, label: str,
                      teacher_logits: Array | None = None) -> nn.Module:
     """Fit ``model``; with ``teacher_logits`` (one row per ``x``) the loss is distillation."""
-    generator = torch.Generator().manual_seed(seed)
-    inputs = torch.from_numpy(x)
-    targets = torch.from_numpy(y)
-    soft = torch.from_numpy(teacher_logits) if teacher_logits is not None else None
-    steps_per_epoch = max(1, -(-len(inputs) // config.batch_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch)
-    model.train()
-    for _epoch in progress(label, range(config.epochs)):
-        order = torch.randperm(len(inputs), generator=generator)
-        for start in range(0, len(inputs), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            xb = _random_shift(inputs[batch], config.max_shift, generator)
-            logits = model(xb)
-            if soft is None:
-                loss = F.cross_entropy(logits, targets[batch],
-                                       label_smoothing=config.label_smoothing)
-            else:
-                loss = distillation_loss(logits, soft[batch], targets[batch],
-                                         temperature=config.temperature,
-                                         weight=config.distill_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-    return model.eval()
+    settings = FitSettings(epochs=config.epochs, batch_size=config.batch_size,
+                           learning_rate=config.learning_rate,
+                           weight_decay=config.weight_decay,
+                           temperature=config.temperature,
+                           distill_weight=config.distill_weight,
+                           label_smoothing=config.label_smoothing)
+    return fit_classifier(model, x, y, settings, seed=seed, label=label,
+                          teacher_logits=teacher_logits,
+                          augment=lambda xb, g: _random_shift(xb, config.max_shift, g))
 
 
 def _random_shift(batch: torch.Tensor, max_shift: int,
