@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.response import StreamingBody
-from moto import mock_aws
 
 import model_store.s3
 from handlers.runtime import Settings, s3_source, serve_model
@@ -68,14 +67,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(s3_source, "CLIENT_CONFIG",
                         S3ClientConfig(max_attempts=1, connect_timeout=1.0, read_timeout=0.5))
     return root
-
-
-@pytest.fixture
-def aws(monkeypatch, tmp_path) -> Iterator[None]:
-    fake_aws_environment(monkeypatch, tmp_path / "aws")
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        yield
 
 
 @pytest.fixture

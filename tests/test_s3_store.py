@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 
 from model_store import (
     IntegrityError,
@@ -28,21 +27,12 @@ from tests.support.fake_s3 import (
     REGION,
     SLOW_DOWN,
     closed_endpoint,
-    fake_aws_environment,
     publish_tiny,
     remove_credentials,
     silent_endpoint,
 )
 
 NO_RETRY = S3ClientConfig(max_attempts=1, connect_timeout=1.0, read_timeout=0.5)
-
-
-@pytest.fixture
-def aws(monkeypatch, tmp_path):
-    fake_aws_environment(monkeypatch, tmp_path / "aws")
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        yield
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 
 import model_store.__main__ as cli
 from model_store import LocalStore, Manifest
@@ -55,14 +54,6 @@ def blob_keys() -> list[str]:
     listing = boto3.client("s3", region_name=REGION).list_objects_v2(
         Bucket=BUCKET, Prefix="team/blobs/")
     return sorted(entry["Key"] for entry in listing.get("Contents", ()))
-
-
-@pytest.fixture
-def aws(monkeypatch, tmp_path):
-    fake_aws_environment(monkeypatch, tmp_path / "aws")
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        yield
 
 
 @pytest.fixture

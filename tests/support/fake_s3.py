@@ -144,3 +144,4 @@ def closed_endpoint() -> str:
     """``http://127.0.0.1:<port>`` where nothing listens (connections are refused)."""
     with contextlib.closing(listening_socket()) as sock:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
