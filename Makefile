@@ -40,7 +40,7 @@ $(NODE_STAMP): package.json package-lock.json
 setup: $(PY_STAMP) $(NODE_STAMP)  ## create .venv and node_modules when missing or stale
 
 serve: setup  ## serve every shipped model on http://127.0.0.1:3000 (serverless-offline)
-	@$(BIN)/python -m model_store.examples --base-url http://127.0.0.1:3000
+	@$(BIN)/python -m featherserve.examples --base-url http://127.0.0.1:3000
 	sls offline start --stage $(STAGE)
 
 test: setup layers  ## the whole test suite
@@ -51,7 +51,7 @@ lint: setup  ## ruff and mypy
 	$(BIN)/mypy handlers model_store training benchmarks
 
 layers: setup  ## build the runtime layer and one layer per model under build/layers
-	$(BIN)/python -m model_store layers
+	$(BIN)/featherserve layers
 
 package: layers  ## sls package: artifacts and CloudFormation template in .serverless/
 	sls package --stage $(STAGE) --region $(REGION)

@@ -100,6 +100,6 @@ def _cache_evidence(done: dict[str, Any], cache_dir: Path) -> dict[str, Any]:
     downloaded = not before and any(f.endswith(MODEL_SUFFIXES) for f in after)
     if not downloaded:
         raise ChildFailed(f"no cold download into {cache_dir}: before {before}, after {after} "
-                          "(does s3_source still read FEATHERSERVE_MODEL_CACHE?)")
+                          "(does the runtime still read FEATHERSERVE_MODEL_CACHE?)")
     return {"before": before, "after": after, "downloaded": downloaded,
             "leftover_parts": [f for f in after if f.endswith(".part")]}

@@ -45,8 +45,8 @@ def torch_teacher_handler(teacher: str, manifest: str) -> Handler:
     """Rebuild the PyTorch teacher from its state_dict checkpoint; run it eagerly per request."""
     import torch
 
-    from handlers.runtime.imaging import image_bytes_to_array
     from model_store.manifest import ImageSpec
+    from preprocessing.imaging import image_bytes_to_array
     from training.image.models import load_teacher_checkpoint
 
     spec = Manifest.from_json(Path(manifest).read_bytes())

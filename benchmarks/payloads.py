@@ -18,8 +18,8 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from benchmarks.scenarios import ShippedModel
+from featherserve.support.events import load_event, with_body, with_route
 from model_store.manifest import TabularSpec
-from tests.support.events import load_event, with_body, with_route
 
 TEMPLATE = "breast_cancer_predict_v2"
 # A real photo-sized digit: dark ink on light paper, resized, re-encoded as JPEG.

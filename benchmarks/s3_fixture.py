@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.children import child_env
 from benchmarks.scenarios import ShippedModel
-from tests.support.processes import free_port, running, wait_for_port
+from featherserve.support.processes import free_port, running, wait_for_port
 
 BUCKET = "featherserve-bench"
 PREFIX = "models"

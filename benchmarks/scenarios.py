@@ -135,7 +135,7 @@ def naive_scenarios(model: ShippedModel, teachers: Teachers, event: Path) -> lis
     if teachers.torch is not None and model.is_image:
         found.append(_naive(model, "torch", teachers.torch, event,
                             ("numpy", "torch", "training.image.models",
-                             "handlers.runtime.imaging")))
+                             "preprocessing.imaging")))
     return found
 
 

@@ -79,7 +79,7 @@ def model_input(manifest: Manifest, event_path: str) -> np.ndarray:
     event = json.loads(Path(event_path).read_text())
     instances = json.loads(event["body"])["instances"]
     if isinstance(manifest.input, ImageSpec):
-        from handlers.runtime.imaging import image_bytes_to_array
+        from preprocessing.imaging import image_bytes_to_array
 
         return np.stack([image_bytes_to_array(base64.b64decode(i["b64"]), manifest.input)
                          for i in instances])

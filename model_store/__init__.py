@@ -1,6 +1,7 @@
-"""Versioned model store: manifests, local and S3 stores, integrity, layer packaging."""
+"""Versioned model store, the part a Lambda function may import: manifests, local and S3
+stores, versions and aliases, integrity (sha256). Shipped whole in the function zip."""
 
-from model_store.base import LATEST, ModelStore, OpenedModel
+from model_store.base import LATEST, ModelStore, VerifiedModel
 from model_store.exceptions import (
     IntegrityError,
     ManifestError,
@@ -34,10 +35,10 @@ __all__ = [
     "ModelNotFoundError",
     "ModelStore",
     "ModelStoreError",
-    "OpenedModel",
     "OutputSpec",
     "Quantization",
     "StoreUnavailableError",
     "TabularSpec",
+    "VerifiedModel",
     "VersionNotFoundError",
 ]

@@ -14,7 +14,7 @@ MANIFEST_FILE = "manifest.json"
 
 
 @dataclass(frozen=True)
-class OpenedModel:
+class VerifiedModel:
     """A model whose bytes were checked against its manifest's sha256."""
 
     manifest: Manifest
@@ -52,7 +52,7 @@ class ModelStore(Protocol):
 
     def manifest(self, name: str, ref: str = LATEST) -> Manifest: ...
 
-    def open(self, name: str, ref: str = LATEST) -> OpenedModel: ...
+    def open(self, name: str, ref: str = LATEST) -> VerifiedModel: ...
 
 # The project's own store: where `python -m training ...` publishes and where a handler
 # looks when it runs outside Lambda (no /opt/models) and no setting says otherwise.

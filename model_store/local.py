@@ -19,7 +19,7 @@ from model_store.aliases import (
     check_alias_name,
     resolve_ref,
 )
-from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, OpenedModel
+from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, VerifiedModel
 from model_store.exceptions import ManifestError, ModelNotFoundError, ModelStoreError
 from model_store.integrity import sha256_file, verify_bytes
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
@@ -91,14 +91,14 @@ class LocalStore:
         manifest = self.manifest(name, ref)
         return self.root / name / manifest.version / manifest.file
 
-    def open(self, name: str, ref: str = LATEST) -> OpenedModel:
+    def open(self, name: str, ref: str = LATEST) -> VerifiedModel:
         manifest = self.manifest(name, ref)
         path = self.root / name / manifest.version / manifest.file
         if not path.is_file():
             raise ModelStoreError(f"{path}: model file listed in the manifest is missing")
         data = path.read_bytes()
         verify_bytes(data, manifest.sha256, str(path))
-        return OpenedModel(manifest=manifest, model_bytes=data)
+        return VerifiedModel(manifest=manifest, model_bytes=data)
 
     # -- writing -------------------------------------------------------------------------
     def publish(self, manifest: Manifest, model_file: Path) -> Manifest:

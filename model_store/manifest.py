@@ -164,10 +164,6 @@ class Manifest:
     def __post_init__(self) -> None:
         self._validate()
 
-    @property
-    def is_published(self) -> bool:
-        return bool(self.version and self.sha256)
-
     def published(self, *, version: str, sha256: str, size: int) -> Manifest:
         """The same manifest as the store records it, with its identity filled in."""
         return replace(self, version=version, sha256=sha256, bytes=size)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from model_store.aliases import PROD, AliasTable, check_alias_name, resolve_ref
-from model_store.base import LATEST, OpenedModel
+from model_store.base import LATEST, VerifiedModel
 from model_store.exceptions import (
     ManifestError,
     ModelNotFoundError,
@@ -37,6 +37,9 @@ from model_store.s3_layout import S3Location
 # Conditional writes lose to a concurrent writer at most this often before we give up.
 WRITE_ATTEMPTS = 5
 _CHUNK = 1 << 20
+
+# The handler's client: timeouts and retries stay well inside Lambda's 10 s init.
+RUNTIME_CLIENT_CONFIG = S3ClientConfig()
 
 
 class S3Store:
@@ -101,12 +104,12 @@ class S3Store:
                                 f"v{manifest.version}, expected {name} v{version}")
         return manifest
 
-    def open(self, name: str, ref: str = LATEST) -> OpenedModel:
+    def open(self, name: str, ref: str = LATEST) -> VerifiedModel:
         manifest = self.manifest(name, ref)
         data = b"".join(self.blob_chunks(manifest))
         verify_bytes(data, manifest.sha256, self.location.object_url(
             self.location.blob_key(manifest.sha256)))
-        return OpenedModel(manifest=manifest, model_bytes=data)
+        return VerifiedModel(manifest=manifest, model_bytes=data)
 
     def blob_chunks(self, manifest: Manifest) -> Iterator[bytes]:
         """Stream the model bytes ``manifest`` names (not yet checked against its sha256)."""
@@ -128,7 +131,7 @@ class S3Store:
                 body.close()
 
     # -- local copies --------------------------------------------------------------------
-    def open_cached(self, name: str, ref: str, cache_root: Path) -> OpenedModel:
+    def open_cached(self, name: str, ref: str, cache_root: Path) -> VerifiedModel:
         """Open ``name`` at ``ref`` through a local copy under ``cache_root`` (kept for reuse)."""
         manifest = self.manifest(name, ref)
         what = self.location.object_url(self.location.blob_key(manifest.sha256))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from model_store.base import MANIFEST_FILE, OpenedModel
+from model_store.base import MANIFEST_FILE, VerifiedModel
 from model_store.integrity import sha256_bytes, verify_bytes
 from model_store.manifest import Manifest
 
@@ -74,7 +74,7 @@ def remove_stale_parts(folder: Path, older_than: float = STALE_PART_SECONDS) -> 
 
 
 def install_version(root: Path, manifest: Manifest, chunks: Iterable[bytes],
-                    what: str) -> OpenedModel:
+                    what: str) -> VerifiedModel:
     """Put ``manifest``'s version under ``root``, reusing a copy whose sha256 still matches.
 
     ``chunks`` is only iterated when the model has to be (re)written.
@@ -87,7 +87,7 @@ def install_version(root: Path, manifest: Manifest, chunks: Iterable[bytes],
     manifest_path = folder / MANIFEST_FILE
     if not manifest_path.is_file() or manifest_path.read_bytes() != manifest_json:
         write_durably(manifest_path, manifest_json)
-    return OpenedModel(manifest=manifest, model_bytes=data)
+    return VerifiedModel(manifest=manifest, model_bytes=data)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.support.processes import ROOT, run_cli, tool_env
+from featherserve.support.processes import ROOT, run_cli, tool_env
 
 pytestmark = pytest.mark.perf
 

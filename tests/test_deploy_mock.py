@@ -26,6 +26,16 @@ import numpy as np
 import pytest
 import yaml
 
+from featherserve.support.processes import (
+    NODE_BIN,
+    ROOT,
+    VENV,
+    free_port,
+    run_cli,
+    running,
+    tool_env,
+    wait_for_port,
+)
 from tests.support.deploy import (
     MOCK_REGION,
     MODELS,
@@ -35,16 +45,6 @@ from tests.support.deploy import (
     mock_aws_env,
     publish_tiny_models,
     snapshot_service,
-)
-from tests.support.processes import (
-    NODE_BIN,
-    ROOT,
-    VENV,
-    free_port,
-    run_cli,
-    running,
-    tool_env,
-    wait_for_port,
 )
 from tests.support.tiny_models import publish_tiny_tabular
 
@@ -130,7 +130,7 @@ def layer_name(layer: str) -> str:
 def runtime_zip() -> Path:
     """`make test` builds the runtime layer first; build it here when run on its own."""
     if not RUNTIME_ZIP.is_file():
-        result = run_cli([str(VENV / "bin/python"), "-m", "model_store", "layers"],
+        result = run_cli([str(VENV / "bin/python"), "-m", "featherserve", "layers"],
                          env=tool_env(), timeout=900)
         assert result.returncode == 0, result.stdout + result.stderr
     return RUNTIME_ZIP

@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from model_store import LocalStore
-from model_store.base import PROJECT_STORE
-from tests.support.certificates import write_self_signed
-from tests.support.processes import (
+from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
     free_port,
@@ -27,6 +24,9 @@ from tests.support.processes import (
     tool_env,
     wait_for_port,
 )
+from model_store import LocalStore
+from model_store.base import PROJECT_STORE
+from tests.support.certificates import write_self_signed
 
 pytestmark = pytest.mark.e2e
 SLS = str(NODE_BIN / "sls")
@@ -198,7 +198,7 @@ def test_offline_errors_follow_the_contract(offline, method, path, body, content
 def test_sls_invoke_local_on_the_target_interpreter_with_the_runtime_layer(built_layers,
                                                                           tmp_path):
     """The documented high-fidelity run: CPython 3.12 as `python3`, the layer as /opt/python."""
-    from model_store.layers.interpreter import find_target_interpreter
+    from featherserve.layers.interpreter import find_target_interpreter
 
     search = find_target_interpreter()
     if search.interpreter is None:

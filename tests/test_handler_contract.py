@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from featherserve.support.events import load_event, response_json, with_body, with_route
 from handlers.runtime import Settings, serve_model
-from tests.support.events import load_event, response_json, with_body, with_route
 
 GOOD = {"alpha": 1.0, "beta": 2.0, "gamma": 3.0}
 FORMATS = ["v1", "v2"]

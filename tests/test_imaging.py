@@ -1,4 +1,4 @@
-"""handlers.runtime.imaging: every accepted format and mode decodes; every bad input is a 4xx."""
+"""preprocessing.imaging: every accepted format and mode decodes; every bad input is a 4xx."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from handlers.runtime.errors import (
-    HttpError,
-    PayloadTooLarge,
-    UnprocessableInstance,
-    UnsupportedMediaType,
+from handlers.runtime.image_inputs import http_error_for
+from model_store.manifest import ImageSpec
+from preprocessing.errors import (
+    ImageTooLarge,
+    InvalidImage,
+    PreprocessingError,
+    UnsupportedImageFormat,
 )
-from handlers.runtime.imaging import (
+from preprocessing.imaging import (
     ImageLimits,
     decode_image,
     flatten_image,
@@ -32,7 +34,6 @@ from handlers.runtime.imaging import (
     prepare_image,
     sniff_format,
 )
-from model_store.manifest import ImageSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ImageSpec(height=28, width=28, mode="L", mean=(0.1,), std=(0.3,))
@@ -285,36 +286,38 @@ def _truncated(fmt: str) -> bytes:
     return data[: len(data) // 2]
 
 
-ERRORS: dict[str, tuple[Callable[[], bytes], type[HttpError], str]] = {
-    "empty": (lambda: b"", UnprocessableInstance, "empty_image"),
-    "random-bytes": (lambda: np.random.default_rng(1).bytes(4096), UnprocessableInstance,
+ERRORS: dict[str, tuple[Callable[[], bytes], type[PreprocessingError], str]] = {
+    "empty": (lambda: b"", InvalidImage, "empty_image"),
+    "random-bytes": (lambda: np.random.default_rng(1).bytes(4096), InvalidImage,
                      "undecodable_image"),
-    "text": (lambda: b'{"instances": []}', UnprocessableInstance, "undecodable_image"),
-    "truncated-png": (lambda: _truncated("PNG"), UnprocessableInstance, "undecodable_image"),
-    "truncated-jpeg": (lambda: _truncated("JPEG"), UnprocessableInstance, "undecodable_image"),
-    "png-signature-only": (lambda: b"\x89PNG\r\n\x1a\n", UnprocessableInstance,
+    "text": (lambda: b'{"instances": []}', InvalidImage, "undecodable_image"),
+    "truncated-png": (lambda: _truncated("PNG"), InvalidImage, "undecodable_image"),
+    "truncated-jpeg": (lambda: _truncated("JPEG"), InvalidImage, "undecodable_image"),
+    "png-signature-only": (lambda: b"\x89PNG\r\n\x1a\n", InvalidImage,
                            "undecodable_image"),
     "corrupt-png-body": (lambda: png_declaring(64, 64)[:40] + b"garbage" * 20,
-                         UnprocessableInstance, "undecodable_image"),
-    "tiff": (lambda: encode(digit_image(), "TIFF"), UnsupportedMediaType,
+                         InvalidImage, "undecodable_image"),
+    "tiff": (lambda: encode(digit_image(), "TIFF"), UnsupportedImageFormat,
              "unsupported_image_format"),
-    "ico": (lambda: encode(digit_image(), "ICO"), UnsupportedMediaType,
+    "ico": (lambda: encode(digit_image(), "ICO"), UnsupportedImageFormat,
             "unsupported_image_format"),
-    "pdf": (lambda: b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", UnsupportedMediaType,
+    "pdf": (lambda: b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", UnsupportedImageFormat,
             "unsupported_image_format"),
     "svg": (lambda: b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
-            UnsupportedMediaType, "unsupported_image_format"),
-    "bomb-20000x20000": (lambda: png_declaring(20000, 20000), PayloadTooLarge,
+            UnsupportedImageFormat, "unsupported_image_format"),
+    "bomb-20000x20000": (lambda: png_declaring(20000, 20000), ImageTooLarge,
                          "image_too_large"),
-    "bomb-5000x5000": (lambda: png_declaring(5000, 5000), PayloadTooLarge, "image_too_large"),
-    "too-small": (lambda: encode(Image.new("L", (4, 30), 0), "PNG"), UnprocessableInstance,
+    "bomb-5000x5000": (lambda: png_declaring(5000, 5000), ImageTooLarge, "image_too_large"),
+    "too-small": (lambda: encode(Image.new("L", (4, 30), 0), "PNG"), InvalidImage,
                   "image_too_small"),
-    "side-too-long": (lambda: png_declaring(5000, 8), PayloadTooLarge, "image_too_large"),
-    "blank": (lambda: encode(Image.new("L", (64, 64), 200), "PNG"), UnprocessableInstance,
+    "side-too-long": (lambda: png_declaring(5000, 8), ImageTooLarge, "image_too_large"),
+    "blank": (lambda: encode(Image.new("L", (64, 64), 200), "PNG"), InvalidImage,
               "blank_image"),
     "blank-jpeg-noise": (lambda: encode(Image.new("RGB", (64, 64), (90, 90, 90)), "JPEG"),
-                         UnprocessableInstance, "blank_image"),
+                         InvalidImage, "blank_image"),
 }
+
+HTTP_STATUS = {ImageTooLarge: 413, UnsupportedImageFormat: 415, InvalidImage: 422}
 
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
@@ -323,12 +326,12 @@ def test_bad_images_are_client_errors(case):
     with pytest.raises(error) as caught:
         image_bytes_to_array(make(), SPEC, ImageLimits())
     assert caught.value.code == code
-    assert 400 <= caught.value.status < 500
+    assert http_error_for(caught.value).status == HTTP_STATUS[error]
     assert caught.value.message
 
 
 def test_unsupported_format_message_names_it_and_the_accepted_ones():
-    with pytest.raises(UnsupportedMediaType) as caught:
+    with pytest.raises(UnsupportedImageFormat) as caught:
         decode_image(encode(digit_image(), "TIFF"), ImageLimits())
     assert "TIFF" in caught.value.message
     for accepted in ("PNG", "JPEG", "WebP", "BMP", "GIF"):
@@ -336,16 +339,16 @@ def test_unsupported_format_message_names_it_and_the_accepted_ones():
 
 
 def test_size_errors_say_the_sizes():
-    with pytest.raises(UnprocessableInstance, match="4x30") as caught:
+    with pytest.raises(InvalidImage, match="4x30") as caught:
         decode_image(encode(Image.new("L", (4, 30), 0), "PNG"), ImageLimits())
     assert "8" in caught.value.message
-    with pytest.raises(PayloadTooLarge, match="5000x8"):
+    with pytest.raises(ImageTooLarge, match="5000x8"):
         decode_image(png_declaring(5000, 8), ImageLimits())
 
 
 def test_byte_limit():
     data = encode(digit_image(), "PNG")
-    with pytest.raises(PayloadTooLarge) as caught:
+    with pytest.raises(ImageTooLarge) as caught:
         decode_image(data, ImageLimits(max_bytes=len(data) - 1))
     assert caught.value.code == "image_too_large"
 
@@ -354,7 +357,7 @@ def test_decompression_bomb_is_rejected_before_decoding():
     data = png_declaring(20000, 20000)
     tracemalloc.start()
     started = time.perf_counter()
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(ImageTooLarge):
         decode_image(data, ImageLimits())
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
@@ -372,8 +375,8 @@ def test_every_failure_is_an_http_error_never_a_crash():
             corrupt[position] = int(rng.integers(0, 256))
         try:
             image_bytes_to_array(bytes(corrupt), SPEC, ImageLimits())
-        except HttpError as exc:
-            assert exc.status in (413, 415, 422)
+        except PreprocessingError as exc:
+            assert http_error_for(exc).status in (413, 415, 422)
 
 
 def test_truncated_images_stay_errors():
@@ -381,7 +384,7 @@ def test_truncated_images_stay_errors():
 
 
 def test_runtime_import_stays_light():
-    code = ("import sys, handlers.runtime.imaging as m; "
+    code = ("import sys, preprocessing.imaging as m; "
             "heavy = [n for n in ('torch', 'sklearn', 'onnx', 'scipy', 'training', "
             "'PIL.TiffImagePlugin', 'PIL.ImageOps') if n in sys.modules]; print(heavy)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
-from model_store.exceptions import IntegrityError
-from model_store.layers import (
+from featherserve.layers import (
     BuiltLayer,
     CodePackage,
     FunctionSpec,
@@ -37,19 +35,21 @@ from model_store.layers import (
     trim_tree,
     write_layer_zip,
 )
-from model_store.layers.commands import CommandResult
-from model_store.layers.elf import read_elf_linkage
-from model_store.layers.exceptions import LayerBuildError, TargetInterpreterError
-from model_store.layers.interpreter import (
+from featherserve.layers.commands import CommandResult
+from featherserve.layers.elf import read_elf_linkage
+from featherserve.layers.exceptions import LayerBuildError, TargetInterpreterError
+from featherserve.layers.interpreter import (
     InterpreterSearch,
     TargetInterpreter,
     check_layer_imports,
     compile_bytecode,
     find_target_interpreter,
 )
-from model_store.layers.runtime_layer import PYPROJECT, RuntimeTarget
-from model_store.layers.tiny_onnx import INPUT_NAME, tiny_add_model
-from model_store.layers.zipping import ZIP_EPOCH
+from featherserve.layers.runtime_layer import PYPROJECT, RuntimeTarget
+from featherserve.layers.tiny_onnx import INPUT_NAME, tiny_add_model
+from featherserve.layers.zipping import ZIP_EPOCH
+from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
+from model_store.exceptions import IntegrityError
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -522,7 +522,7 @@ def test_zero_models_builds_and_checks_the_runtime_layer_only(tmp_path):
 @pytest.mark.slow
 def test_real_runtime_layer_is_trimmed_and_imports_on_python312():
     """Downloads wheels (or reuses build/layers/runtime when its key matches)."""
-    from model_store.layers import DEFAULT_OUT_DIR
+    from featherserve.layers import DEFAULT_OUT_DIR
 
     config = RuntimeLayerConfig(out_dir=DEFAULT_OUT_DIR, requirements=read_runtime_requirements(),
                                 target=RuntimeTarget())

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from model_store.pricing import (
+from featherserve.pricing import (
     Prices,
     billed_ms,
     compute_per_million,
@@ -16,7 +16,7 @@ from model_store.pricing import (
     function_memory,
     main,
 )
-from tests.support.processes import ROOT
+from featherserve.support.processes import ROOT
 
 
 @pytest.mark.parametrize(("duration", "billed"), [

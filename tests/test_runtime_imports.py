@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from featherserve.support.processes import ROOT
 
 FORBIDDEN = ("torch", "sklearn", "skl2onnx", "onnx", "training", "boto3", "s3transfer", "scipy")
 

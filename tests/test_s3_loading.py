@@ -21,10 +21,12 @@ import pytest
 from botocore.response import StreamingBody
 
 import model_store.s3
-from handlers.runtime import Settings, s3_source, serve_model
+import model_store.s3 as s3_store_module
+from featherserve.support.events import load_event, response_json, with_body, with_route
+from featherserve.support.processes import ROOT, VENV, free_port, running, tool_env, wait_for_port
+from handlers.runtime import Settings, serve_model
 from model_store.s3 import S3Store
 from model_store.s3_client import S3ClientConfig, make_s3_client
-from tests.support.events import load_event, response_json, with_body, with_route
 from tests.support.fake_s3 import (
     BUCKET,
     REGION,
@@ -36,7 +38,6 @@ from tests.support.fake_s3 import (
     silent_endpoint,
     throttling_endpoint,
 )
-from tests.support.processes import ROOT, VENV, free_port, running, tool_env, wait_for_port
 from tests.support.tiny_models import publish_tiny_tabular
 
 SOURCE = f"s3://{BUCKET}/serving"
@@ -64,7 +65,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The handler's cache root, and a client that never retries or waits long."""
     root = tmp_path / "cache"
     monkeypatch.setenv("FEATHERSERVE_MODEL_CACHE", str(root))
-    monkeypatch.setattr(s3_source, "CLIENT_CONFIG",
+    monkeypatch.setattr(s3_store_module, "RUNTIME_CLIENT_CONFIG",
                         S3ClientConfig(max_attempts=1, connect_timeout=1.0, read_timeout=0.5))
     return root
 
@@ -277,7 +278,7 @@ def test_serves_from_a_moto_server(tmp_path, monkeypatch, cache):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     fake_aws_environment(monkeypatch, tmp_path / "aws")
-    monkeypatch.setattr(s3_source, "CLIENT_CONFIG", S3ClientConfig(max_attempts=1))
+    monkeypatch.setattr(s3_store_module, "RUNTIME_CLIENT_CONFIG", S3ClientConfig(max_attempts=1))
     command = [str(VENV / "bin" / "python"), "-m", "moto.server", "-H", "127.0.0.1",
                "-p", str(port)]
     log_path = tmp_path / "moto_server.log"
@@ -302,7 +303,7 @@ def test_serves_from_a_moto_server(tmp_path, monkeypatch, cache):
 
 LIGHT_CHECK = """
 import json, sys
-import model_store, model_store.s3, model_store.stores, handlers.runtime.s3_source
+import model_store, model_store.s3, model_store.stores
 from handlers.runtime import Settings, serve_model
 handler = serve_model("tiny", settings=Settings(model_source=sys.argv[1]))
 event = json.loads(sys.argv[2])

@@ -1,4 +1,4 @@
-"""``python -m model_store`` on local stores: every command, and the exit codes."""
+"""``featherserve`` store commands on local stores: every command, and the exit codes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import model_store.__main__ as cli
+import featherserve.cli as cli
+import featherserve.store_cli as store_cli
+from featherserve.layers import LambdaLimits, LayersRequest
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
-from model_store.layers import LambdaLimits, LayersRequest
 from model_store.s3 import S3Store
 
 
@@ -47,7 +48,7 @@ def layers_args(store: LocalStore, tmp_path: Path, *extra: str) -> list[str]:
 
 def test_list_shows_names_versions_and_aliases(store, capsys):
     code, out, _ = run(capsys, "list", "--store", str(store.root))
-    assert code == cli.EXIT_OK
+    assert code == store_cli.EXIT_OK
     digits, iris = out.splitlines()
     assert digits.startswith("digits") and "versions: 1" in digits and "latest=1" in digits
     assert iris.startswith("iris") and "versions: 1, 2" in iris
@@ -83,7 +84,7 @@ def test_show_prints_the_manifest_json(store, capsys, ref, version):
 ])
 def test_store_errors_exit_1_with_a_message(store, capsys, argv, message):
     code, out, err = run(capsys, *argv, "--store", str(store.root))
-    assert code == cli.EXIT_ERROR and out == ""
+    assert code == store_cli.EXIT_ERROR and out == ""
     assert err.startswith("error: ") and message in err
 
 
@@ -95,18 +96,17 @@ def test_alias_moves_an_alias(store, capsys):
 
 def test_a_missing_store_folder_is_an_error(tmp_path, capsys):
     code, _, err = run(capsys, "list", "--store", str(tmp_path / "typo"))
-    assert code == cli.EXIT_ERROR and "does not exist" in err
+    assert code == store_cli.EXIT_ERROR and "does not exist" in err
 
 
 def test_locations_become_stores_through_model_store_stores():
-    assert cli.open_store is stores.open_store
-    assert isinstance(cli.open_store("s3://bucket/models"), S3Store)  # no AWS call yet
-    assert isinstance(cli.open_store("/somewhere"), LocalStore)
+    assert isinstance(stores.open_store("s3://bucket/models"), S3Store)  # no AWS call yet
+    assert isinstance(stores.open_store("/somewhere"), LocalStore)
 
 
 def test_a_bad_s3_location_is_an_error(capsys):
     code, out, err = run(capsys, "list", "--store", "s3://x/models")
-    assert code == cli.EXIT_ERROR and out == ""
+    assert code == store_cli.EXIT_ERROR and out == ""
     assert err.startswith("error: ") and "not a valid bucket name" in err
 
 
@@ -129,11 +129,11 @@ def test_rollback_walks_the_history_then_says_there_is_none(store, capsys):
     assert run(capsys, "rollback", "iris", *where) == (0, "iris prod: 2 -> 1\n", "")
     assert store.resolve("iris", "prod") == "1"
     code, out, err = run(capsys, "rollback", "iris", *where)
-    assert code == cli.EXIT_ERROR and out == ""
+    assert code == store_cli.EXIT_ERROR and out == ""
     assert err == ("error: alias 'prod' of model 'iris' names version 1 and has no earlier "
                    "version to roll back to; promote a version explicitly\n")
     code, _, err = run(capsys, "rollback", "iris", "--alias", "canary", *where)
-    assert code == cli.EXIT_ERROR and "has no alias 'canary' to roll back" in err
+    assert code == store_cli.EXIT_ERROR and "has no alias 'canary' to roll back" in err
 
 
 def test_publish_copies_a_version_once_per_sha256(store, tmp_path, capsys):
@@ -177,7 +177,7 @@ def test_new_commands_exit_1_with_a_message(store, tmp_path, capsys, monkeypatch
                                             message):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, *argv, "--store", str(store.root))
-    assert code == cli.EXIT_ERROR and out == ""
+    assert code == store_cli.EXIT_ERROR and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "unused").exists()
 
@@ -186,7 +186,7 @@ def test_a_corrupt_source_is_never_published(store, tmp_path, capsys):
     store.model_path("digits").write_bytes(b"DIGITS")
     code, _, err = run(capsys, "publish", "digits", "--from", str(store.root),
                        "--to", str(tmp_path / "target"))
-    assert code == cli.EXIT_ERROR and "sha256" in err
+    assert code == store_cli.EXIT_ERROR and "sha256" in err
     assert LocalStore(tmp_path / "target").names() == []
 
 
@@ -194,7 +194,7 @@ def test_an_unwritable_destination_is_an_error_not_a_traceback(store, tmp_path, 
     (tmp_path / "a-file").write_text("not a folder")
     code, _, err = run(capsys, "pull", "iris", "--from", str(store.root),
                        "--dest", str(tmp_path / "a-file"))
-    assert code == cli.EXIT_ERROR and err.startswith("error: ")
+    assert code == store_cli.EXIT_ERROR and err.startswith("error: ")
 
 
 @pytest.mark.parametrize("argv", [
@@ -204,12 +204,12 @@ def test_an_unwritable_destination_is_an_error_not_a_traceback(store, tmp_path, 
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
-    assert exited.value.code == cli.EXIT_USAGE
+    assert exited.value.code == store_cli.EXIT_USAGE
 
 
 def test_layers_builds_the_chosen_model_layers_and_a_report(store, tmp_path, capsys):
     code, out, _ = run(capsys, *layers_args(store, tmp_path, "--models", "iris@prod"))
-    assert code == cli.EXIT_OK
+    assert code == store_cli.EXIT_OK
     with zipfile.ZipFile(tmp_path / "out" / "model-iris.zip") as archive:
         assert "models/iris/1/model.onnx" in archive.namelist()
     assert not (tmp_path / "out" / "model-digits.zip").exists()
@@ -227,9 +227,9 @@ def test_layers_defaults_to_every_model(store, tmp_path, capsys):
 
 def test_layers_over_a_limit_exit_3_naming_the_layer(store, tmp_path, capsys, monkeypatch):
     small = functools.partial(LayersRequest, limits=LambdaLimits(max_zipped_bytes=10))
-    monkeypatch.setattr(cli, "LayersRequest", small)
+    monkeypatch.setattr(store_cli, "LayersRequest", small)
     code, out, err = run(capsys, *layers_args(store, tmp_path, "--models", "digits"))
-    assert code == cli.EXIT_LIMITS
+    assert code == store_cli.EXIT_LIMITS
     assert "LIMIT EXCEEDED: layer 'model-digits'" in out and "limit(s) exceeded" in err
 
 
@@ -240,20 +240,20 @@ def test_layers_over_a_limit_exit_3_naming_the_layer(store, tmp_path, capsys, mo
 ])
 def test_layers_errors_exit_1(store, tmp_path, capsys, extra, message):
     code, _, err = run(capsys, *layers_args(store, tmp_path, *extra))
-    assert code == cli.EXIT_ERROR and message in err
+    assert code == store_cli.EXIT_ERROR and message in err
 
 
 def test_layers_stop_on_a_corrupt_model(store, tmp_path, capsys):
     store.model_path("digits").write_bytes(b"DIGITS")
     code, _, err = run(capsys, *layers_args(store, tmp_path))
-    assert code == cli.EXIT_ERROR and "sha256" in err
+    assert code == store_cli.EXIT_ERROR and "sha256" in err
     assert not list((tmp_path / "out").glob("*.zip"))
 
 
-def test_python_dash_m_runs_the_cli():
-    project = Path(cli.__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-m", "model_store", "--help"], cwd=project,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0
+def test_the_console_script_lists_the_store_commands():
+    featherserve = Path(sys.executable).parent / "featherserve"
+    result = subprocess.run([str(featherserve), "--help"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
     for command in ("list", "show", "alias", "promote", "rollback", "publish", "pull", "layers"):
-        assert f"python -m model_store {command}" in result.stdout
+        assert command in result.stdout

@@ -1,4 +1,4 @@
-"""``python -m model_store`` against S3 (moto, in-process): a release round trip and the errors.
+"""``featherserve`` store commands against S3 (moto, in process): a release round trip, errors.
 
 Every command runs through ``cli.main`` with real boto3 clients; nothing leaves the machine
 (moto intercepts, or the endpoint is a closed port on 127.0.0.1).
@@ -15,7 +15,8 @@ import boto3
 import numpy as np
 import pytest
 
-import model_store.__main__ as cli
+import featherserve.cli as cli
+import featherserve.store_cli as store_cli
 from model_store import LocalStore, Manifest
 from model_store.base import PROJECT_STORE, ModelStore
 from model_store.integrity import sha256_file
@@ -44,7 +45,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def assert_one_line_error(code: int, out: str, err: str, message: str) -> None:
-    assert code == cli.EXIT_ERROR and out == ""
+    assert code == store_cli.EXIT_ERROR and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert message in err, err
     assert "Traceback" not in err
@@ -135,7 +136,7 @@ def test_publish_defaults_to_the_project_store(aws, tmp_path, capsys, monkeypatc
     project = LocalStore(PROJECT_STORE)
     if not project.names():
         publish_tiny_tabular(tmp_path / "project")
-        monkeypatch.setattr(cli, "PROJECT_STORE", tmp_path / "project")
+        monkeypatch.setattr(store_cli, "PROJECT_STORE", tmp_path / "project")
         project = LocalStore(tmp_path / "project")
     name = project.names()[0]
     expected = project.manifest(name)
@@ -166,7 +167,7 @@ def test_layers_read_models_straight_from_s3(published, tmp_path, capsys):
     code, out, _ = run(capsys, "layers", "--store", S3_URL, "--out", str(tmp_path / "out"),
                        "--code", str(tmp_path / "code"), "--skip-runtime",
                        "--models", "tiny@prod")
-    assert code == cli.EXIT_OK, out
+    assert code == store_cli.EXIT_OK, out
     with zipfile.ZipFile(tmp_path / "out" / "model-tiny.zip") as archive:
         names = archive.namelist()
         assert "models/tiny/1/model.onnx" in names and "models/tiny/aliases.json" in names
@@ -235,7 +236,7 @@ def no_credentials(monkeypatch, tmp_path) -> None:
         text = str(location)
         return S3Store(text, config=NO_RETRY) if text.startswith("s3://") else open_store(text)
 
-    monkeypatch.setattr(cli, "open_store", short_timeouts)
+    monkeypatch.setattr(store_cli, "open_store", short_timeouts)
 
 
 @pytest.mark.parametrize("argv", [
@@ -259,5 +260,5 @@ def test_no_credentials_says_how_to_provide_them(no_credentials, source, capsys,
 
 def test_an_unreachable_endpoint_is_one_line(aws, monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", closed_endpoint())
-    monkeypatch.setattr(cli, "open_store", lambda location: S3Store(location, config=NO_RETRY))
+    monkeypatch.setattr(store_cli, "open_store", lambda location: S3Store(location, config=NO_RETRY))
     assert_one_line_error(*run(capsys, "list", "--store", S3_URL), "cannot reach S3")

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from cfnlint.api import lint
 
+from featherserve.support.processes import NODE_BIN, run_cli, tool_env
 from tests.support.deploy import (
     MODELS,
     build_model_layers,
@@ -25,7 +26,6 @@ from tests.support.deploy import (
     publish_tiny_models,
     snapshot_service,
 )
-from tests.support.processes import NODE_BIN, run_cli, tool_env
 
 pytestmark = pytest.mark.e2e
 SLS = str(NODE_BIN / "sls")

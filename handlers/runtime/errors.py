@@ -10,7 +10,8 @@
     ├── InternalError         500  never shows details to the client
     └── ServiceUnavailable    503  the model could not be loaded (details in the log)
 
-They are turned into responses in one place: ``handlers.runtime.responses.error_response``.
+They are turned into responses in one place: ``ModelService.error_response``
+(``handlers.runtime.service``).
 """
 
 from __future__ import annotations

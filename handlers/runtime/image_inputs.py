@@ -9,10 +9,21 @@ from typing import Any
 
 import numpy as np
 
-from handlers.runtime.errors import BadRequest, HttpError, UnprocessableInstance
-from handlers.runtime.imaging import ImageLimits, image_bytes_to_array
+from handlers.runtime.errors import (
+    BadRequest,
+    HttpError,
+    PayloadTooLarge,
+    UnprocessableInstance,
+    UnsupportedMediaType,
+)
 from handlers.runtime.settings import Settings
 from model_store.manifest import ImageSpec
+from preprocessing.errors import (
+    ImageTooLarge,
+    PreprocessingError,
+    UnsupportedImageFormat,
+)
+from preprocessing.imaging import ImageLimits, image_bytes_to_array
 
 # Browsers hand out data URLs (canvas.toDataURL()); accept them as well as bare base64.
 _DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
@@ -31,7 +42,10 @@ class ImageInputs:
         return np.stack(arrays).astype(np.float32, copy=False)
 
     def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray:
-        return image_bytes_to_array(body, self.spec, self.limits)[np.newaxis]
+        try:
+            return image_bytes_to_array(body, self.spec, self.limits)[np.newaxis]
+        except PreprocessingError as error:
+            raise http_error_for(error) from None
 
     def _instance(self, index: int, instance: Any) -> np.ndarray:
         where = f"instances[{index}]"
@@ -49,6 +63,16 @@ class ImageInputs:
             raise BadRequest(f"{where}: 'b64' is not valid base64", code="invalid_base64") from None
         try:
             return image_bytes_to_array(data, self.spec, self.limits)
-        except HttpError as error:
-            raise type(error)(f"{where}: {error.message}", code=error.code,
-                              headers=error.headers) from None
+        except PreprocessingError as error:
+            raise http_error_for(error, where) from None
+
+
+def http_error_for(error: PreprocessingError, where: str = "") -> HttpError:
+    """The one mapping from preprocessing's errors to the contract's statuses."""
+    kind: type[HttpError] = UnprocessableInstance
+    if isinstance(error, ImageTooLarge):
+        kind = PayloadTooLarge
+    elif isinstance(error, UnsupportedImageFormat):
+        kind = UnsupportedMediaType
+    message = f"{where}: {error.message}" if where else error.message
+    return kind(message, code=error.code)

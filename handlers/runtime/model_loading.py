@@ -8,11 +8,11 @@ from pathlib import Path
 
 from handlers.runtime.inference import OnnxPredictor, Predictor
 from handlers.runtime.settings import Settings
-from model_store.base import OpenedModel
-from model_store.local import LocalStore
+from model_store.base import VerifiedModel
 from model_store.manifest import Manifest
+from model_store.stores import open_model
 
-PredictorFactory = Callable[[OpenedModel, Settings], Predictor]
+PredictorFactory = Callable[[VerifiedModel, Settings], Predictor]
 
 
 @dataclass(frozen=True)
@@ -22,20 +22,16 @@ class LoadedModel:
     source: str
 
 
-def onnx_predictor(opened: OpenedModel, settings: Settings) -> Predictor:
+def onnx_predictor(opened: VerifiedModel, settings: Settings) -> Predictor:
     manifest = opened.manifest
     return OnnxPredictor(opened.model_bytes, input_name=manifest.input_name,
                          output_name=manifest.output.name, threads=settings.threads)
 
 
-def open_from_source(name: str, settings: Settings) -> OpenedModel:
+def open_from_source(name: str, settings: Settings) -> VerifiedModel:
     """Open ``name`` at the configured version from the configured source, sha256-checked."""
-    source = settings.model_source
-    if source.startswith("s3://"):
-        from handlers.runtime.s3_source import open_from_s3  # boto3 only on this path
-
-        return open_from_s3(name, settings)
-    return LocalStore(Path(source)).open(name, settings.model_version)
+    return open_model(settings.model_source, name, settings.model_version,
+                      cache_root=Path(settings.model_cache))
 
 
 def load_model(name: str, settings: Settings,

@@ -36,8 +36,8 @@ def model_card(manifest: Manifest) -> dict[str, Any]:
     return card
 
 
-class ReadyModel:
-    """Everything a request needs, built once when the model loads."""
+class ModelEndpoint:
+    """The model's HTTP side (input parser, result shaper, card), built once at load."""
 
     def __init__(self, loaded: LoadedModel, settings: Settings) -> None:
         self.manifest = loaded.manifest
@@ -56,50 +56,51 @@ class ModelService:
         self.logger = logger
         self.metrics = metrics
         self._loader = loader
-        self._ready: ReadyModel | None = None
+        self._endpoint: ModelEndpoint | None = None
 
-    def ensure_loaded(self) -> ReadyModel:
+    def ensure_loaded(self) -> ModelEndpoint:
         """Load at init; if that failed, try again on the next request (S3 may recover)."""
-        if self._ready is None:
+        if self._endpoint is None:
             started = time.perf_counter()
             try:
-                self._ready = ReadyModel(self._loader(self.name, self.settings), self.settings)
+                loaded = self._loader(self.name, self.settings)
+                self._endpoint = ModelEndpoint(loaded, self.settings)
             except Exception as exc:
                 self.logger.exception("model load failed", extra={
                     "source": self.settings.model_source, "ref": self.settings.model_version})
                 raise ServiceUnavailable(f"could not load {self.name}: {exc}") from exc
-            manifest = self._ready.manifest
+            manifest = self._endpoint.manifest
             self.logger.append_keys(model_version=manifest.version)
             self.logger.info("model loaded", extra={
                 "source": self.settings.model_source, "bytes": manifest.bytes,
                 "load_ms": round((time.perf_counter() - started) * 1000, 2)})
-        return self._ready
+        return self._endpoint
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         try:
             route = match_route(request.method, request.path, self.name)
-            ready = self.ensure_loaded()
+            endpoint = self.ensure_loaded()
             if route.action == "card":
-                return HttpResponse.raw_json(200, ready.card_body, ready.version_header)
-            return self._predict(request, ready)
+                return HttpResponse.raw_json(200, endpoint.card_body, endpoint.version_header)
+            return self._predict(request, endpoint)
         except HttpError as error:
             return self.error_response(error, request.request_id)
         except Exception as exc:  # anything unexpected is a 500 with no details leaked
             self.logger.exception("unhandled error")
             return self.error_response(InternalError(str(exc)), request.request_id)
 
-    def _predict(self, request: HttpRequest, ready: ReadyModel) -> HttpResponse:
-        top_k = self._top_k(request, ready.results.max_top_k)
-        batch = parse_batch(request, ready.parser, max_batch=self.settings.max_batch,
+    def _predict(self, request: HttpRequest, endpoint: ModelEndpoint) -> HttpResponse:
+        top_k = self._top_k(request, endpoint.results.max_top_k)
+        batch = parse_batch(request, endpoint.parser, max_batch=self.settings.max_batch,
                             max_body_bytes=self.settings.max_body_bytes)
         started = time.perf_counter()
-        outputs = ready.predictor.predict(batch)
+        outputs = endpoint.predictor.predict(batch)
         self.metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds,
                                 value=(time.perf_counter() - started) * 1000)
         self.metrics.add_metric(name="Instances", unit=MetricUnit.Count, value=len(batch))
-        body = {"model": self.name, "version": ready.manifest.version,
-                "predictions": ready.results.to_predictions(outputs, top_k)}
-        return HttpResponse.json(200, body, ready.version_header)
+        body = {"model": self.name, "version": endpoint.manifest.version,
+                "predictions": endpoint.results.to_predictions(outputs, top_k)}
+        return HttpResponse.json(200, body, endpoint.version_header)
 
     def _top_k(self, request: HttpRequest, classes: int) -> int:
         raw = request.query.get("top_k")

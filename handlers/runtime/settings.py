@@ -27,7 +27,7 @@ class Settings:
     model_cache: str = c.DEFAULT_MODEL_CACHE
     max_batch: int = c.DEFAULT_MAX_BATCH
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
-    top_k: int = c.DEFAULT_TOP_K_LIMIT
+    top_k: int = c.DEFAULT_TOP_K
     threads: int = c.DEFAULT_THREADS
     max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
     cors_origin: str = ""
@@ -48,7 +48,7 @@ class Settings:
             "model_cache": c.MODEL_CACHE,
             "max_batch": c.MAX_BATCH,
             "max_body_bytes": c.MAX_BODY_BYTES,
-            "top_k": c.DEFAULT_TOP_K,
+            "top_k": c.TOP_K,
             "threads": c.THREADS,
             "max_image_pixels": c.MAX_IMAGE_PIXELS,
             "cors_origin": c.CORS_ORIGIN,

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.support.processes import ROOT, VENV, run_cli, tool_env
+from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
 from tests.support.tiny_models import publish_tiny_tabular
 
 SERVICE_FILES = ("serverless.yml", "package.json")
@@ -43,8 +43,8 @@ def publish_tiny_models(store: Path) -> None:
 
 
 def build_model_layers(store: Path, out: Path, models: tuple[str, ...] = MODELS) -> None:
-    """`python -m model_store layers` for ``models`` only, without the runtime layer."""
-    command = [str(VENV / "bin/python"), "-m", "model_store", "layers", "--store", str(store),
+    """`featherserve layers` for ``models`` only, without the runtime layer."""
+    command = [str(VENV / "bin/python"), "-m", "featherserve", "layers", "--store", str(store),
                "--out", str(out), "--skip-runtime", "--models", ",".join(models)]
     result = run_cli(command, env=tool_env(), timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

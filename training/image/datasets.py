@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from handlers.runtime.errors import HttpError
-from handlers.runtime.imaging import ImageLimits, decode_image
+from preprocessing.errors import PreprocessingError
+from preprocessing.imaging import ImageLimits, decode_image
 from training.common import format_table, log
 
 FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -87,7 +87,7 @@ def load_folder_dataset(root: Path, *, seed: int, test_fraction: float = 0.25,
                 continue
             try:
                 images.append(decode_image(path.read_bytes(), limits))
-            except HttpError as exc:
+            except PreprocessingError as exc:
                 log(f"  skipping {path}: {exc.code}: {exc.message}")
                 continue
             labels.append(index)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.runtime.imaging import image_bytes_to_array
 from model_store.manifest import ImageSpec
+from preprocessing.imaging import image_bytes_to_array
 from training.image.quantize import onnx_predict
 from training.image.rendered_set import DEFAULT_DIR, INDEX
 

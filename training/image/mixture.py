@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from handlers.runtime.errors import HttpError
-from handlers.runtime.imaging import prepare_image
 from model_store.manifest import ImageSpec
+from preprocessing.errors import PreprocessingError
+from preprocessing.imaging import prepare_image
 from training.common import log, progress
 from training.image.augment import AugmentConfig, augment
 from training.image.datasets import ImageDataset
@@ -80,7 +80,7 @@ def prepare_samples(samples: Iterator[tuple[Image.Image, int]], spec: ImageSpec,
         for image, label in chunk:
             try:
                 arrays.append(prepare_image(image, spec))
-            except HttpError as exc:
+            except PreprocessingError as exc:
                 skipped += 1
                 if skipped <= 3:
                     log(f"  skipped a training image: {exc.code}")

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from featherserve.layers.exceptions import LayerBuildError
 from model_store.integrity import sha256_file
-from model_store.layers.exceptions import LayerBuildError
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_COMPRESSION = zipfile.ZIP_DEFLATED

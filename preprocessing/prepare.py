@@ -14,7 +14,7 @@ manifest's ``ImageSpec``:
 5. normalise: ``(x / 255 - mean) / std`` per channel.
 
 An image with no ink (a blank page, a uniform colour) under "ink-box" raises
-``UnprocessableInstance(code="blank_image")``: returning an empty canvas would make the
+``InvalidImage(code="blank_image")``: returning an empty canvas would make the
 model answer confidently about nothing.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageFilter
 
-from handlers.runtime.errors import UnprocessableInstance
 from model_store.manifest import ImageSpec
+from preprocessing.errors import InvalidImage
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -173,7 +173,7 @@ def ink_box(pixels: npt.NDArray[np.uint8], spec: ImageSpec) -> FloatArray:
     level = luminance(work)
     peak = blurred_extremes(level)[1]
     if peak < BLANK_CONTRAST:
-        raise UnprocessableInstance(
+        raise InvalidImage(
             "the image looks blank: no marks stand out from the background; send an image "
             "with visible content", code="blank_image")
     scale = np.float32(255.0 / peak)

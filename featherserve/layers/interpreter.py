@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model_store.layers.commands import CommandRunner, run_command
-from model_store.layers.exceptions import LayerBuildError, TargetInterpreterError
-from model_store.layers.tiny_onnx import INPUT_NAME, tiny_add_model
+from featherserve.layers.commands import CommandRunner, run_command
+from featherserve.layers.exceptions import LayerBuildError, TargetInterpreterError
+from featherserve.layers.tiny_onnx import INPUT_NAME, tiny_add_model
 
 TARGET_PYTHON = "3.12"
 TARGET_MACHINE = "x86_64"

@@ -1,6 +1,6 @@
 """Print ready-to-paste ``curl`` commands for every model in the store (used by `make serve`).
 
-    python -m model_store.examples --base-url http://127.0.0.1:3000
+    python -m featherserve.examples --base-url http://127.0.0.1:3000
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _relative(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model_store.examples")
+    parser = argparse.ArgumentParser(prog="python -m featherserve.examples")
     parser.add_argument("--base-url", default="http://127.0.0.1:3000")
     parser.add_argument("--store", type=Path, default=PROJECT_STORE)
     args = parser.parse_args(argv)

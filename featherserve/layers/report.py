@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model_store.layers.exceptions import LayerBuildError, LayerLimitError
-from model_store.layers.limits import DEFAULT_LIMITS, LambdaLimits, format_bytes
-from model_store.layers.zipping import BuiltLayer
+from featherserve.layers.exceptions import LayerBuildError, LayerLimitError
+from featherserve.layers.limits import DEFAULT_LIMITS, LambdaLimits, format_bytes
+from featherserve.layers.zipping import BuiltLayer
 
 
 def _size(size: int) -> str:
@@ -138,7 +138,7 @@ def check_sizes(functions: Sequence[FunctionSpec], layers: Sequence[BuiltLayer],
 
 
 def format_report(report: SizeReport) -> str:
-    """The human table printed by ``python -m model_store layers``."""
+    """The human table printed by ``featherserve layers``."""
     limits = report.limits
     lines = [f"{'layer':<28} {'files':>6} {'unzipped':>10} {'zipped':>10}  zip"]
     for layer in report.layers:

@@ -1,15 +1,15 @@
-"""``python -m model_store``: list, inspect, alias, copy and pull models; package Lambda layers.
+"""``featherserve`` store commands: list, inspect, alias, copy and pull models; build layers.
 
-    python -m model_store list     [--store LOCATION] [--json]
-    python -m model_store show     NAME [REF] [--store LOCATION]
-    python -m model_store alias    NAME ALIAS VERSION [--store LOCATION]
-    python -m model_store promote  NAME VERSION [--alias prod] [--store LOCATION]
-    python -m model_store rollback NAME [--alias prod] [--store LOCATION]
-    python -m model_store publish  NAME [REF] --to LOCATION [--from LOCATION]
-    python -m model_store pull     NAME [REF] --dest DIR [--from LOCATION]
-    python -m model_store layers   [--store LOCATION] [--out DIR] [--models NAME[@REF],...]
-                                   [--ref REF] [--skip-runtime] [--rebuild-runtime]
-                                   [--python312 PATH] [--code PATH]...
+    featherserve list     [--store LOCATION] [--json]
+    featherserve show     NAME [REF] [--store LOCATION]
+    featherserve alias    NAME ALIAS VERSION [--store LOCATION]
+    featherserve promote  NAME VERSION [--alias prod] [--store LOCATION]
+    featherserve rollback NAME [--alias prod] [--store LOCATION]
+    featherserve publish  NAME [REF] --to LOCATION [--from LOCATION]
+    featherserve pull     NAME [REF] --dest DIR [--from LOCATION]
+    featherserve layers   [--store LOCATION] [--out DIR] [--models NAME[@REF],...]
+                             [--ref REF] [--skip-runtime] [--rebuild-runtime]
+                             [--python312 PATH] [--code PATH]...
 
 A LOCATION is a store folder or ``s3://bucket/prefix``; it defaults to the project's store
 (models/). ``--from`` is another name for ``--store``: the store a command reads from.
@@ -38,14 +38,10 @@ import argparse
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model_store.aliases import PROD
-from model_store.base import LATEST, PROJECT_STORE, ModelStore
-from model_store.exceptions import ModelStoreError
-from model_store.layers import (
+from featherserve.layers import (
     DEFAULT_CODE_PATHS,
     DEFAULT_OUT_DIR,
     LayersBuild,
@@ -54,14 +50,17 @@ from model_store.layers import (
     build_layers,
     format_report,
 )
-from model_store.layers.interpreter import PYTHON312_ENV
-from model_store.layers.limits import format_bytes
+from featherserve.layers.interpreter import PYTHON312_ENV
+from featherserve.layers.limits import format_bytes
+from model_store.aliases import PROD
+from model_store.base import LATEST, PROJECT_STORE, ModelStore
+from model_store.exceptions import ModelStoreError
 from model_store.local import LocalStore
 from model_store.s3_cache import install_version, version_folder
 from model_store.s3_layout import S3_SCHEME
 from model_store.stores import open_store
 
-__all__ = ["build_parser", "main", "open_store", "pull_version"]
+__all__ = ["open_store", "pull_version", "register", "run_guarded"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMITS = 0, 1, 2, 3
 _BOTO_MODULES = ("boto3", "botocore")
@@ -239,9 +238,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model_store", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def register(commands: Any) -> None:
+    """Add the store and layer commands to the ``featherserve`` parser's subcommands."""
     where = f"a folder or s3://bucket/prefix (default: {PROJECT_STORE})"
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default=None, metavar="LOCATION",
@@ -249,7 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
     source = argparse.ArgumentParser(add_help=False)
     source.add_argument("--from", "--store", dest="store", default=None, metavar="LOCATION",
                         help=f"the store to read from: {where}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", parents=[common], help="models, versions, aliases")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -315,16 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the function's code package: a zip, or folders (repeatable; "
                              "default: handlers/ and model_store/)")
     layers.set_defaults(run=cmd_layers)
-    return parser
 
 
-def _error(message: object) -> int:
-    print("error: " + " ".join(str(message).split()), file=sys.stderr)
-    return EXIT_ERROR
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_guarded(args: argparse.Namespace) -> int:
+    """Run a store command, turning store, S3 and file errors into one line and exit 1."""
     try:
         code: int = args.run(args)
     except ModelStoreError as exc:
@@ -335,10 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"S3 stores need boto3 ({exc}); pip install 'featherserve[s3]'")
     except OSError as exc:  # a destination folder that cannot be written, a full disk, ...
         return _error(exc)
-    except KeyboardInterrupt:
-        return 130
     return code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _error(message: object) -> int:
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    return EXIT_ERROR

@@ -14,18 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_store.base import LATEST, ModelStore
-from model_store.layers.commands import CommandRunner, run_command
-from model_store.layers.interpreter import find_target_interpreter
-from model_store.layers.limits import DEFAULT_LIMITS, LambdaLimits
-from model_store.layers.model_layer import (
+from featherserve.layers.commands import CommandRunner, run_command
+from featherserve.layers.interpreter import find_target_interpreter
+from featherserve.layers.limits import DEFAULT_LIMITS, LambdaLimits
+from featherserve.layers.model_layer import (
     ModelRef,
     model_layer_name,
     plan_model_layer,
     write_model_layers,
 )
-from model_store.layers.report import CodePackage, FunctionSpec, SizeReport, check_sizes
-from model_store.layers.runtime_layer import (
+from featherserve.layers.report import CodePackage, FunctionSpec, SizeReport, check_sizes
+from featherserve.layers.runtime_layer import (
     PROJECT_ROOT,
     PYPROJECT,
     RUNTIME_LAYER_NAME,
@@ -34,7 +33,8 @@ from model_store.layers.runtime_layer import (
     build_runtime_layer,
     read_runtime_requirements,
 )
-from model_store.layers.zipping import BuiltLayer, describe_layer_zip
+from featherserve.layers.zipping import BuiltLayer, describe_layer_zip
+from model_store.base import LATEST, ModelStore
 
 DEFAULT_OUT_DIR = PROJECT_ROOT / "build" / "layers"
 # What a function's own package holds: the handlers and the store code they import.

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from model_store.layers.elf import read_elf_linkage
-from model_store.layers.zipping import tree_bytes
+from featherserve.layers.elf import read_elf_linkage
+from featherserve.layers.zipping import tree_bytes
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ Decoding is defensive, because the bytes come from the internet:
 - a large JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, ``draft``) when
   the model input is much smaller than the photo.
 
-Errors (``handlers.runtime.errors``), by ``code``:
+Errors (``preprocessing.errors``, mapped to HTTP statuses by the handler runtime), by ``code``:
 
     415 unsupported_image_format  a real image format that is not on the allowlist (TIFF, ICO, ...)
     422 empty_image               zero bytes
@@ -40,19 +40,19 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from handlers.runtime.errors import (
-    HttpError,
-    PayloadTooLarge,
-    UnprocessableInstance,
-    UnsupportedMediaType,
+from model_store.manifest import ImageSpec
+from preprocessing.errors import (
+    ImageTooLarge,
+    InvalidImage,
+    PreprocessingError,
+    UnsupportedImageFormat,
 )
-from handlers.runtime.imaging_prepare import (
+from preprocessing.prepare import (
     flatten_image,
     prepare_image,
     reduce_to,
     working_side,
 )
-from model_store.manifest import ImageSpec
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -142,25 +142,25 @@ def sniff_format(data: bytes) -> str | None:
 
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
                  target_size: tuple[int, int] | None = None) -> Image.Image:
-    """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise an HttpError.
+    """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise a PreprocessingError.
 
     ``target_size`` (width, height) is the smallest size the caller needs; a JPEG much larger
     than that is decoded directly at a reduced scale that still covers it, and any other
     image is box-reduced by an integer factor to about that size.
     """
     if not data:
-        raise UnprocessableInstance("the image is empty (0 bytes); send the image file's bytes",
+        raise InvalidImage("the image is empty (0 bytes); send the image file's bytes",
                                     code="empty_image")
     if len(data) > limits.max_bytes:
-        raise PayloadTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}",
+        raise ImageTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}",
                               code="image_too_large")
     detected = sniff_format(data)
     if detected is None:
-        raise UnprocessableInstance(
+        raise InvalidImage(
             f"the bytes are not a recognisable image (they start with {data[:8]!r}); "
             f"send a {_ACCEPTED_TEXT} file", code="undecodable_image")
     if detected not in ACCEPTED_FORMATS:
-        raise UnsupportedMediaType(
+        raise UnsupportedImageFormat(
             f"image format {detected} is not supported; send {_ACCEPTED_TEXT}",
             code="unsupported_image_format")
     image = _open_header(data, detected, limits)
@@ -196,7 +196,7 @@ def _open_header(data: bytes, detected: str, limits: ImageLimits) -> Image.Image
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[detected])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PayloadTooLarge(f"the {detected} image declares too many pixels ({exc}); "
+        raise ImageTooLarge(f"the {detected} image declares too many pixels ({exc}); "
                               f"the limit is {limits.max_pixels}", code="image_too_large") from exc
     except Exception as exc:  # Pillow's plugins raise many types on malformed headers
         raise _undecodable(detected, exc) from exc
@@ -207,15 +207,15 @@ def _open_header(data: bytes, detected: str, limits: ImageLimits) -> Image.Image
 def _check_size(size: tuple[int, int], limits: ImageLimits) -> None:
     width, height = size
     if min(width, height) < limits.min_side:
-        raise UnprocessableInstance(
+        raise InvalidImage(
             f"the image is {width}x{height} pixels; each side must be at least "
             f"{limits.min_side}", code="image_too_small")
     if max(width, height) > limits.max_side:
-        raise PayloadTooLarge(
+        raise ImageTooLarge(
             f"the image is {width}x{height} pixels; each side must be at most "
             f"{limits.max_side}", code="image_too_large")
     if width * height > limits.max_pixels:
-        raise PayloadTooLarge(
+        raise ImageTooLarge(
             f"the image is {width}x{height} = {width * height} pixels; the limit is "
             f"{limits.max_pixels}", code="image_too_large")
 
@@ -225,7 +225,7 @@ def _decode_pixels(image: Image.Image, detected: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()  # for animations this decodes the first frame only
-    except HttpError:
+    except PreprocessingError:
         raise
     except Exception as exc:  # truncated data, bad chunks, decoder errors: the client's file
         raise _undecodable(detected, exc) from exc
@@ -241,8 +241,8 @@ def _apply_exif_orientation(image: Image.Image) -> Image.Image:
     return image if method is None else image.transpose(method)
 
 
-def _undecodable(detected: str, exc: BaseException) -> UnprocessableInstance:
+def _undecodable(detected: str, exc: BaseException) -> InvalidImage:
     reason = str(exc).strip() or type(exc).__name__
-    return UnprocessableInstance(
+    return InvalidImage(
         f"the {detected} image could not be decoded ({reason[:200]}); it may be truncated "
         "or corrupt", code="undecodable_image")

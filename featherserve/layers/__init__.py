@@ -1,36 +1,36 @@
 """Lambda layer packaging: model layers, the runtime-dependency layer, and size limits."""
 
-from model_store.layers.build import (
+from featherserve.layers.build import (
     DEFAULT_CODE_PATHS,
     DEFAULT_OUT_DIR,
     LayersBuild,
     LayersRequest,
     build_layers,
 )
-from model_store.layers.exceptions import (
+from featherserve.layers.exceptions import (
     LayerBuildError,
     LayerError,
     LayerLimitError,
     TargetInterpreterError,
 )
-from model_store.layers.limits import DEFAULT_LIMITS, LambdaLimits
-from model_store.layers.model_layer import ModelRef, build_model_layers, plan_model_layer
-from model_store.layers.report import (
+from featherserve.layers.limits import DEFAULT_LIMITS, LambdaLimits
+from featherserve.layers.model_layer import ModelRef, build_model_layers, plan_model_layer
+from featherserve.layers.report import (
     CodePackage,
     FunctionSpec,
     SizeReport,
     check_sizes,
     format_report,
 )
-from model_store.layers.runtime_layer import (
+from featherserve.layers.runtime_layer import (
     RuntimeLayerConfig,
     RuntimeLayerResult,
     RuntimeTarget,
     build_runtime_layer,
     read_runtime_requirements,
 )
-from model_store.layers.trim import DEFAULT_TRIM_RULES, TrimResult, trim_tree
-from model_store.layers.zipping import BuiltLayer, LayerEntry, LayerSpec, write_layer_zip
+from featherserve.layers.trim import DEFAULT_TRIM_RULES, TrimResult, trim_tree
+from featherserve.layers.zipping import BuiltLayer, LayerEntry, LayerSpec, write_layer_zip
 
 __all__ = [
     "DEFAULT_CODE_PATHS",

@@ -22,24 +22,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model_store.base import PROJECT_STORE
-from model_store.layers.commands import CommandRunner, run_command
-from model_store.layers.exceptions import LayerBuildError
-from model_store.layers.interpreter import (
+from featherserve.layers.commands import CommandRunner, run_command
+from featherserve.layers.exceptions import LayerBuildError
+from featherserve.layers.interpreter import (
     BytecodeResult,
     ImportCheck,
     InterpreterSearch,
     check_layer_imports,
     compile_bytecode,
 )
-from model_store.layers.trim import (
+from featherserve.layers.trim import (
     DEFAULT_TRIM_RULES,
     TrimResult,
     TrimRule,
     rules_fingerprint,
     trim_tree,
 )
-from model_store.layers.zipping import (
+from featherserve.layers.zipping import (
     BuiltLayer,
     LayerSpec,
     describe_layer_zip,
@@ -47,6 +46,7 @@ from model_store.layers.zipping import (
     tree_bytes,
     write_layer_zip,
 )
+from model_store.base import PROJECT_STORE
 
 PROJECT_ROOT = PROJECT_STORE.parent
 PYPROJECT = PROJECT_ROOT / "pyproject.toml"

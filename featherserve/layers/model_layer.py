@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from featherserve.layers.zipping import BuiltLayer, LayerEntry, LayerSpec, write_layer_zip
 from model_store.aliases import AliasTable
 from model_store.base import ALIASES_FILE, LATEST, LAYER_STORE, MANIFEST_FILE, ModelStore
 from model_store.exceptions import IntegrityError, ModelStoreError
 from model_store.integrity import verify_bytes
-from model_store.layers.zipping import BuiltLayer, LayerEntry, LayerSpec, write_layer_zip
 
 # Lambda unpacks every layer under /opt, so the zip's top folder is LAYER_STORE minus /opt.
 LAYER_MODELS_DIR = PurePosixPath(LAYER_STORE).relative_to("/opt").as_posix()

@@ -1,6 +1,6 @@
 """What one million requests to a model's endpoint cost, from its measured warm latency.
 
-    python -m model_store.pricing [--results bench/results/results.json]
+    python -m featherserve.pricing [--results bench/results/results.json]
                                   [--serverless serverless.yml]
 
 Per million warm requests, at AWS's public on-demand prices (us-east-1, x86_64, no free
@@ -143,7 +143,7 @@ def format_markdown(costs: Sequence[RequestCost], prices: Prices = Prices()) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model_store.pricing", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m featherserve.pricing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help="the benchmark's results.json (default: %(default)s)")

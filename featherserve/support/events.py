@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "tests" / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:
