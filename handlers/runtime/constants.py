@@ -5,6 +5,9 @@ from __future__ import annotations
 # Where the model comes from: a folder (a layer's /opt/models or a local store) or, later,
 # s3://bucket/prefix. Unset: /opt/models when it exists (Lambda), else the project's store.
 MODEL_SOURCE = "FEATHERSERVE_MODEL_SOURCE"
+# Where layers are unpacked: /opt on Lambda, which never sets this. Only a run of the
+# packaged artifacts outside Lambda (`featherserve verify`) points it at its own folder.
+OPT_DIR = "FEATHERSERVE_OPT_DIR"
 # Where a model from S3 is cached: Lambda's only writable folder is /tmp.
 MODEL_CACHE = "FEATHERSERVE_MODEL_CACHE"
 # Version number or alias ("latest", "prod", ...) to serve.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from handlers.runtime import constants as c
@@ -15,9 +16,11 @@ class SettingsError(ValueError):
     """An environment variable holds a value the runtime cannot use."""
 
 
-def default_model_source() -> str:
-    """The layer folder on Lambda; the project's own store everywhere else."""
-    return str(LAYER_STORE) if LAYER_STORE.is_dir() else str(PROJECT_STORE)
+def default_model_source(env: Mapping[str, str] | None = None) -> str:
+    """The model layers' folder on Lambda; the project's own store everywhere else."""
+    env = os.environ if env is None else env
+    layer_store = Path(env[c.OPT_DIR]) / "models" if env.get(c.OPT_DIR) else LAYER_STORE
+    return str(layer_store) if layer_store.is_dir() else str(PROJECT_STORE)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Settings:
             if not raw:
                 continue
             values[field.name] = _coerce(raw, field.type, names[field.name])
-        values.setdefault("model_source", default_model_source())
+        values.setdefault("model_source", default_model_source(env))
         return cls(**values)
 
 
