@@ -158,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no benchmark results at {args.results}; run `python -m benchmarks` "
               "first", file=sys.stderr)
         return 1
-    import yaml  # tooling only: never imported by a handler
+    from featherserve.service_config import load_service_config
 
-    memory = function_memory(yaml.safe_load(args.serverless.read_text()))
+    memory = function_memory(load_service_config(args.serverless))
     try:
         costs = estimate(json.loads(args.results.read_text()), memory)
     except ValueError as exc:

@@ -41,6 +41,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
 from featherserve.layers import (
     DEFAULT_CODE_PATHS,
     DEFAULT_OUT_DIR,
@@ -222,6 +223,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
                        for item in args.models.split(",") if item.strip())
     request = LayersRequest(
         out_dir=args.out, models=models, default_ref=args.ref,
+        served=tuple(served_models(args.handlers)),
         build_runtime=not args.skip_runtime, rebuild_runtime=args.rebuild_runtime,
         python312=args.python312,
         code_paths=tuple(args.code) if args.code else DEFAULT_CODE_PATHS)
@@ -309,8 +311,10 @@ def register(commands: Any) -> None:
                         help=f"CPython 3.12 for bytecode and the import check "
                              f"(default: ${PYTHON312_ENV}, python3.12 on PATH, pyenv)")
     layers.add_argument("--code", type=Path, action="append", metavar="PATH",
-                        help="the function's code package: a zip, or folders (repeatable; "
-                             "default: handlers/ and model_store/)")
+                        help="measure this code package (a zip, or folders; repeatable) "
+                             "instead of building the function zip")
+    layers.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
+                        help="the served models' handler modules (default: %(default)s)")
     layers.set_defaults(run=cmd_layers)
 
 

@@ -2,8 +2,9 @@
 
 The real CLI deploys a snapshot of the service (tests/support/deploy.py) with layers of
 tiny stand-in models, then boto3 checks what a user would check. What moto cannot do is
-adapted by serverless_plugins/mock_aws.js (active only with FEATHERSERVE_MOCK_AWS=1 and a
-loopback endpoint) and checked in the packaged template by test_template_security.py.
+adapted by tests/support/mock_aws.js (loaded only by the suite's copy of the service, and
+active only with FEATHERSERVE_MOCK_AWS=1 and a loopback endpoint) and checked in the
+packaged template by test_template_security.py.
 
 The tests share one deployment and run in file order: deploy, roll a new model out and
 back, remove.
@@ -24,8 +25,8 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-import yaml
 
+from featherserve.service_config import load_service_config
 from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
@@ -53,7 +54,7 @@ SLS = str(NODE_BIN / "sls")
 STAGE = "mock"
 STACK = f"featherserve-{STAGE}"
 RUNTIME_ZIP = ROOT / "build" / "layers" / "runtime.zip"
-CONFIG = yaml.safe_load((ROOT / "serverless.yml").read_text())
+CONFIG = load_service_config(ROOT / "serverless.yml")
 
 
 @dataclass

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from featherserve.codegen import served_models
+from featherserve.layers.code_package import RUNTIME_PACKAGES
 from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
@@ -24,8 +26,6 @@ from featherserve.support.processes import (
     tool_env,
     wait_for_port,
 )
-from model_store import LocalStore
-from model_store.base import PROJECT_STORE
 from tests.support.certificates import write_self_signed
 
 pytestmark = pytest.mark.e2e
@@ -36,8 +36,9 @@ LAYERS = ROOT / "build" / "layers"
 @pytest.fixture(scope="module")
 def built_layers() -> Path:
     """`make test` builds the layers first; build them here too when run on its own."""
-    if not (LAYERS / "runtime.zip").is_file() or not (LAYERS / "model-breast_cancer.zip").is_file():
-        result = run_cli([str(ROOT / ".venv/bin/python"), "-m", "model_store", "layers"],
+    needed = ("runtime.zip", "function.zip", "models.json", "model-breast_cancer.zip")
+    if not all((LAYERS / name).is_file() for name in needed):
+        result = run_cli([str(ROOT / ".venv/bin/python"), "-m", "featherserve", "layers"],
                          env=tool_env(), timeout=900)
         assert result.returncode == 0, result.stdout + result.stderr
     return LAYERS
@@ -57,11 +58,20 @@ def test_sls_package_works_without_credentials(built_layers, tmp_path):
     assert {"Ref": "RuntimeLambdaLayer"} in function["Layers"]
     assert {"Ref": "BreastCancerModelLambdaLayer"} in function["Layers"]
     layers = [r for r in resources.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    assert len(layers) == 1 + len(LocalStore(PROJECT_STORE).names())  # runtime + one per model
-    # The function zip carries the runtime code only: no training code, tests or models.
-    names = zipfile.ZipFile(out / "featherserve.zip").namelist()
-    assert "handlers/breast_cancer.py" in names and "model_store/manifest.py" in names
-    assert not [n for n in names if n.startswith(("training/", "tests/", "models/"))]
+    assert len(layers) == 1 + len(served_models())  # runtime + one per served model
+    label = function["Environment"]["Variables"]["FEATHERSERVE_MODEL_LAYER"]
+    assert label == json.loads((LAYERS / "models.json").read_text())["breast_cancer"]["label"]
+    # The function zip is the runtime packages, whole, with bytecode: no training code,
+    # tooling, tests or models.
+    state = json.loads((out / "serverless-state.json").read_text())
+    artifact = Path(state["service"]["package"]["artifact"])
+    names = zipfile.ZipFile(artifact).namelist()
+    for package in RUNTIME_PACKAGES:
+        assert f"{package}/__init__.py" in names
+    assert "handlers/breast_cancer.py" in names and "model_store/aliases.py" in names
+    assert any(n.endswith(".cpython-312.pyc") for n in names)
+    assert not [n for n in names if n.startswith(("training/", "tests/", "models/",
+                                                  "featherserve/", "benchmarks/"))]
 
 
 def invoke_local(event_file: str, function: str = "breast_cancer") -> dict[str, Any]:

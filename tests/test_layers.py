@@ -513,7 +513,7 @@ def test_zero_models_builds_and_checks_the_runtime_layer_only(tmp_path):
     build = build_layers(empty, request, run=runner, environ={"PYENV_ROOT": str(tmp_path)})
     assert [layer.name for layer in build.report.layers] == ["runtime"]
     assert [f.name for f in build.report.functions] == ["(runtime only)"]
-    assert any("no models" in note for note in build.report.notes)
+    assert any("no served models" in note for note in build.report.notes)
 
 
 # -- the real runtime layer --------------------------------------------------------------

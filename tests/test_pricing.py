@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from featherserve.pricing import (
     Prices,
@@ -16,6 +15,7 @@ from featherserve.pricing import (
     function_memory,
     main,
 )
+from featherserve.service_config import load_service_config
 from featherserve.support.processes import ROOT
 
 
@@ -52,7 +52,7 @@ def test_memory_comes_from_the_function_or_the_provider():
 
 
 def test_the_shipped_functions_have_a_memory_size():
-    config = yaml.safe_load((ROOT / "serverless.yml").read_text())
+    config = load_service_config(ROOT / "serverless.yml")
     memory = function_memory(config)
     assert set(memory) >= {"breast_cancer", "digits"}
     assert all(128 <= mb <= 10240 for mb in memory.values())

@@ -13,6 +13,7 @@ import pytest
 
 import featherserve.cli as cli
 import featherserve.store_cli as store_cli
+from featherserve.codegen.handler_modules import write_handler
 from featherserve.layers import LambdaLimits, LayersRequest
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
 from model_store.s3 import S3Store
@@ -42,7 +43,12 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def layers_args(store: LocalStore, tmp_path: Path, *extra: str) -> list[str]:
+    handlers = tmp_path / "handlers"
+    handlers.mkdir(exist_ok=True)
+    for name in store.names():
+        write_handler(name, "tabular-classification", handlers)
     return ["layers", "--store", str(store.root), "--out", str(tmp_path / "out"),
+            "--handlers", str(handlers),
             "--code", str(tmp_path / "store"), "--skip-runtime", *extra]
 
 
@@ -218,11 +224,23 @@ def test_layers_builds_the_chosen_model_layers_and_a_report(store, tmp_path, cap
     assert report["ok"] and [f["name"] for f in report["functions"]] == ["iris"]
 
 
-def test_layers_defaults_to_every_model(store, tmp_path, capsys):
+def test_layers_defaults_to_every_served_model(store, tmp_path, capsys):
     code, _, _ = run(capsys, *layers_args(store, tmp_path))
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "out").glob("*.zip")) == [
         "model-digits.zip", "model-iris.zip"]
+    index = json.loads((tmp_path / "out" / "models.json").read_text())
+    assert index["iris"]["version"] == "2"
+    assert index["iris"]["label"] == f"iris v2 sha256:{index['iris']['sha256'][:12]}"
+
+
+def test_a_layer_for_a_model_with_no_function_is_an_error(store, tmp_path, capsys):
+    argv = layers_args(store, tmp_path, "--models", "iris")
+    (tmp_path / "handlers" / "iris.py").unlink()
+    code, _, err = run(capsys, *argv)
+    assert code == store_cli.EXIT_ERROR
+    assert "no function serves iris" in err and "featherserve add iris" in err
+    assert not list((tmp_path / "out").glob("*.zip"))
 
 
 def test_layers_over_a_limit_exit_3_naming_the_layer(store, tmp_path, capsys, monkeypatch):
@@ -234,7 +252,7 @@ def test_layers_over_a_limit_exit_3_naming_the_layer(store, tmp_path, capsys, mo
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--models", "nope"], "no model named 'nope'"),
+    (["--models", "nope"], "no function serves nope"),
     (["--models", "iris@"], "NAME@VERSION_OR_ALIAS"),
     (["--code", "/no/such/code"], "does not exist"),
 ])

@@ -260,5 +260,6 @@ def test_no_credentials_says_how_to_provide_them(no_credentials, source, capsys,
 
 def test_an_unreachable_endpoint_is_one_line(aws, monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", closed_endpoint())
-    monkeypatch.setattr(store_cli, "open_store", lambda location: S3Store(location, config=NO_RETRY))
+    monkeypatch.setattr(store_cli, "open_store",
+                        lambda location: S3Store(location, config=NO_RETRY))
     assert_one_line_error(*run(capsys, "list", "--store", S3_URL), "cannot reach S3")

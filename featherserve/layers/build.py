@@ -1,8 +1,11 @@
-"""The whole layer build as one pipeline: verify models, build the runtime layer, write the
-model layers, check sizes against Lambda's limits, and write ``<out>/report.json``.
+"""The whole build as one pipeline: verify models, build the runtime layer, write the
+model layers and the function zip, check sizes against Lambda's limits, and write
+``<out>/report.json`` and ``<out>/models.json`` (what serverless.yml reads about each model
+layer: name, version, sha256).
 
-Each function is one model's handler: its code package plus the runtime layer and that
-model's layer. With no models in the store only the runtime layer is built and checked.
+Each function is one served model's handler (``handlers/<name>.py``): the function zip plus
+the runtime layer and that model's layer. A model layer for a model with no function is an
+error: it could never be deployed.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from featherserve.layers.code_package import CodeZip, build_function_zip
 from featherserve.layers.commands import CommandRunner, run_command
-from featherserve.layers.interpreter import find_target_interpreter
+from featherserve.layers.exceptions import LayerBuildError
+from featherserve.layers.interpreter import InterpreterSearch, find_target_interpreter
 from featherserve.layers.limits import DEFAULT_LIMITS, LambdaLimits
 from featherserve.layers.model_layer import (
     ModelRef,
@@ -35,19 +40,23 @@ from featherserve.layers.runtime_layer import (
 )
 from featherserve.layers.zipping import BuiltLayer, describe_layer_zip
 from model_store.base import LATEST, ModelStore
+from model_store.manifest import Manifest
 
 DEFAULT_OUT_DIR = PROJECT_ROOT / "build" / "layers"
-# What a function's own package holds: the handlers and the store code they import.
-DEFAULT_CODE_PATHS = (PROJECT_ROOT / "handlers", PROJECT_ROOT / "model_store")
+# Measure a prebuilt function zip instead of building one (tests, `--code`).
+DEFAULT_CODE_PATHS: tuple[Path, ...] = ()
 REPORT_FILE = "report.json"
+LAYER_INDEX_FILE = "models.json"
 RUNTIME_ONLY_FUNCTION = "(runtime only)"
 
 
 @dataclass(frozen=True)
 class LayersRequest:
     out_dir: Path = DEFAULT_OUT_DIR
-    # None: every model in the store, at ``default_ref``.
+    # None: every served model, at ``default_ref``.
     models: tuple[ModelRef, ...] | None = None
+    # The models that have a function (handler module); None: every model in the store.
+    served: tuple[str, ...] | None = None
     default_ref: str = LATEST
     build_runtime: bool = True
     rebuild_runtime: bool = False
@@ -61,17 +70,19 @@ class LayersRequest:
 class LayersBuild:
     runtime: RuntimeLayerResult | None
     model_layers: tuple[BuiltLayer, ...]
+    code: CodeZip | None
     report: SizeReport
     report_path: Path
     seconds: float
 
     def to_dict(self) -> dict[str, object]:
         return {**self.report.to_dict(), "seconds": self.seconds,
-                "runtime": self.runtime.to_dict() if self.runtime else None}
+                "runtime": self.runtime.to_dict() if self.runtime else None,
+                "function_zip": self.code.to_dict() if self.code else None}
 
 
-def _runtime_layer(request: LayersRequest, run: CommandRunner,
-                   environ: Mapping[str, str], log: Callable[[str], None],
+def _runtime_layer(request: LayersRequest, search: InterpreterSearch, run: CommandRunner,
+                   log: Callable[[str], None],
                    notes: list[str]) -> tuple[RuntimeLayerResult | None, BuiltLayer | None]:
     config = RuntimeLayerConfig(out_dir=request.out_dir,
                                 requirements=read_runtime_requirements(request.pyproject),
@@ -84,7 +95,6 @@ def _runtime_layer(request: LayersRequest, run: CommandRunner,
         notes.append(f"no runtime layer (--skip-runtime and no {config.zip_path}); "
                      "functions are checked without it")
         return None, None
-    search = find_target_interpreter(request.python312, environ, run)
     runtime = build_runtime_layer(config, search, run, log)
     return runtime, runtime.layer
 
@@ -95,25 +105,49 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
     """Build every requested layer and the size report; limits are reported, not raised."""
     started = time.perf_counter()
     environ = os.environ if environ is None else environ
+    served = request.served if request.served is not None else tuple(store.names())
     refs = request.models
     if refs is None:
-        refs = tuple(ModelRef(name, request.default_ref) for name in store.names())
+        refs = tuple(ModelRef(name, request.default_ref) for name in served)
+    unserved = [ref.name for ref in refs if ref.name not in served]
+    if unserved:
+        raise LayerBuildError(
+            f"no function serves {', '.join(unserved)}: a layer for it could never be "
+            f"deployed; run `featherserve add {unserved[0]}` first")
     # Integrity first: a corrupt model stops the build before the slow runtime step.
     specs = [plan_model_layer(store, ref, request.out_dir) for ref in refs]
-    code = CodePackage.measure(request.code_paths)
     notes: list[str] = []
-    runtime, runtime_layer = _runtime_layer(request, run, environ, log, notes)
+    search = find_target_interpreter(request.python312, environ, run)
+    runtime, runtime_layer = _runtime_layer(request, search, run, log, notes)
     model_layers = write_model_layers(specs, log)
+    code_zip: CodeZip | None = None
+    if request.code_paths:
+        code = CodePackage.measure(request.code_paths)
+    else:
+        code_zip = build_function_zip(request.out_dir, search.interpreter, run=run, log=log)
+        code = CodePackage.measure((code_zip.layer.zip_path,))
+        notes.append(f"function zip: {code_zip.note}")
     base = (runtime_layer.name,) if runtime_layer else ()
     functions = [FunctionSpec(ref.name, code, (*base, model_layer_name(ref.name))) for ref in refs]
     if not refs:
-        notes.append("no models in the store: no model layers were built")
+        notes.append("no served models: no model layers were built")
         if runtime_layer:
             functions.append(FunctionSpec(RUNTIME_ONLY_FUNCTION, code, base))
     layers = ([runtime_layer] if runtime_layer else []) + list(model_layers)
     report = check_sizes(functions, layers, request.limits, notes)
-    build = LayersBuild(runtime, model_layers, report, request.out_dir / REPORT_FILE,
-                        round(time.perf_counter() - started, 2))
+    build = LayersBuild(runtime, model_layers, code_zip, report,
+                        request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))
     request.out_dir.mkdir(parents=True, exist_ok=True)
     build.report_path.write_text(json.dumps(build.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_layer_index(request.out_dir, [s.manifest for s in specs if s.manifest is not None])
     return build
+
+
+def write_layer_index(out_dir: Path, manifests: list[Manifest]) -> Path:
+    """``models.json``: what the template says about each model layer it deploys."""
+    index = {m.name: {"version": m.version, "sha256": m.sha256,
+                      "label": f"{m.name} v{m.version} sha256:{m.sha256[:12]}"}
+             for m in manifests}
+    path = out_dir / LAYER_INDEX_FILE
+    path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return path

@@ -75,6 +75,7 @@ def plan_model_layer(store: ModelStore, model: ModelRef, out_dir: Path) -> Layer
         zip_path=model_layer_zip(out_dir, manifest.name),
         entries=tuple(entries),
         description=f"{manifest.name} v{manifest.version} ({manifest.task})",
+        manifest=manifest,
     )
 
 

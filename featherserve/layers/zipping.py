@@ -19,6 +19,7 @@ from pathlib import Path
 
 from featherserve.layers.exceptions import LayerBuildError
 from model_store.integrity import sha256_file
+from model_store.manifest import Manifest
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_COMPRESSION = zipfile.ZIP_DEFLATED
@@ -54,6 +55,8 @@ class LayerSpec:
     zip_path: Path
     entries: tuple[LayerEntry, ...]
     description: str = ""
+    # The model a model layer holds (None for other layers).
+    manifest: Manifest | None = None
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,18 @@ from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
 from tests.support.tiny_models import publish_tiny_tabular
 
 SERVICE_FILES = ("serverless.yml", "package.json")
-SERVICE_DIRS = ("serverless_plugins", "handlers", "model_store")
+# What `sls` reads: the template, its generated parts, the local plugins, and the runtime
+# packages that `sls invoke local` and serverless-offline import from the service folder.
+SERVICE_DIRS = ("serverless_plugins", "generated", "handlers", "model_store", "preprocessing")
+# The moto-only plugin: loaded by the test suite's copies of the service, never by the
+# service users deploy (serverless.yml does not list it).
+MOCK_PLUGIN = Path(__file__).with_name("mock_aws.js")
 # The models serverless.yml deploys; their layers are built from tiny stand-ins.
 MODELS = ("breast_cancer", "digits")
 MOCK_REGION = "us-east-1"
 
 
-def snapshot_service(dest: Path) -> Path:
+def snapshot_service(dest: Path, *, mock_aws: bool = True) -> Path:
     """Copy what `sls` reads into ``dest`` (node_modules is linked, not copied)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in SERVICE_FILES:
@@ -34,7 +39,21 @@ def snapshot_service(dest: Path) -> Path:
         shutil.copytree(ROOT / name, dest / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    if mock_aws:
+        add_mock_plugin(dest)
     return dest
+
+
+def add_mock_plugin(service: Path) -> None:
+    """Load the moto-only plugin in this copy (before serverless-offline, like a local one)."""
+    shutil.copy2(MOCK_PLUGIN, service / "serverless_plugins" / MOCK_PLUGIN.name)
+    config = service / "serverless.yml"
+    text = config.read_text()
+    anchor = "  - serverless-offline\n"
+    if anchor not in text:
+        raise AssertionError("serverless.yml lists no serverless-offline plugin to insert before")
+    config.write_text(text.replace(anchor, f"  - ./serverless_plugins/{MOCK_PLUGIN.name}\n"
+                                          + anchor, 1))
 
 
 def publish_tiny_models(store: Path) -> None:
