@@ -17,11 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from model_store.base import LATEST
+from model_store.base import LATEST, PROD
+
+__all__ = ["ALIAS_PATTERN", "PROD", "AliasError", "AliasTable", "check_alias_name", "resolve_ref"]
 from model_store.exceptions import ModelStoreError, VersionNotFoundError
 from model_store.manifest import VERSION_PATTERN
 
-PROD = "prod"
 ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 # Enough to walk back through a long run of bad releases, small enough to read at a glance.
 HISTORY_LIMIT = 50

@@ -9,6 +9,8 @@ from typing import Protocol
 from model_store.manifest import Manifest
 
 LATEST = "latest"
+# The alias a release is promoted to unless another is named.
+PROD = "prod"
 ALIASES_FILE = "aliases.json"
 MANIFEST_FILE = "manifest.json"
 

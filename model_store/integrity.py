@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+from typing import Any
 
 from model_store.exceptions import IntegrityError
 
 _CHUNK = 1 << 20
+# Below this size CPython's own sha256 is as fast as OpenSSL's, and importing ``hashlib``
+# (which loads libcrypto) costs a few ms of cold start; above it, OpenSSL's SHA-NI wins.
+_BUILTIN_LIMIT = 4 << 20
+
+
+def _builtin_sha256() -> Any:
+    try:
+        from _sha2 import sha256  # CPython 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # CPython 3.11
+        except ImportError:  # another interpreter: OpenSSL's, through hashlib
+            from hashlib import sha256
+    return sha256
+
+
+def _sha256(size: int) -> Any:
+    if size <= _BUILTIN_LIMIT:
+        return _builtin_sha256()()
+    import hashlib
+
+    return hashlib.sha256()
 
 
 def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    digest = _sha256(len(data))
+    digest.update(data)
+    return str(digest.hexdigest())
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = _sha256(path.stat().st_size)
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 def verify_bytes(data: bytes, expected_sha256: str, what: str) -> None:

@@ -2,42 +2,37 @@
 
 The same layout is what a model layer unpacks to under ``/opt/models`` on Lambda, so the
 handler opens a layer with this class too. Writes go to a temporary folder that is renamed
-into place, so a crash never leaves a half-published version behind.
+into place, so a crash never leaves a half-published version behind; the write path lives
+in ``local_write`` and is imported only when writing (a handler only reads).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from model_store.aliases import (
-    ALIAS_PATTERN,
-    PROD,
-    AliasTable,
-    check_alias_name,
-    resolve_ref,
-)
-from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, VerifiedModel
+from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, PROD, VerifiedModel
 from model_store.exceptions import ManifestError, ModelNotFoundError, ModelStoreError
 from model_store.integrity import sha256_file, verify_bytes
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
 
-__all__ = ["ALIAS_PATTERN", "LocalStore", "write_atomically"]
+if TYPE_CHECKING:
+    from model_store.aliases import AliasTable
+
+__all__ = ["LocalStore"]
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def __getattr__(name: str) -> Any:
+    # Kept importable from here; loaded only by the code that writes.
+    if name == "write_atomically":
+        from model_store.local_write import write_atomically
+
+        return write_atomically
+    if name == "ALIAS_PATTERN":
+        from model_store.aliases import ALIAS_PATTERN
+
+        return ALIAS_PATTERN
+    raise AttributeError(f"module 'model_store.local' has no attribute {name!r}")
 
 
 class LocalStore:
@@ -76,6 +71,10 @@ class LocalStore:
 
     def resolve(self, name: str, ref: str = LATEST) -> str:
         versions = self._versions_or_raise(name)
+        if ref == LATEST:  # derived, never stored: no aliases file to read
+            return versions[-1]
+        from model_store.aliases import resolve_ref
+
         return resolve_ref(name, ref, versions, lambda: self._read_aliases(name))
 
     def manifest(self, name: str, ref: str = LATEST) -> Manifest:
@@ -114,16 +113,9 @@ class LocalStore:
         published = manifest.published(version=version, sha256=digest,
                                        size=model_file.stat().st_size)
         published = Manifest.from_dict({**published.to_dict(), "file": f"model{suffix}"})
-        folder = self.root / manifest.name
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".staging-{version}-"))
-        try:
-            shutil.copyfile(model_file, staging / published.file)
-            (staging / MANIFEST_FILE).write_text(published.to_json())
-            staging.rename(folder / version)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        from model_store.local_write import stage_version
+
+        stage_version(self.root / manifest.name, version, published, model_file)
         return published
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
@@ -131,6 +123,8 @@ class LocalStore:
 
     def promote(self, name: str, version: str, alias: str = PROD) -> str:
         """Point ``alias`` at ``version`` (a number or another alias); returns the version."""
+        from model_store.aliases import check_alias_name
+
         check_alias_name(alias)
         resolved = self.resolve(name, version)
         table = self.alias_table(name)
@@ -145,6 +139,8 @@ class LocalStore:
         return changed.targets[alias]
 
     def _read_aliases(self, name: str) -> AliasTable:
+        from model_store.aliases import AliasTable
+
         path = self.root / name / ALIASES_FILE
         if not path.is_file():
             return AliasTable()
@@ -152,6 +148,8 @@ class LocalStore:
 
     def _write_aliases(self, name: str, old: AliasTable, new: AliasTable) -> None:
         if new != old:
+            from model_store.local_write import write_atomically
+
             write_atomically(self.root / name / ALIASES_FILE, new.to_json().encode())
 
     def _versions_or_raise(self, name: str) -> list[str]:
