@@ -67,10 +67,7 @@ def parse_batch(request: HttpRequest, parser: InputParser, *, max_batch: int,
 def _instances(body: bytes) -> list[Any]:
     if not body.strip():
         raise BadRequest('the body is empty; send {"instances": [...]}', code="malformed_json")
-    try:
-        payload = json.loads(body, parse_constant=_non_standard_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    payload = decode_json(body)
     if not isinstance(payload, Mapping) or "instances" not in payload:
         raise UnprocessableInstance('the body must be an object {"instances": [...]}',
                                     code="missing_instances")
@@ -82,6 +79,14 @@ def _instances(body: bytes) -> list[Any]:
     if not isinstance(instances, list):
         raise UnprocessableInstance("'instances' must be a list", code="missing_instances")
     return instances
+
+
+def decode_json(data: bytes | str, what: str = "the body") -> Any:
+    """The one JSON decoding of client input (request bodies and bulk JSON Lines rows)."""
+    try:
+        return json.loads(data, parse_constant=_non_standard_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"{what} is not valid JSON: {exc}", code="malformed_json") from None
 
 
 def _non_standard_constant(token: str) -> float:

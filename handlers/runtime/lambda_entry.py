@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,15 @@ from handlers.runtime.service import ModelLoader, ModelService
 from handlers.runtime.settings import Settings
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# Each handler's service, so that ``serve_batch(handler)`` (handlers.runtime.batch) serves
+# files with the model this handler already loaded: one session per process, not two.
+_SERVICES: weakref.WeakKeyDictionary[Callable[..., Any], ModelService] = (
+    weakref.WeakKeyDictionary())
+
+
+def service_of(handler: Callable[..., Any]) -> ModelService | None:
+    """The service behind a handler ``serve_model`` returned (None for any other callable)."""
+    return _SERVICES.get(handler)
 
 
 def serve_model(name: str, *, settings: Settings | None = None,
@@ -58,6 +68,7 @@ def serve_model(name: str, *, settings: Settings | None = None,
         metrics.flush_metrics()
         return adapter.to_response(response)
 
+    _SERVICES[handler] = service
     return handler
 
 

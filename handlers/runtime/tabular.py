@@ -24,7 +24,7 @@ class TabularInputs:
         self._hint = f"GET /models/{model_name} lists the {len(self.names)} features in order"
 
     def from_instances(self, instances: list[Any]) -> np.ndarray:
-        rows = [self._row(i, instance) for i, instance in enumerate(instances)]
+        rows = [self.row(instance, f"instances[{i}]") for i, instance in enumerate(instances)]
         return np.asarray(rows, dtype=np.float32)
 
     def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray:
@@ -32,8 +32,8 @@ class TabularInputs:
             f"this tabular model takes application/json, not {media_type!r}",
             code="unsupported_media_type")
 
-    def _row(self, index: int, instance: Any) -> list[float]:
-        where = f"instances[{index}]"
+    def row(self, instance: Any, where: str) -> list[float]:
+        """One instance's feature values; errors name it by ``where`` (bulk rows use this)."""
         if isinstance(instance, dict):
             missing = [n for n in self.names if n not in instance]
             extra = sorted(k for k in instance if k not in self._known)
