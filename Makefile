@@ -27,10 +27,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(PY_STAMP): pyproject.toml
+# Exactly what requirements/dev.lock pins (versions and sha256), then the project itself:
+# a fresh machine gets what CI got. `featherserve lock` rewrites the locks from pyproject.
+$(PY_STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -48,7 +51,7 @@ test: setup layers  ## the whole test suite
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy handlers model_store training benchmarks
+	$(BIN)/mypy handlers model_store preprocessing featherserve training benchmarks
 
 layers: setup  ## build the runtime layer and one layer per model under build/layers
 	$(BIN)/featherserve layers

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -15,6 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from featherserve.layers import (
     BuiltLayer,
@@ -45,7 +48,7 @@ from featherserve.layers.interpreter import (
     compile_bytecode,
     find_target_interpreter,
 )
-from featherserve.layers.runtime_layer import PYPROJECT, RuntimeTarget
+from featherserve.layers.runtime_layer import PYPROJECT, RuntimeTarget, locked_requirements
 from featherserve.layers.tiny_onnx import INPUT_NAME, tiny_add_model
 from featherserve.layers.zipping import ZIP_EPOCH
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
@@ -542,3 +545,28 @@ def test_real_runtime_layer_is_trimmed_and_imports_on_python312():
     assert result.bytecode.compiled and list(tree.glob("numpy/__pycache__/*.cpython-312.pyc"))
     check = check_layer_imports(search.interpreter, tree)
     assert check.ok and check.details["session_ok"] and check.details["bytecode_used"]
+
+
+def _lock_versions(path: Path) -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", path.read_text(), flags=re.MULTILINE)
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+@pytest.mark.parametrize("lock", ["runtime.lock", "dev.lock"])
+def test_the_locks_pin_every_runtime_dependency_within_pyproject(lock):
+    """A stale lock (pyproject changed, `featherserve lock` not run) fails here."""
+    path = PYPROJECT.parent / "requirements" / lock
+    pins = _lock_versions(path)
+    assert "--hash=sha256:" in path.read_text()
+    for text in read_runtime_requirements(PYPROJECT):
+        requirement = Requirement(text)
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not in {lock}"
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"{lock} pins {requirement.name}=={version}, outside pyproject's {requirement}")
+
+
+def test_the_runtime_layer_installs_exactly_the_lock():
+    args = locked_requirements()
+    assert args[:3] == ("--require-hashes", "--no-deps", "-r")
+    assert Path(args[3]).name == "runtime.lock"

@@ -31,15 +31,16 @@ from featherserve.layers.model_layer import (
 from featherserve.layers.report import CodePackage, FunctionSpec, SizeReport, check_sizes
 from featherserve.layers.runtime_layer import (
     PROJECT_ROOT,
-    PYPROJECT,
     RUNTIME_LAYER_NAME,
+    RUNTIME_LOCK,
     RuntimeLayerConfig,
     RuntimeLayerResult,
     build_runtime_layer,
-    read_runtime_requirements,
+    locked_requirements,
 )
 from featherserve.layers.zipping import BuiltLayer, describe_layer_zip
 from model_store.base import LATEST, ModelStore
+from model_store.integrity import sha256_file
 from model_store.manifest import Manifest
 
 DEFAULT_OUT_DIR = PROJECT_ROOT / "build" / "layers"
@@ -63,7 +64,7 @@ class LayersRequest:
     python312: str | None = None
     code_paths: tuple[Path, ...] = DEFAULT_CODE_PATHS
     limits: LambdaLimits = DEFAULT_LIMITS
-    pyproject: Path = PYPROJECT
+    lock: Path = RUNTIME_LOCK
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def _runtime_layer(request: LayersRequest, search: InterpreterSearch, run: Comma
                    log: Callable[[str], None],
                    notes: list[str]) -> tuple[RuntimeLayerResult | None, BuiltLayer | None]:
     config = RuntimeLayerConfig(out_dir=request.out_dir,
-                                requirements=read_runtime_requirements(request.pyproject),
+                                requirements=locked_requirements(request.lock),
+                                lock_sha256=sha256_file(request.lock),
                                 rebuild=request.rebuild_runtime)
     if not request.build_runtime:
         if config.zip_path.is_file():

@@ -50,6 +50,8 @@ from model_store.base import PROJECT_STORE
 
 PROJECT_ROOT = PROJECT_STORE.parent
 PYPROJECT = PROJECT_ROOT / "pyproject.toml"
+# Exact versions with sha256 of what the runtime layer installs (`featherserve lock`).
+RUNTIME_LOCK = PROJECT_ROOT / "requirements" / "runtime.lock"
 RUNTIME_LAYER_NAME = "runtime"
 LAYER_PYTHON_DIR = "python"  # Lambda adds /opt/python to sys.path
 BUILD_KEY_FILE = ".build-key"
@@ -83,6 +85,13 @@ def read_runtime_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
     return tuple(dependencies)
 
 
+def locked_requirements(lock: Path = RUNTIME_LOCK) -> tuple[str, ...]:
+    """pip arguments that install exactly the lock: these versions, these bytes, no more."""
+    if not lock.is_file():
+        raise LayerBuildError(f"{lock} is missing: run `featherserve lock` and commit it")
+    return ("--require-hashes", "--no-deps", "-r", str(lock))
+
+
 def pip_install_command(requirements: Sequence[str], target: RuntimeTarget, dest: Path,
                         python: str = sys.executable) -> list[str]:
     # --no-compile: pip would write .pyc for the build machine's Python, not the target's.
@@ -99,6 +108,8 @@ class RuntimeLayerConfig:
     target: RuntimeTarget = field(default_factory=RuntimeTarget)
     trim_rules: tuple[TrimRule, ...] = DEFAULT_TRIM_RULES
     rebuild: bool = False
+    # The lock's sha256, so a changed lock (not only changed arguments) rebuilds the layer.
+    lock_sha256: str = ""
 
     @property
     def runtime_dir(self) -> Path:
@@ -113,7 +124,8 @@ class RuntimeLayerConfig:
         return self.out_dir / f"{RUNTIME_LAYER_NAME}.zip"
 
     def build_key(self, bytecode_python: str | None) -> str:
-        material = {"requirements": list(self.requirements), "target": self.target.__dict__,
+        material = {"requirements": list(self.requirements), "lock": self.lock_sha256,
+                    "target": self.target.__dict__,
                     "trim_rules": rules_fingerprint(self.trim_rules),
                     "bytecode_python": bytecode_python, "layout": BUILD_LAYOUT_VERSION}
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
