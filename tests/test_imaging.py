@@ -7,7 +7,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -197,14 +196,11 @@ def test_smallest_accepted_image():
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-def test_largest_accepted_image_is_fast(fmt):
+def test_largest_accepted_image_is_read(fmt):
+    # How long it takes is a benchmark's question (benchmarks/), not a unit test's.
     image = digit_image(4096, dark_on_light=True, offset=(0.3, 0.6), stroke=0.03)
     data = encode(image.convert("RGB") if fmt == "JPEG" else image, fmt)
-    started = time.perf_counter()
-    array = image_bytes_to_array(data, SPEC, ImageLimits())
-    elapsed = time.perf_counter() - started
-    assert_model_input(array)
-    assert elapsed < 1.5, f"4096x4096 {fmt} took {elapsed:.2f}s"
+    assert_model_input(image_bytes_to_array(data, SPEC, ImageLimits()))
 
 
 def test_big_jpeg_is_decoded_in_draft_mode(monkeypatch):
@@ -356,14 +352,11 @@ def test_byte_limit():
 def test_decompression_bomb_is_rejected_before_decoding():
     data = png_declaring(20000, 20000)
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(ImageTooLarge):
         decode_image(data, ImageLimits())
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 0.1
-    assert peak < 2 * 1024 * 1024  # 20000² bytes would be 400 MB
+    assert peak < 2 * 1024 * 1024  # 20000² bytes would be 400 MB: nothing was decoded
 
 
 def test_every_failure_is_an_http_error_never_a_crash():

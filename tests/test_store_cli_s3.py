@@ -7,7 +7,6 @@ Every command runs through ``cli.main`` with real boto3 clients; nothing leaves 
 from __future__ import annotations
 
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -250,11 +249,9 @@ def test_no_credentials_says_how_to_provide_them(no_credentials, source, capsys,
                                                  tmp_path, argv):
     monkeypatch.chdir(tmp_path)
     argv = [str(source.root) if item == "SOURCE" else item for item in argv]
-    started = time.monotonic()
     code, out, err = run(capsys, *argv)
     assert_one_line_error(code, out, err, "no usable AWS credentials")
     assert "AWS_ACCESS_KEY_ID" in err and "AWS_PROFILE" in err
-    assert time.monotonic() - started < 5
     assert not (tmp_path / "pulled").exists()
 
 
