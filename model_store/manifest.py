@@ -26,6 +26,17 @@ OUTPUT_KINDS: tuple[str, ...] = ("probabilities", "logits", "values")
 ImageMode = Literal["L", "RGB"]
 InvertPolicy = Literal["never", "always", "auto"]
 ResizePolicy = Literal["stretch", "fit-pad", "center-crop", "ink-box"]
+# Named image preprocessing: "digits" (ink found, cropped and centred, either polarity),
+# "photo" (colour kept, no inversion), "custom" (whatever the fields say).
+ImagePreset = Literal["custom", "digits", "photo"]
+IMAGE_PRESETS: tuple[str, ...] = ("custom", "digits", "photo")
+FeatureKind = Literal["number", "category"]
+# "matrix": one float32 input [N, features] (numbers only; NaN where a value is missing).
+# "columns": one input per feature, named after it, [N, 1]: float32 numbers (NaN where
+# missing) or strings (MISSING_CATEGORY where missing); the graph itself imputes and encodes.
+TabularLayout = Literal["matrix", "columns"]
+# What a missing categorical value becomes in a string tensor, in training and in serving.
+MISSING_CATEGORY = ""
 QuantizationMethod = Literal["none", "static-int8-qdq", "dynamic-int8"]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -43,18 +54,26 @@ def _require(condition: bool, where: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class Feature:
-    """One tabular input column, in the order the model expects it."""
+    """One tabular input column, in the order the model expects it.
+
+    A number (``min``/``max`` seen in training, for the card) or a category (one of
+    ``categories``, sent as a string); ``allow_missing``: the client may send ``null``.
+    """
 
     name: str
-    dtype: Literal["float32"] = "float32"
+    dtype: Literal["float32", "string"] = "float32"
     min: float | None = None
     max: float | None = None
+    kind: FeatureKind = "number"
+    categories: tuple[str, ...] = ()
+    allow_missing: bool = False
 
 
 @dataclass(frozen=True)
 class TabularSpec:
     features: tuple[Feature, ...]
     kind: Literal["tabular"] = "tabular"
+    layout: TabularLayout = "matrix"
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -79,6 +98,7 @@ class ImageSpec:
     padding: float = 0.15
     layout: Literal["NCHW"] = "NCHW"
     kind: Literal["image"] = "image"
+    preset: ImagePreset = "custom"
 
     @property
     def channels(self) -> int:
@@ -119,6 +139,19 @@ class Metrics:
     student_parameters: int | None = None
     teacher_bytes: int | None = None
     student_bytes: int | None = None
+    # The trivial model's score on the same rows (majority class / training mean).
+    baseline_accuracy: float | None = None
+    # Recall of the served model per label, on the test split.
+    per_class_recall: Mapping[str, float] = field(default_factory=dict)
+    # Regression (tabular-regression): R² and mean absolute error on the test split.
+    teacher_r2: float | None = None
+    student_r2: float | None = None
+    hard_label_student_r2: float | None = None
+    baseline_r2: float | None = None
+    teacher_mae: float | None = None
+    student_mae: float | None = None
+    hard_label_student_mae: float | None = None
+    baseline_mae: float | None = None
     extra: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -127,6 +160,13 @@ class Metrics:
         if not self.teacher_accuracy or self.student_accuracy is None:
             return None
         return self.student_accuracy / self.teacher_accuracy
+
+    @property
+    def r2_retention(self) -> float | None:
+        """Student R² as a fraction of the teacher's (regression)."""
+        if not self.teacher_r2 or self.teacher_r2 <= 0 or self.student_r2 is None:
+            return None
+        return self.student_r2 / self.teacher_r2
 
 
 @dataclass(frozen=True)
@@ -191,6 +231,12 @@ class Manifest:
         if self.task.endswith("classification"):
             _require(len(self.labels) >= 2, "labels", "a classifier needs at least two labels")
             _require(len(set(self.labels)) == len(self.labels), "labels", "must be unique")
+            _require(self.output.kind != "values", "output.kind",
+                     "a classifier outputs probabilities or logits, not values")
+        else:
+            _require(not self.labels, "labels", "a regression model has no labels")
+            _require(self.output.kind == "values", "output.kind",
+                     "a regression model outputs values")
         if self.task.startswith("tabular"):
             _require(isinstance(self.input, TabularSpec), "input",
                      "a tabular task needs a tabular input spec")
@@ -205,11 +251,29 @@ class Manifest:
         names = spec.feature_names
         _require(len(names) > 0, "input.features", "at least one feature is required")
         _require(len(set(names)) == len(names), "input.features", "feature names must be unique")
+        _require(spec.layout in ("matrix", "columns"), "input.layout",
+                 f"{spec.layout!r} must be matrix or columns")
         for feature in spec.features:
+            where = f"input.features[{feature.name}]"
             _require(bool(feature.name.strip()), "input.features", "empty feature name")
+            _require(feature.kind in ("number", "category"), where,
+                     f"kind {feature.kind!r} must be number or category")
             low, high = feature.min, feature.max
             if low is not None and high is not None:
-                _require(low <= high, f"input.features[{feature.name}]", "min > max")
+                _require(low <= high, where, "min > max")
+            if feature.kind == "number":
+                _require(feature.dtype == "float32" and not feature.categories, where,
+                         "a number is float32 and has no categories")
+                continue
+            _require(feature.dtype == "string" and low is None and high is None, where,
+                     "a category is a string and has no min/max")
+            _require(len(feature.categories) >= 1, where, "a category lists its categories")
+            _require(len(set(feature.categories)) == len(feature.categories), where,
+                     "categories must be unique")
+            _require(MISSING_CATEGORY not in feature.categories, where,
+                     f"{MISSING_CATEGORY!r} stands for a missing value, not a category")
+            _require(spec.layout == "columns", where,
+                     "categories need the columns layout (one string input per feature)")
 
     @staticmethod
     def _validate_image(spec: ImageSpec) -> None:
@@ -223,6 +287,14 @@ class Manifest:
         _require(spec.resize in ("stretch", "fit-pad", "center-crop", "ink-box"),
                  "input.resize", spec.resize)
         _require(0.0 <= spec.padding < 0.5, "input.padding", "must be within [0, 0.5)")
+        _require(spec.preset in IMAGE_PRESETS, "input.preset",
+                 f"{spec.preset!r} must be one of {IMAGE_PRESETS}")
+        if spec.preset == "digits":
+            _require(spec.mode == "L" and spec.resize == "ink-box" and spec.invert == "auto",
+                     "input.preset", "digits means L, ink-box and auto-invert")
+        elif spec.preset == "photo":
+            _require(spec.resize != "ink-box" and spec.invert == "never", "input.preset",
+                     "photo means no ink-box and no inversion")
 
     # -- JSON round-trip ---------------------------------------------------------------
     def to_dict(self) -> JsonDict:
@@ -250,13 +322,16 @@ class Manifest:
             raw_input = _as_mapping(raw.pop("input"), "input")
             spec: InputSpec
             if raw_input.get("kind") == "image":
-                spec = _build(ImageSpec, raw_input, "input", tuples=("mean", "std"))
+                spec = _build(ImageSpec, _with_preset(raw_input), "input",
+                              tuples=("mean", "std"))
             elif raw_input.get("kind") == "tabular":
                 features = tuple(
-                    _build(Feature, _as_mapping(f, "input.features"), "input.features")
+                    _build(Feature, _as_mapping(f, "input.features"), "input.features",
+                           tuples=("categories",))
                     for f in raw_input.get("features", ())
                 )
-                spec = TabularSpec(features=features)
+                spec = TabularSpec(features=features,
+                                   layout=raw_input.get("layout", "matrix"))
             else:
                 raise ManifestError(f"input.kind: {raw_input.get('kind')!r} is not image/tabular")
             output = _build(OutputSpec, _as_mapping(raw.pop("output"), "output"), "output")
@@ -274,6 +349,15 @@ class Manifest:
                        lineage=lineage, labels=labels, **raw)
         except TypeError as exc:
             raise ManifestError(f"manifest fields: {exc}") from exc
+
+
+def _with_preset(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Manifests written before presets existed: name the preset their fields match."""
+    if "preset" in raw:
+        return raw
+    digits = (raw.get("mode") == "L" and raw.get("resize") == "ink-box"
+              and raw.get("invert") == "auto")
+    return {**raw, "preset": "digits" if digits else "custom"}
 
 
 def _as_mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 
+# One array for a single-input graph, or the tensors of a graph with one input per feature.
+Batch: TypeAlias = np.ndarray | Mapping[str, np.ndarray]
+
+
+def batch_size(batch: Batch) -> int:
+    return len(next(iter(batch.values()))) if isinstance(batch, Mapping) else len(batch)
+
 
 class Predictor(Protocol):
-    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+    def predict(self, batch: Batch) -> np.ndarray: ...
 
 
 class OnnxPredictor:
@@ -30,6 +38,12 @@ class OnnxPredictor:
         self._input_name = input_name
         self._output_names = [output_name]
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        outputs = self._session.run(self._output_names, {self._input_name: batch})
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session (its inputs and outputs are checked against the manifest)."""
+        return self._session
+
+    def predict(self, batch: Batch) -> np.ndarray:
+        feeds = batch if isinstance(batch, Mapping) else {self._input_name: batch}
+        outputs = self._session.run(self._output_names, feeds)
         return np.asarray(outputs[0])

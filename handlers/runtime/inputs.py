@@ -15,6 +15,7 @@ from handlers.runtime.errors import (
     UnsupportedMediaType,
 )
 from handlers.runtime.http import HttpRequest
+from handlers.runtime.inference import Batch
 
 JSON_TYPES = ("application/json", "")  # a missing Content-Type is read as JSON
 RAW_TYPES_PREFIX = "image/"
@@ -24,7 +25,7 @@ OCTET_STREAM = "application/octet-stream"
 class InputParser(Protocol):
     accepts_raw_body: bool
 
-    def from_instances(self, instances: list[Any]) -> np.ndarray: ...
+    def from_instances(self, instances: list[Any]) -> Batch: ...
 
     def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray: ...
 
@@ -38,7 +39,7 @@ def is_raw_image(media_type: str) -> bool:
 
 
 def parse_batch(request: HttpRequest, parser: InputParser, *, max_batch: int,
-                max_body_bytes: int) -> np.ndarray:
+                max_body_bytes: int) -> Batch:
     """Validate the body against the contract and return the batch the model will run."""
     if len(request.body) > max_body_bytes:
         raise PayloadTooLarge(

@@ -9,6 +9,7 @@ from pathlib import Path
 from handlers.runtime.inference import OnnxPredictor, Predictor
 from handlers.runtime.settings import Settings
 from model_store.base import VerifiedModel
+from model_store.graph_check import check_graph, signature_of
 from model_store.manifest import Manifest
 from model_store.stores import open_model
 
@@ -23,9 +24,13 @@ class LoadedModel:
 
 
 def onnx_predictor(opened: VerifiedModel, settings: Settings) -> Predictor:
+    """The session, once its inputs and outputs are what the manifest says (else it raises,
+    and the service answers 503 with the mismatch in the log, rather than 500 per request)."""
     manifest = opened.manifest
-    return OnnxPredictor(opened.model_bytes, input_name=manifest.input_name,
-                         output_name=manifest.output.name, threads=settings.threads)
+    predictor = OnnxPredictor(opened.model_bytes, input_name=manifest.input_name,
+                              output_name=manifest.output.name, threads=settings.threads)
+    check_graph(manifest, signature_of(predictor.session))
+    return predictor
 
 
 def open_from_source(name: str, settings: Settings) -> VerifiedModel:

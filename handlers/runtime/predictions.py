@@ -36,3 +36,23 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+class RegressionResults:
+    """``{"value": float}`` per instance; ``top_k`` does not apply."""
+
+    max_top_k = 0
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.name = manifest.name
+
+    def to_predictions(self, outputs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
+        values = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+        return [{"value": float(value)} for value in values]
+
+
+def results_for(manifest: Manifest) -> ClassificationResults | RegressionResults:
+    """The result shaper for the manifest's task."""
+    if manifest.task == "tabular-regression":
+        return RegressionResults(manifest)
+    return ClassificationResults(manifest)

@@ -9,10 +9,11 @@ from typing import Any
 
 from handlers.runtime.errors import BadRequest, HttpError, InternalError, ServiceUnavailable
 from handlers.runtime.http import HttpRequest, HttpResponse
+from handlers.runtime.inference import batch_size
 from handlers.runtime.inputs import InputParser, parse_batch
 from handlers.runtime.model_loading import LoadedModel, load_model
 from handlers.runtime.observability import Logger, Metrics, MetricUnit
-from handlers.runtime.predictions import ClassificationResults
+from handlers.runtime.predictions import results_for
 from handlers.runtime.routes import match_route
 from handlers.runtime.settings import Settings
 from model_store.manifest import ImageSpec, Manifest
@@ -27,12 +28,14 @@ def input_parser_for(manifest: Manifest, settings: Settings) -> InputParser:
         return ImageInputs(manifest.input, settings)
     from handlers.runtime.tabular import TabularInputs
 
-    return TabularInputs(manifest.input, manifest.name)
+    return TabularInputs(manifest.input, manifest.name, manifest.input_name)
 
 
 def model_card(manifest: Manifest) -> dict[str, Any]:
     card = manifest.to_dict()
     card["metrics"]["accuracy_retention"] = manifest.metrics.accuracy_retention
+    if manifest.task == "tabular-regression":
+        card["metrics"]["r2_retention"] = manifest.metrics.r2_retention
     return card
 
 
@@ -43,7 +46,7 @@ class ModelEndpoint:
         self.manifest = loaded.manifest
         self.predictor = loaded.predictor
         self.parser = input_parser_for(self.manifest, settings)
-        self.results = ClassificationResults(self.manifest)
+        self.results = results_for(self.manifest)
         self.card_body = json.dumps(model_card(self.manifest), separators=(",", ":"))
         self.version_header = {"X-Model-Version": self.manifest.version}
 
@@ -99,7 +102,8 @@ class ModelService:
         done = time.perf_counter()
         self.metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds,
                                 value=(done - started) * 1000)
-        self.metrics.add_metric(name="Instances", unit=MetricUnit.Count, value=len(batch))
+        self.metrics.add_metric(name="Instances", unit=MetricUnit.Count,
+                                value=batch_size(batch))
         body = {"model": self.name, "version": endpoint.manifest.version,
                 "predictions": endpoint.results.to_predictions(outputs, top_k)}
         # Server-Timing (W3C): the demo page shows the server's own time beside the round trip.
@@ -111,6 +115,9 @@ class ModelService:
         raw = request.query.get("top_k")
         if raw is None:
             return min(self.settings.top_k, classes)
+        if classes == 0:
+            raise BadRequest("top_k applies to classifiers; this model predicts a value",
+                             code="invalid_top_k")
         if not raw.isdigit() or not 1 <= int(raw) <= classes:
             raise BadRequest(f"top_k must be an integer from 1 to {classes}, got {raw!r}",
                              code="invalid_top_k")

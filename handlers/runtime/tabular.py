@@ -1,4 +1,11 @@
-"""Tabular instances (objects keyed by feature name, or lists in manifest order) → a batch."""
+"""Tabular instances (objects keyed by feature name, or lists in manifest order) → a batch.
+
+Clients send the raw row as it appears in the training CSV: numbers for numeric features,
+strings for categorical ones, ``null`` where the model was trained with missing values. No
+encoding happens here: imputation, one-hot encoding and scaling are inside the ONNX graph,
+so serving cannot drift from training. This module only checks each value against the
+manifest and lays the row out as the graph's inputs (one matrix, or one tensor per feature).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,12 @@ from typing import Any
 import numpy as np
 
 from handlers.runtime.errors import UnprocessableInstance, UnsupportedMediaType
-from model_store.manifest import TabularSpec
+from model_store.manifest import MISSING_CATEGORY, Feature, TabularSpec
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_SHOWN_CATEGORIES = 10
+
+Value = float | str
 
 
 class TabularInputs:
@@ -18,22 +28,37 @@ class TabularInputs:
 
     accepts_raw_body = False
 
-    def __init__(self, spec: TabularSpec, model_name: str) -> None:
+    def __init__(self, spec: TabularSpec, model_name: str, input_name: str = "input") -> None:
+        self.features = spec.features
         self.names = spec.feature_names
+        self.layout = spec.layout
+        self.input_name = input_name
         self._known = frozenset(self.names)
+        self._categories = {f.name: frozenset(f.categories) for f in spec.features}
         self._hint = f"GET /models/{model_name} lists the {len(self.names)} features in order"
 
-    def from_instances(self, instances: list[Any]) -> np.ndarray:
-        rows = [self.row(instance, f"instances[{i}]") for i, instance in enumerate(instances)]
-        return np.asarray(rows, dtype=np.float32)
+    def from_instances(self, instances: list[Any]) -> np.ndarray | dict[str, np.ndarray]:
+        return self.batch_of([self.row(instance, f"instances[{i}]")
+                              for i, instance in enumerate(instances)])
+
+    def batch_of(self, rows: list[list[Value]]) -> np.ndarray | dict[str, np.ndarray]:
+        """Checked rows (from ``row``) → the graph's inputs: one matrix, or one per feature."""
+        if self.layout == "matrix":
+            return np.asarray(rows, dtype=np.float32)
+        batch: dict[str, np.ndarray] = {}
+        for column, feature in enumerate(self.features):
+            values = [row[column] for row in rows]
+            dtype = object if feature.kind == "category" else np.float32
+            batch[feature.name] = np.asarray(values, dtype=dtype).reshape(len(rows), 1)
+        return batch
 
     def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray:
         raise UnsupportedMediaType(
             f"this tabular model takes application/json, not {media_type!r}",
             code="unsupported_media_type")
 
-    def row(self, instance: Any, where: str) -> list[float]:
-        """One instance's feature values; errors name it by ``where`` (bulk rows use this)."""
+    def row(self, instance: Any, where: str) -> list[Value]:
+        """One instance's checked values; errors name it by ``where`` (bulk rows use this)."""
         if isinstance(instance, dict):
             missing = [n for n in self.names if n not in instance]
             extra = sorted(k for k in instance if k not in self._known)
@@ -45,16 +70,42 @@ class TabularInputs:
                 raise UnprocessableInstance(
                     f"{where}: unknown feature(s) {_quote(extra)}; {self._hint}",
                     code="unknown_feature")
-            return [self._number(where, name, instance[name]) for name in self.names]
+            return [self._value(where, f, instance[f.name]) for f in self.features]
         if isinstance(instance, list):
             if len(instance) != len(self.names):
                 raise UnprocessableInstance(
-                    f"{where}: a list instance needs exactly {len(self.names)} numbers, "
+                    f"{where}: a list instance needs exactly {len(self.names)} values, "
                     f"got {len(instance)}; {self._hint}", code="wrong_length")
-            return [self._number(where, n, v) for n, v in zip(self.names, instance, strict=True)]
+            return [self._value(where, f, v) for f, v in zip(self.features, instance,
+                                                             strict=True)]
         raise UnprocessableInstance(
-            f"{where}: must be an object keyed by feature name or a list of numbers, "
+            f"{where}: must be an object keyed by feature name or a list of values, "
             f"not {_json_type(instance)}", code="invalid_instance")
+
+    def _value(self, where: str, feature: Feature, value: Any) -> Value:
+        if value is None:
+            if not feature.allow_missing:
+                raise UnprocessableInstance(
+                    f"{where}: feature {feature.name!r} is null, but this model was not "
+                    f"trained with missing values for it; send a "
+                    f"{'number' if feature.kind == 'number' else 'string'}",
+                    code="invalid_feature_value")
+            return math.nan if feature.kind == "number" else MISSING_CATEGORY
+        if feature.kind == "category":
+            return self._category(where, feature, value)
+        return self._number(where, feature.name, value)
+
+    def _category(self, where: str, feature: Feature, value: Any) -> str:
+        if not isinstance(value, str):
+            raise UnprocessableInstance(
+                f"{where}: feature {feature.name!r} is a category: send one of its values "
+                f"as a string, not {_json_type(value)}", code="invalid_feature_value")
+        if value not in self._categories[feature.name]:
+            raise UnprocessableInstance(
+                f"{where}: feature {feature.name!r} has no category {value[:80]!r}; known: "
+                f"{_quote(list(feature.categories), _SHOWN_CATEGORIES)}",
+                code="unknown_category")
+        return value
 
     @staticmethod
     def _number(where: str, name: str, value: Any) -> float:
