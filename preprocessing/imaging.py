@@ -141,12 +141,14 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
-                 target_size: tuple[int, int] | None = None) -> Image.Image:
+                 target_size: tuple[int, int] | None = None,
+                 draft_mode: str | None = None) -> Image.Image:
     """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise a PreprocessingError.
 
     ``target_size`` (width, height) is the smallest size the caller needs; a JPEG much larger
     than that is decoded directly at a reduced scale that still covers it, and any other
-    image is box-reduced by an integer factor to about that size.
+    image is box-reduced by an integer factor to about that size. ``draft_mode="L"`` lets a
+    colour JPEG decode its luma plane only (no colour conversion) when grey is all that's used.
     """
     if not data:
         raise InvalidImage("the image is empty (0 bytes); send the image file's bytes",
@@ -166,7 +168,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
     image = _open_header(data, detected, limits)
     if detected == "JPEG" and target_size is not None:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below target_size: far less work.
-        image.draft(None, (max(1, target_size[0]), max(1, target_size[1])))
+        image.draft(draft_mode, (max(1, target_size[0]), max(1, target_size[1])))
     _decode_pixels(image, detected)
     image = _apply_exif_orientation(image)
     if target_size is not None:
@@ -182,7 +184,8 @@ def image_bytes_to_array(data: bytes, spec: ImageSpec,
                          limits: ImageLimits = DEFAULT_LIMITS) -> npt.NDArray[np.float32]:
     """Request bytes → the model's input tensor for one instance, float32 (C, H, W)."""
     side = working_side(spec)
-    return prepare_image(decode_image(data, limits, target_size=(side, side)), spec)
+    return prepare_image(decode_image(data, limits, target_size=(side, side),
+                                      draft_mode="L" if spec.mode == "L" else None), spec)
 
 
 # -- steps -----------------------------------------------------------------------------
