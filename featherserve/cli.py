@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "featherserve.codegen.command",
     "featherserve.store_cli",
     "featherserve.locking",
+    "featherserve.fidelity.command",
 )
 
 
