@@ -22,7 +22,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve test lint layers package deploy remove rollback models invoke bench clean
+.PHONY: help setup serve test lint layers package verify deploy remove rollback models invoke bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ layers: setup  ## build the runtime layer and one layer per model under build/la
 
 package: layers  ## sls package: artifacts and CloudFormation template in .serverless/
 	sls package --stage $(STAGE) --region $(REGION)
+
+# The packaged bytes run as Lambda runs them: CPython 3.12 + awslambdaric, every event under
+# tests/events that targets a function, answers compared with the handler in process.
+verify: package  ## run .serverless/'s functions as Lambda would, on every event in tests/events
+	$(BIN)/featherserve verify .serverless
 
 # Real AWS: the credentials of your shell (AWS_PROFILE, ...). README.md "Deploying to AWS" has the steps.
 deploy: layers  ## sls deploy STAGE=... REGION=... to AWS (`npx sls info` shows the API key)
