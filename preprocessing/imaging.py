@@ -12,11 +12,16 @@ Decoding is defensive, because the bytes come from the internet:
 - the format is sniffed from the magic bytes and checked against an allowlist (PNG, JPEG,
   WebP, BMP, GIF) before any decoder runs; only that format's plugin is tried;
 - the declared size is checked against ``ImageLimits`` from the header, before a single
-  pixel is decoded, so a small file claiming 20000×20000 costs nothing;
+  pixel is decoded, so a small file claiming 20000×20000 costs nothing; a request's
+  images together are charged to one ``PixelBudget`` the same way (``preprocessing.limits``);
+- a JPEG with more progressive scans than any encoder writes is refused unread, and PNG
+  text chunks may inflate to 256 KB each, 1 MB per image (Pillow allows 1 MB and 64 MB);
 - truncated files are errors (Pillow's ``LOAD_TRUNCATED_IMAGES`` is never switched on);
 - animated GIF/WebP/PNG: the first frame is used and the rest are never decoded;
 - EXIF orientation is applied; transparency is composited over white; 1-bit, palette,
-  CMYK and 16/32-bit images become 8-bit "L" or "RGB";
+  CMYK images become 8-bit "L" or "RGB"; 16-bit greyscale is shrunk first, then scaled to
+  the bits it really uses (``preprocessing.high_depth``);
+- error messages describe the file, never the decoder's internals (they reach clients).
 - a large JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, ``draft``) when
   the model input is much smaller than the photo.
 
@@ -28,17 +33,18 @@ Errors (``preprocessing.errors``, mapped to HTTP statuses by the handler runtime
     422 image_too_small           a side below ``ImageLimits.min_side``
     422 blank_image               nothing to classify ("ink-box" found no ink; see imaging_prepare)
     413 image_too_large           too many bytes, pixels, or a side above ``max_side``
+    413 too_many_pixels           the request's images together exceed its ``PixelBudget``
+    413 image_too_complex         a JPEG with more than ``MAX_JPEG_SCANS`` scans
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from model_store.manifest import ImageSpec
 from preprocessing.errors import (
@@ -47,6 +53,9 @@ from preprocessing.errors import (
     PreprocessingError,
     UnsupportedImageFormat,
 )
+from preprocessing.formats import sniff_format
+from preprocessing.high_depth import SIXTEEN_BIT_MODES, png_significant_bits, sixteen_bit_to_l
+from preprocessing.limits import ImageLimits, PixelBudget, check_jpeg_scans, check_size
 from preprocessing.prepare import (
     flatten_image,
     prepare_image,
@@ -57,6 +66,7 @@ from preprocessing.prepare import (
 __all__ = [
     "ACCEPTED_FORMATS",
     "ImageLimits",
+    "PixelBudget",
     "decode_image",
     "flatten_image",
     "image_bytes_to_array",
@@ -78,114 +88,69 @@ _ORIENTATION_TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 
-# (offset, magic bytes, format name). Accepted formats first; the rest are recognised only
-# so that the 415 can say what the client sent.
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
-    (0, b"\xff\xd8\xff", "JPEG"),
-    (0, b"GIF87a", "GIF"),
-    (0, b"GIF89a", "GIF"),
-    (0, b"BM", "BMP"),
-    (0, b"II*\x00", "TIFF"),
-    (0, b"MM\x00*", "TIFF"),
-    (0, b"II+\x00", "TIFF"),
-    (0, b"MM\x00+", "TIFF"),
-    (0, b"\x00\x00\x01\x00", "ICO"),
-    (0, b"\x00\x00\x02\x00", "CUR"),
-    (0, b"icns", "ICNS"),
-    (0, b"%PDF", "PDF"),
-    (0, b"%!PS", "PostScript"),
-    (0, b"\xc5\xd0\xd3\xc6", "EPS"),
-    (0, b"8BPS", "PSD"),
-    (0, b"qoif", "QOI"),
-    (0, b"DDS ", "DDS"),
-    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
-    (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
-    (0, b"\xff\x0a", "JPEG XL"),
-    (0, b"PK\x03\x04", "ZIP"),
-)
-_ISO_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIC", b"heix": "HEIC",
-               b"mif1": "HEIF", b"msf1": "HEIF", b"heif": "HEIF"}
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """What one image instance may cost: checked before its pixels are decoded."""
-
-    max_bytes: int = 5 * 1024 * 1024
-    max_pixels: int = 4096 * 4096
-    min_side: int = 8
-    max_side: int = 4096
-
-
+# Text chunks (tEXt/zTXt/iTXt/iCCP) are inflated while the header is read, before any size
+# check: bounded here so a PNG full of compressed text costs little (Pillow allows 64 MB).
+PngImagePlugin.MAX_TEXT_CHUNK = 256 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
 DEFAULT_LIMITS = ImageLimits()
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The image format the magic bytes announce (Pillow's names for accepted ones), or None."""
-    head = data[:32]
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[:4] == b"RIFF":
-        return "RIFF (not WebP)"
-    if head[4:8] == b"ftyp":
-        return _ISO_BRANDS.get(head[8:12], "ISO media (MP4/HEIF)")
-    for offset, magic, name in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
-            return name
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg")):
-        return "SVG/XML"
-    return None
 
 
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
                  target_size: tuple[int, int] | None = None,
-                 draft_mode: str | None = None) -> Image.Image:
+                 draft_mode: str | None = None,
+                 budget: PixelBudget | None = None) -> Image.Image:
     """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise a PreprocessingError.
 
     ``target_size`` (width, height) is the smallest size the caller needs; a JPEG much larger
     than that is decoded directly at a reduced scale that still covers it, and any other
     image is box-reduced by an integer factor to about that size. ``draft_mode="L"`` lets a
     colour JPEG decode its luma plane only (no colour conversion) when grey is all that's used.
+    ``budget``: the request's pixel budget, charged with this image's declared size.
     """
     if not data:
         raise InvalidImage("the image is empty (0 bytes); send the image file's bytes",
-                                    code="empty_image")
+                           code="empty_image")
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}",
-                              code="image_too_large")
+                            code="image_too_large")
     detected = sniff_format(data)
     if detected is None:
         raise InvalidImage(
-            f"the bytes are not a recognisable image (they start with {data[:8]!r}); "
+            f"the bytes are not a recognisable image (they start with {data[:8].hex(' ')}); "
             f"send a {_ACCEPTED_TEXT} file", code="undecodable_image")
     if detected not in ACCEPTED_FORMATS:
         raise UnsupportedImageFormat(
             f"image format {detected} is not supported; send {_ACCEPTED_TEXT}",
             code="unsupported_image_format")
+    if detected == "JPEG":
+        check_jpeg_scans(data)
     image = _open_header(data, detected, limits)
+    if budget is not None:
+        budget.charge(*image.size)
     if detected == "JPEG" and target_size is not None:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below target_size: far less work.
         image.draft(draft_mode, (max(1, target_size[0]), max(1, target_size[1])))
     _decode_pixels(image, detected)
     image = _apply_exif_orientation(image)
-    if target_size is not None:
+    side = max(target_size) if target_size is not None else None
+    if image.mode in SIXTEEN_BIT_MODES:
+        significant = png_significant_bits(data) if detected == "PNG" else None
+        image = sixteen_bit_to_l(image, side, significant)
+    if side is not None:
         # Box-reduce before flattening: compositing 16 M RGBA pixels costs more than decoding.
-        side = max(target_size)
         if image.mode in _REDUCIBLE_MODES:
             image = reduce_to(image, side)
         return reduce_to(flatten_image(image), side)
     return flatten_image(image)
 
 
-def image_bytes_to_array(data: bytes, spec: ImageSpec,
-                         limits: ImageLimits = DEFAULT_LIMITS) -> npt.NDArray[np.float32]:
+def image_bytes_to_array(data: bytes, spec: ImageSpec, limits: ImageLimits = DEFAULT_LIMITS,
+                         budget: PixelBudget | None = None) -> npt.NDArray[np.float32]:
     """Request bytes → the model's input tensor for one instance, float32 (C, H, W)."""
     side = working_side(spec)
     return prepare_image(decode_image(data, limits, target_size=(side, side),
-                                      draft_mode="L" if spec.mode == "L" else None), spec)
+                                      draft_mode="L" if spec.mode == "L" else None,
+                                      budget=budget), spec)
 
 
 # -- steps -----------------------------------------------------------------------------
@@ -199,28 +164,12 @@ def _open_header(data: bytes, detected: str, limits: ImageLimits) -> Image.Image
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[detected])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"the {detected} image declares too many pixels ({exc}); "
-                              f"the limit is {limits.max_pixels}", code="image_too_large") from exc
+        raise ImageTooLarge(f"the {detected} image declares more pixels than the limit of "
+                            f"{limits.max_pixels}", code="image_too_large") from exc
     except Exception as exc:  # Pillow's plugins raise many types on malformed headers
-        raise _undecodable(detected, exc) from exc
-    _check_size(image.size, limits)
+        raise _undecodable(detected) from exc
+    check_size(image.size, limits)
     return image
-
-
-def _check_size(size: tuple[int, int], limits: ImageLimits) -> None:
-    width, height = size
-    if min(width, height) < limits.min_side:
-        raise InvalidImage(
-            f"the image is {width}x{height} pixels; each side must be at least "
-            f"{limits.min_side}", code="image_too_small")
-    if max(width, height) > limits.max_side:
-        raise ImageTooLarge(
-            f"the image is {width}x{height} pixels; each side must be at most "
-            f"{limits.max_side}", code="image_too_large")
-    if width * height > limits.max_pixels:
-        raise ImageTooLarge(
-            f"the image is {width}x{height} = {width * height} pixels; the limit is "
-            f"{limits.max_pixels}", code="image_too_large")
 
 
 def _decode_pixels(image: Image.Image, detected: str) -> None:
@@ -231,7 +180,7 @@ def _decode_pixels(image: Image.Image, detected: str) -> None:
     except PreprocessingError:
         raise
     except Exception as exc:  # truncated data, bad chunks, decoder errors: the client's file
-        raise _undecodable(detected, exc) from exc
+        raise _undecodable(detected) from exc
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
@@ -244,8 +193,9 @@ def _apply_exif_orientation(image: Image.Image) -> Image.Image:
     return image if method is None else image.transpose(method)
 
 
-def _undecodable(detected: str, exc: BaseException) -> InvalidImage:
-    reason = str(exc).strip() or type(exc).__name__
+def _undecodable(detected: str) -> InvalidImage:
+    # The decoder's own words name its buffers and internals (``<_io.BytesIO object at
+    # 0x...>``): the cause stays chained for the log, the client gets a description.
     return InvalidImage(
-        f"the {detected} image could not be decoded ({reason[:200]}); it may be truncated "
-        "or corrupt", code="undecodable_image")
+        f"the {detected} image could not be decoded: it is truncated, corrupt or not "
+        f"really a {detected} file", code="undecodable_image")

@@ -163,7 +163,7 @@ def test_routes(tiny_handler, fmt, method, path, status, code):
     assert response["statusCode"] == status
     assert response_json(response)["error"]["code"] == code
     if status == 405:
-        assert response["headers"]["Allow"] in ("GET", "POST")
+        assert response["headers"]["Allow"] in ("GET, HEAD, OPTIONS", "POST, OPTIONS")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

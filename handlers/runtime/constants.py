@@ -18,6 +18,8 @@ TOP_K = "FEATHERSERVE_TOP_K"
 # ONNX Runtime intra-op threads; Lambda gives one vCPU per 1,769 MB of memory.
 THREADS = "FEATHERSERVE_THREADS"
 MAX_IMAGE_PIXELS = "FEATHERSERVE_MAX_IMAGE_PIXELS"
+# The declared pixels of all the images in one request together (checked before decoding).
+MAX_REQUEST_PIXELS = "FEATHERSERVE_MAX_REQUEST_PIXELS"
 # The one browser origin allowed to read responses (API Gateway answers the preflight).
 CORS_ORIGIN = "FEATHERSERVE_CORS_ORIGIN"
 METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -31,5 +33,10 @@ DEFAULT_MAX_BODY_BYTES = 4_500_000
 DEFAULT_TOP_K = 5
 DEFAULT_THREADS = 1
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
+# 4 full-size images' worth: the worst format at this size decodes well within a second.
+DEFAULT_MAX_REQUEST_PIXELS = 4 * 4096 * 4096
+# Client JSON nests 3 deep in the contract ({"instances": [{...}]}); a deeper body is refused
+# before parsing (Python's parser recurses once per level).
+MAX_JSON_DEPTH = 32
 DEFAULT_NAMESPACE = "featherserve"
 DEFAULT_SERVICE = "featherserve"

@@ -16,7 +16,20 @@ They are turned into responses in one place: ``ModelService.error_response``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+# A message is shown to clients as JSON and written to logs: an unpaired surrogate (which
+# a client can smuggle in through a JSON escape) is not valid Unicode in either.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+MAX_MESSAGE_CHARS = 1000
+
+
+def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` with unpaired surrogates replaced (U+FFFD) and cut to ``limit`` characters."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return _SURROGATES.sub("\ufffd", text)
 
 
 class HttpError(Exception):
@@ -25,6 +38,7 @@ class HttpError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
         if code is not None:

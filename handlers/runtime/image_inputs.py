@@ -1,14 +1,18 @@
-"""Image instances (``{"b64": ...}`` in JSON, or one raw image body) → a model batch."""
+"""Image instances (``{"b64": ...}`` in JSON, or one raw image body) → a model batch.
+
+Every image of one request is charged to one ``PixelBudget`` from its header, before its
+pixels are decoded, so 64 small files that each declare 4096×4096 are refused after the
+budget's worth (413 ``too_many_pixels``) instead of costing seconds.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
 import numpy as np
 
+from handlers.runtime.base64_text import InvalidBase64, decode_base64
 from handlers.runtime.errors import (
     BadRequest,
     HttpError,
@@ -23,10 +27,11 @@ from preprocessing.errors import (
     PreprocessingError,
     UnsupportedImageFormat,
 )
-from preprocessing.imaging import ImageLimits, image_bytes_to_array
+from preprocessing.formats import sniff_format
+from preprocessing.imaging import ImageLimits, PixelBudget, image_bytes_to_array
 
 # Browsers hand out data URLs (canvas.toDataURL()); accept them as well as bare base64.
-_DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
+_DATA_URL = re.compile(r"^\s*data:image/[A-Za-z0-9.+-]+;base64,")
 
 
 class ImageInputs:
@@ -36,18 +41,27 @@ class ImageInputs:
         self.spec = spec
         self.limits = ImageLimits(max_pixels=settings.max_image_pixels,
                                   max_bytes=settings.max_body_bytes)
+        self.request_pixels = settings.max_request_pixels
 
     def from_instances(self, instances: list[Any]) -> np.ndarray:
-        arrays = [self._instance(i, instance) for i, instance in enumerate(instances)]
+        budget = PixelBudget(self.request_pixels)
+        arrays = [self._instance(i, instance, budget) for i, instance in enumerate(instances)]
         return np.stack(arrays).astype(np.float32, copy=False)
 
     def from_raw_body(self, body: bytes, media_type: str) -> np.ndarray:
+        if not media_type and sniff_format(body) is None:
+            raise UnsupportedMediaType(
+                "the request has no Content-Type header and the body is neither JSON nor a "
+                "recognisable image: send an image with Content-Type image/* or "
+                'application/octet-stream, or {"instances": [...]} as application/json',
+                code="unsupported_media_type")
         try:
-            return image_bytes_to_array(body, self.spec, self.limits)[np.newaxis]
+            return image_bytes_to_array(body, self.spec, self.limits,
+                                        PixelBudget(self.request_pixels))[np.newaxis]
         except PreprocessingError as error:
             raise http_error_for(error) from None
 
-    def _instance(self, index: int, instance: Any) -> np.ndarray:
+    def _instance(self, index: int, instance: Any, budget: PixelBudget) -> np.ndarray:
         where = f"instances[{index}]"
         if not isinstance(instance, dict) or set(instance) != {"b64"}:
             raise UnprocessableInstance(
@@ -58,11 +72,12 @@ class ImageInputs:
             raise UnprocessableInstance(f"{where}: 'b64' must be a string",
                                         code="invalid_instance")
         try:
-            data = base64.b64decode(_DATA_URL.sub("", encoded.strip(), count=1), validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequest(f"{where}: 'b64' is not valid base64", code="invalid_base64") from None
+            data = decode_base64(_DATA_URL.sub("", encoded, count=1))
+        except InvalidBase64 as error:
+            raise BadRequest(f"{where}: 'b64' is not valid base64: {error}",
+                             code="invalid_base64") from None
         try:
-            return image_bytes_to_array(data, self.spec, self.limits)
+            return image_bytes_to_array(data, self.spec, self.limits, budget)
         except PreprocessingError as error:
             raise http_error_for(error, where) from None
 

@@ -1,18 +1,29 @@
-"""``serve_model(name)``: the whole of a model's Lambda handler, built once at init."""
+"""``serve_model(name)``: the whole of a model's Lambda handler, built once at init.
+
+The handler never raises: whatever an event holds, Lambda gets an HTTP answer in the
+contract's shape. Client mistakes are 4xx from the runtime's error family; anything
+unforeseen is caught twice, by the service (500, details logged) and, as a last resort,
+around the whole handler (500 in the shape every proxy integration accepts).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+from handlers.runtime.cors import CorsPolicy
 from handlers.runtime.errors import BadRequest, HttpError, ServiceUnavailable
-from handlers.runtime.events import ApiGatewayV1, adapter_for
-from handlers.runtime.http import HttpRequest
+from handlers.runtime.events import adapter_for
+from handlers.runtime.events.base import EventAdapter, proxy_response
+from handlers.runtime.http import HttpRequest, HttpResponse
 from handlers.runtime.model_loading import load_model
-from handlers.runtime.observability import MetricUnit, build_logger, build_metrics
+from handlers.runtime.observability import Logger, MetricUnit, build_logger, build_metrics
+from handlers.runtime.routes import PREFLIGHT, find_route
 from handlers.runtime.service import ModelLoader, ModelService
 from handlers.runtime.settings import Settings
 
@@ -21,6 +32,8 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # files with the model this handler already loaded: one session per process, not two.
 _SERVICES: weakref.WeakKeyDictionary[Callable[..., Any], ModelService] = (
     weakref.WeakKeyDictionary())
+# The last resort's answer: fixed text, built without anything that could fail again.
+_LAST_RESORT_MESSAGE = "internal error; see the function's log for this request id"
 
 
 def service_of(handler: Callable[..., Any]) -> ModelService | None:
@@ -39,37 +52,77 @@ def serve_model(name: str, *, settings: Settings | None = None,
     with contextlib.suppress(ServiceUnavailable):
         service.ensure_loaded()
     cold = {"start": True}
-    cors = ({"Access-Control-Allow-Origin": settings.cors_origin, "Vary": "Origin"}
-            if settings.cors_origin else {})
+    cors = CorsPolicy(settings.cors_origin)
 
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def answer(event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         is_cold, cold["start"] = cold["start"], False
-        logger.append_keys(cold_start=is_cold,
-                           function_request_id=getattr(context, "aws_request_id", None))
+        context_id = _context_request_id(context)
+        logger.append_keys(cold_start=is_cold, function_request_id=context_id or None)
         if is_cold:
             metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
         adapter = adapter_for(event)
         try:
             if adapter is None:
-                raise BadRequest("this function answers API Gateway (REST or HTTP API) and "
-                                 "Function URL events only", code="unsupported_event")
+                raise BadRequest("this function answers HTTP events only: API Gateway (REST or "
+                                 "HTTP API), Function URLs and Application Load Balancers",
+                                 code="unsupported_event")
             request = adapter.to_request(event)
         except HttpError as error:
-            request_id = getattr(context, "aws_request_id", "") or ""
-            response = service.error_response(error, request_id)
-            response.headers.update(cors)
-            return (adapter or ApiGatewayV1()).to_response(response)
-        response = service.handle(request)
-        response.headers.update(cors)
+            response = service.error_response(error, context_id)
+            response.headers.update(cors.answer_headers)
+            return _respond(adapter, response, event)
+        if not request.request_id:  # ALB and hand-written events carry none
+            request = dataclasses.replace(request, request_id=context_id)
+        response = _preflight(request, cors, service) if request.method == PREFLIGHT \
+            else service.handle(request)
+        response.headers.update(cors.answer_headers)
+        if request.method == "HEAD":  # the GET answer's status and headers, no body
+            response = dataclasses.replace(response, body="")
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
         logger.info("request", extra=_access_log(request, response.status, elapsed_ms))
         metrics.flush_metrics()
-        return adapter.to_response(response)
+        return adapter.to_response(response, event)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return answer(event, context)
+        except Exception:  # the last resort: Lambda must never see an exception escape
+            return _last_resort(logger, context)
 
     _SERVICES[handler] = service
     return handler
+
+
+def _preflight(request: HttpRequest, cors: CorsPolicy, service: ModelService) -> HttpResponse:
+    try:
+        return cors.preflight(find_route(request.method, request.path, service.name))
+    except HttpError as error:
+        return service.error_response(error, request.request_id)
+
+
+def _respond(adapter: EventAdapter | None, response: HttpResponse, event: Any
+             ) -> dict[str, Any]:
+    if adapter is None:
+        return proxy_response(response)
+    return adapter.to_response(response, event)
+
+
+def _context_request_id(context: Any) -> str:
+    value = getattr(context, "aws_request_id", None)
+    return value if isinstance(value, str) else ""
+
+
+def _last_resort(logger: Logger, context: Any) -> dict[str, Any]:
+    request_id = ""
+    with contextlib.suppress(Exception):
+        request_id = _context_request_id(context)
+        logger.exception("unhandled error escaped the handler")
+    body = json.dumps({"error": {"code": "internal_error", "message": _LAST_RESORT_MESSAGE,
+                                 "request_id": request_id}})
+    return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": body,
+            "isBase64Encoded": False}
 
 
 def _access_log(request: HttpRequest, status: int, elapsed_ms: float) -> dict[str, Any]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from handlers.runtime.errors import BadRequest, HttpError, InternalError, ServiceUnavailable
+from handlers.runtime.cards import card_json
+from handlers.runtime.errors import HttpError, InternalError, ServiceUnavailable
 from handlers.runtime.http import HttpRequest, HttpResponse
 from handlers.runtime.inference import batch_size
 from handlers.runtime.inputs import InputParser, parse_batch
 from handlers.runtime.model_loading import LoadedModel, load_model
 from handlers.runtime.observability import Logger, Metrics, MetricUnit
 from handlers.runtime.predictions import results_for
+from handlers.runtime.query import top_k_param
 from handlers.runtime.routes import match_route
 from handlers.runtime.settings import Settings
 from model_store.manifest import ImageSpec, Manifest
@@ -47,7 +48,7 @@ class ModelEndpoint:
         self.predictor = loaded.predictor
         self.parser = input_parser_for(self.manifest, settings)
         self.results = results_for(self.manifest)
-        self.card_body = json.dumps(model_card(self.manifest), separators=(",", ":"))
+        self.card_body = card_json(model_card(self.manifest))
         self.version_header = {"X-Model-Version": self.manifest.version}
 
 
@@ -112,16 +113,7 @@ class ModelService:
         return HttpResponse.json(200, body, {**endpoint.version_header, "Server-Timing": timing})
 
     def _top_k(self, request: HttpRequest, classes: int) -> int:
-        raw = request.query.get("top_k")
-        if raw is None:
-            return min(self.settings.top_k, classes)
-        if classes == 0:
-            raise BadRequest("top_k applies to classifiers; this model predicts a value",
-                             code="invalid_top_k")
-        if not raw.isdigit() or not 1 <= int(raw) <= classes:
-            raise BadRequest(f"top_k must be an integer from 1 to {classes}, got {raw!r}",
-                             code="invalid_top_k")
-        return int(raw)
+        return top_k_param(request.query, classes, self.settings.top_k)
 
     def error_response(self, error: HttpError, request_id: str) -> HttpResponse:
         if error.status >= 500:

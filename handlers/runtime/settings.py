@@ -33,12 +33,14 @@ class Settings:
     top_k: int = c.DEFAULT_TOP_K
     threads: int = c.DEFAULT_THREADS
     max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
+    max_request_pixels: int = c.DEFAULT_MAX_REQUEST_PIXELS
     cors_origin: str = ""
     metrics_namespace: str = c.DEFAULT_NAMESPACE
     service_name: str = c.DEFAULT_SERVICE
 
     def __post_init__(self) -> None:
-        for name in ("max_batch", "max_body_bytes", "top_k", "threads", "max_image_pixels"):
+        for name in ("max_batch", "max_body_bytes", "top_k", "threads", "max_image_pixels",
+                     "max_request_pixels"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
 
@@ -54,6 +56,7 @@ class Settings:
             "top_k": c.TOP_K,
             "threads": c.THREADS,
             "max_image_pixels": c.MAX_IMAGE_PIXELS,
+            "max_request_pixels": c.MAX_REQUEST_PIXELS,
             "cors_origin": c.CORS_ORIGIN,
             "metrics_namespace": c.METRICS_NAMESPACE,
             "service_name": c.SERVICE_NAME,

@@ -1,12 +1,16 @@
-"""Event adapters, one module per event shape (v2 first: it is the more specific test)."""
+"""Event adapters, one module per event shape, tried most specific first: HTTP API /
+Function URL (payload 2.0), then ALB (its requestContext names the load balancer), then
+REST API (payload 1.0), which also reads hand-written events with just a method and path.
+"""
 
 from __future__ import annotations
 
+from handlers.runtime.events.alb import ApplicationLoadBalancer
 from handlers.runtime.events.api_gateway_v1 import ApiGatewayV1
 from handlers.runtime.events.api_gateway_v2 import ApiGatewayV2
 from handlers.runtime.events.base import EventAdapter, LambdaEvent
 
-ADAPTERS: tuple[EventAdapter, ...] = (ApiGatewayV2(), ApiGatewayV1())
+ADAPTERS: tuple[EventAdapter, ...] = (ApiGatewayV2(), ApplicationLoadBalancer(), ApiGatewayV1())
 
 
 def adapter_for(event: object) -> EventAdapter | None:
@@ -16,5 +20,5 @@ def adapter_for(event: object) -> EventAdapter | None:
     return next((a for a in ADAPTERS if a.matches(event)), None)
 
 
-__all__ = ["ADAPTERS", "ApiGatewayV1", "ApiGatewayV2", "EventAdapter", "LambdaEvent",
-           "adapter_for"]
+__all__ = ["ADAPTERS", "ApiGatewayV1", "ApiGatewayV2", "ApplicationLoadBalancer",
+           "EventAdapter", "LambdaEvent", "adapter_for"]

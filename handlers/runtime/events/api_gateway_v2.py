@@ -1,15 +1,25 @@
-"""API Gateway HTTP API and Lambda Function URL (payload format 2.0) events."""
+"""API Gateway HTTP API and Lambda Function URL (payload format 2.0) events.
+
+Both join repeated headers and query parameters with ",". ``requestContext.http.path`` is
+the decoded path; ``rawPath`` (percent-encoded) is the fallback for hand-written events.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from handlers.runtime.events.base import (
     LambdaEvent,
+    clean,
     decode_body,
-    lower_keys,
-    plain_keys,
+    invalid_event,
+    joined_map,
+    mapping,
     proxy_response,
+    query_from_raw,
+    text_field,
 )
 from handlers.runtime.http import HttpRequest, HttpResponse
 
@@ -19,19 +29,25 @@ class ApiGatewayV2:
 
     def matches(self, event: LambdaEvent) -> bool:
         context = event.get("requestContext")
-        return event.get("version") == "2.0" and isinstance(context, dict) and "http" in context
+        return event.get("version") == "2.0" or (
+            isinstance(context, Mapping) and isinstance(context.get("http"), Mapping))
 
     def to_request(self, event: LambdaEvent) -> HttpRequest:
-        context = event["requestContext"]
-        http = context["http"]
+        context = mapping(event, "requestContext")
+        http = context.get("http")
+        if not isinstance(http, Mapping):
+            raise invalid_event("the event's 'requestContext.http' must be an object with the "
+                                "request's method and path")
+        raw_path = text_field(event, "rawPath", "/", "'rawPath'")
+        query = joined_map(event, "queryStringParameters", None, lower=False)
         return HttpRequest(
-            method=str(http.get("method", "GET")).upper(),
-            path=str(event.get("rawPath") or http.get("path") or "/"),
-            headers=lower_keys(event.get("headers")),
-            query=plain_keys(event.get("queryStringParameters")),
+            method=text_field(http, "method", "GET", "'requestContext.http.method'").upper(),
+            path=text_field(http, "path", clean(unquote(raw_path)), "'requestContext.http.path'"),
+            headers=joined_map(event, "headers", None, lower=True),
+            query=query or query_from_raw(event.get("rawQueryString")),
             body=decode_body(event),
-            request_id=str(context.get("requestId", "")),
+            request_id=text_field(context, "requestId", "", "'requestContext.requestId'"),
         )
 
-    def to_response(self, response: HttpResponse) -> dict[str, Any]:
+    def to_response(self, response: HttpResponse, event: LambdaEvent) -> dict[str, Any]:
         return proxy_response(response)

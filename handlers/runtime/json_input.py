@@ -1,0 +1,88 @@
+"""The one JSON decoding of client input: bounded depth, bounded numbers, UTF-8 only.
+
+``json.loads`` recurses once per nesting level (a body of 100,000 ``[`` is a RecursionError
+deep inside the parser) and turns a 400-digit integer into an ``int`` that no float can
+hold. So before parsing, a linear pre-scan measures the nesting depth (brackets inside
+strings do not count) and refuses anything deeper than ``MAX_JSON_DEPTH``; while parsing,
+integers longer than a float can carry become ``inf``, exactly what the literal ``1e400``
+becomes, so the instance validator answers both with the same 422 naming the feature.
+
+    400 malformed_json   not UTF-8, not JSON, or nested deeper than MAX_JSON_DEPTH
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from handlers.runtime.constants import MAX_JSON_DEPTH
+from handlers.runtime.errors import BadRequest
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_KEEP = b'"[]{}'
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+_STRING = re.compile(rb'"[^"]*"')
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
+# float's largest finite value has 309 digits; an integer literal longer than this is inf.
+_MAX_INT_DIGITS = 309
+
+
+def parse_json(data: bytes | str, what: str = "the body", hint: str = "") -> Any:
+    """Decode client JSON, or raise ``BadRequest(code="malformed_json")`` saying what is wrong.
+
+    ``hint`` is appended to every error message (e.g. what the Content-Type should be).
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _malformed(f"{what} is not valid UTF-8 (at byte {exc.start})", hint) from None
+    depth = nesting_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise _malformed(f"{what} nests arrays and objects {depth} deep; the limit is "
+                         f"{MAX_JSON_DEPTH}", hint)
+    try:
+        return json.loads(text, parse_constant=_non_standard_constant, parse_int=_integer)
+    except json.JSONDecodeError as exc:
+        raise _malformed(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                         f"{exc.colno})", hint) from None
+    except RecursionError:  # the pre-scan makes this unreachable; a guard, not a path
+        raise _malformed(f"{what} nests arrays and objects too deep", hint) from None
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deep ``[`` and ``{`` nest in JSON text, outside strings; linear and allocation-light.
+
+    Escaped backslashes and quotes are removed first (left to right, as a JSON reader pairs
+    them), then everything but quotes and brackets, then whole strings. Text after an
+    unterminated string is ignored: the parser refuses the document anyway.
+    """
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _DROP)
+    structure = _STRING.sub(b"", structure)
+    structure = structure.split(b'"', 1)[0]
+    if len(structure) <= MAX_JSON_DEPTH:
+        return sum(1 for byte in structure if byte in b"[{")
+    steps = _DEPTH_STEP[np.frombuffer(structure, dtype=np.uint8)]
+    return int(np.cumsum(steps, dtype=np.int32).max(initial=0))
+
+
+def _integer(literal: str) -> int | float:
+    digits = len(literal) - literal.startswith("-")
+    return int(literal) if digits <= _MAX_INT_DIGITS else float(literal)
+
+
+def _non_standard_constant(token: str) -> float:
+    # NaN and ±Infinity are not JSON, but clients send them; parse so the instance
+    # validator can answer 422 naming the feature, rather than a vague 400.
+    return float(token.replace("Infinity", "inf"))
+
+
+def _malformed(message: str, hint: str) -> BadRequest:
+    return BadRequest(f"{message}{'; ' + hint if hint else ''}", code="malformed_json")
