@@ -22,6 +22,14 @@ MAX_IMAGE_PIXELS = "FEATHERSERVE_MAX_IMAGE_PIXELS"
 MAX_REQUEST_PIXELS = "FEATHERSERVE_MAX_REQUEST_PIXELS"
 # The one browser origin allowed to read responses (API Gateway answers the preflight).
 CORS_ORIGIN = "FEATHERSERVE_CORS_ORIGIN"
+# Passes of built-in sample requests at init, so the first real request pays no lazy
+# loading (0 turns it off; handlers.runtime.warmup).
+WARMUP = "FEATHERSERVE_WARMUP"
+# Bulk scoring (handlers.runtime.batch): the largest input object one invocation accepts,
+# rows per inference chunk, and the one bucket whose notifications are served (empty: any).
+BATCH_MAX_OBJECT_BYTES = "FEATHERSERVE_BATCH_MAX_OBJECT_BYTES"
+BATCH_CHUNK_ROWS = "FEATHERSERVE_BATCH_CHUNK_ROWS"
+BATCH_BUCKET = "FEATHERSERVE_BATCH_BUCKET"
 METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -32,11 +40,15 @@ DEFAULT_MAX_BATCH = 64
 DEFAULT_MAX_BODY_BYTES = 4_500_000
 DEFAULT_TOP_K = 5
 DEFAULT_THREADS = 1
+DEFAULT_WARMUP = 1
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
 # 4 full-size images' worth: the worst format at this size decodes well within a second.
 DEFAULT_MAX_REQUEST_PIXELS = 4 * 4096 * 4096
 # Client JSON nests 3 deep in the contract ({"instances": [{...}]}); a deeper body is refused
 # before parsing (Python's parser recurses once per level).
 MAX_JSON_DEPTH = 32
+# What one 15-minute invocation finishes with a wide margin: see README, "Score a file".
+DEFAULT_BATCH_MAX_OBJECT_BYTES = 512 * 1024 * 1024
+DEFAULT_BATCH_CHUNK_ROWS = 1024
 DEFAULT_NAMESPACE = "featherserve"
 DEFAULT_SERVICE = "featherserve"

@@ -1,0 +1,138 @@
+"""Score one file: pick its reader, run the chunked loop, commit or abort the output, and
+say what happened in a summary. The same for an S3 object (Lambda) and a local file (CLI).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import IO, Any, Protocol
+
+from handlers.runtime.batch.exceptions import OutOfTime
+from handlers.runtime.batch.rows import Row, csv_rows, image_rows, jsonl_rows
+from handlers.runtime.batch.scoring import Deadline, ScoringModel, Tally, score_rows
+from handlers.runtime.batch.settings import BatchSettings
+from handlers.runtime.errors import (
+    HttpError,
+    PayloadTooLarge,
+    UnprocessableInstance,
+    UnsupportedMediaType,
+)
+from model_store.manifest import TabularSpec
+
+TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+PAST_ONE_INVOCATION = ("split it into smaller files, or score it with Step Functions "
+                       "Distributed Map over this function (README.md, \"Score a file\")")
+
+
+class OutputWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass
+class Outcome:
+    tally: Tally = field(default_factory=Tally)
+    error: HttpError | None = None  # the file was refused: nothing was written
+    total_s: float = 0.0
+
+    @property
+    def refused(self) -> bool:
+        return self.error is not None
+
+
+def rows_of(name: str, stream: IO[bytes], model: ScoringModel) -> Iterator[Row]:
+    """The reader for this file: one image for an image model, else by file extension."""
+    if model.takes_images:
+        return image_rows(stream, max_bytes=model.max_row_bytes)
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in TABULAR_SUFFIXES:
+        raise UnsupportedMediaType(
+            f"{PurePosixPath(name).name!r}: {model.name} scores tabular rows from .csv, .tsv, "
+            ".jsonl or .ndjson files; name the file after its format",
+            code="unsupported_file_type")
+    delimiter = TABULAR_SUFFIXES[suffix]
+    if delimiter is None:
+        return jsonl_rows(stream, max_row_bytes=model.max_row_bytes)
+    assert isinstance(model.manifest.input, TabularSpec)
+    return csv_rows(stream, model.manifest.input.features, model.name, delimiter=delimiter)
+
+
+def refusal_for_size(size: int | None, settings: BatchSettings) -> HttpError | None:
+    if size == 0:
+        return UnprocessableInstance("the file is empty; send a CSV with a header row, JSON "
+                                     "Lines, or an image", code="empty_file")
+    if size is not None and size > settings.max_object_bytes:
+        return PayloadTooLarge(
+            f"the file is {size:,} bytes; one invocation scores files up to "
+            f"{settings.max_object_bytes:,} bytes: {PAST_ONE_INVOCATION}", code="file_too_large")
+    return None
+
+
+def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringModel,
+               writer: OutputWriter, *, settings: BatchSettings, request_id: str,
+               deadline: Deadline | None = None,
+               on_chunk: Callable[[int], None] | None = None) -> Outcome:
+    """Score ``stream`` into ``writer``; commit it, or abort it and say why in the outcome."""
+    started = time.perf_counter()
+    refusal = refusal_for_size(size, settings)
+    if refusal is not None:
+        return Outcome(error=refusal, total_s=time.perf_counter() - started)
+    try:
+        tally = score_rows(rows_of(name, stream, model), model, writer,
+                           chunk_rows=settings.chunk_rows, request_id=request_id,
+                           deadline=deadline, on_chunk=on_chunk)
+        committing = time.perf_counter()
+        writer.commit()
+        tally.write_s += time.perf_counter() - committing
+    except HttpError as error:
+        writer.abort()
+        return Outcome(error=error, total_s=time.perf_counter() - started)
+    except BaseException:  # OutOfTime included: the caller decides what running out means
+        writer.abort()
+        raise
+    return Outcome(tally=tally, total_s=time.perf_counter() - started)
+
+
+def out_of_time(exc: OutOfTime, seconds: float) -> Outcome:
+    """A file that did not finish in a whole invocation: refused, with what to do instead."""
+    error = PayloadTooLarge(
+        f"scoring stopped after {exc.rows_done:,} rows, when the invocation's time ran out: "
+        f"the file is too large for one invocation; {PAST_ONE_INVOCATION}",
+        code="file_too_large")
+    return Outcome(error=error, total_s=seconds)
+
+
+def summary_document(model: ScoringModel, outcome: Outcome, *, input_uri: str,
+                     input_bytes: int | None, input_etag: str | None, output_uri: str | None,
+                     request_id: str, **extra: Any) -> dict[str, Any]:
+    """What a person (or ``featherserve batch submit``) reads to know how the file went."""
+    tally, manifest = outcome.tally, model.manifest
+    error = None if outcome.error is None else {
+        "code": outcome.error.code, "message": outcome.error.public_message,
+        "request_id": request_id}
+    seconds = outcome.total_s
+    return {
+        "status": "refused" if outcome.refused else "scored",
+        "input": {"uri": input_uri, "bytes": input_bytes, "etag": input_etag},
+        "output": None if outcome.refused else output_uri,
+        "model": {"name": manifest.name, "version": manifest.version,
+                  "sha256": manifest.sha256},
+        "rows": tally.rows, "predicted": tally.predicted, "errors": tally.errors,
+        "error_codes": dict(sorted(tally.error_codes.items())),
+        "error": error,
+        "timings_ms": {"read": _ms(tally.read_s), "predict": _ms(tally.predict_s),
+                       "write": _ms(tally.write_s), "total": _ms(seconds)},
+        "rows_per_second": round(tally.rows / seconds, 1) if seconds > 0 else None,
+        "request_id": request_id,
+        **extra,
+    }
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)

@@ -1,0 +1,171 @@
+"""Streaming row readers: a CSV or JSON Lines file, or one image, → ``Row``s, one at a time.
+
+A row carries what the HTTP contract would receive as one instance (a list of raw values
+in manifest order for CSV, the decoded JSON value for JSON Lines, the file's bytes for an
+image), or the error that row already has. Nothing here holds more than one row (CSV reads
+through an 8 KiB text buffer; JSON Lines reads a line at a time, capped), so memory does
+not grow with the file. Rows are numbered from 1 in file order; blank lines are not rows
+(a CSV's header is not one either).
+
+A problem with the whole file (no header, a broken header, bytes that are not UTF-8, CSV
+that cannot be parsed) raises an ``HttpError``: the file is refused, nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from handlers.runtime.errors import HttpError, PayloadTooLarge, UnprocessableInstance
+from handlers.runtime.inputs import decode_json
+from model_store.manifest import Feature
+
+UTF8_BOM = b"\xef\xbb\xbf"
+_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int
+    instance: Any = None
+    error: HttpError | None = None
+
+
+def not_utf8(rows_read: int) -> UnprocessableInstance:
+    return UnprocessableInstance(
+        f"the file is not UTF-8 text (the first bad byte comes after row {rows_read}); "
+        "save or export it as UTF-8", code="not_utf8")
+
+
+def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
+             delimiter: str = ",") -> Iterator[Row]:
+    """Rows of a CSV whose header names every feature (any order, nothing else)."""
+    # utf-8-sig: spreadsheets write a byte-order mark first; newline="" as csv requires.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    number = 0
+    try:
+        header = next((record for record in reader if record), None)
+        if header is None:
+            raise UnprocessableInstance(
+                "the file has no header row; the first line must name the model's "
+                f"{len(features)} features (GET /models/{model_name} lists them)",
+                code="invalid_header")
+        columns = _header_columns(header, features, model_name)
+        converters = [(column, _converter(feature)) for column, feature in columns]
+        width = len(header)
+        for cells in reader:
+            if not cells:
+                continue
+            number += 1
+            if len(cells) != width:
+                yield Row(number, error=UnprocessableInstance(
+                    f"row {number}: has {len(cells)} values; the header has {width} columns",
+                    code="wrong_length"))
+                continue
+            yield Row(number, [convert(cells[column]) for column, convert in converters])
+    except UnicodeDecodeError:
+        raise not_utf8(number) from None
+    except csv.Error as exc:
+        raise UnprocessableInstance(f"the CSV cannot be parsed after row {number}: {exc}",
+                                    code="malformed_csv") from None
+    finally:
+        text.detach()  # the caller closes its own stream
+
+
+def _header_columns(header: list[str], features: Sequence[Feature],
+                    model_name: str) -> list[tuple[int, Feature]]:
+    names = [cell.strip() for cell in header]
+    wanted = [f.name for f in features]
+    hint = f"GET /models/{model_name} lists the {len(wanted)} features"
+    known, present = set(wanted), set(names)
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    missing = [n for n in wanted if n not in present]
+    unknown = [n for n in names if n not in known]
+    if duplicated:
+        raise UnprocessableInstance(f"the header names {_quote(duplicated)} more than once",
+                                    code="invalid_header")
+    if missing and all(_looks_numeric(n) for n in names):
+        raise UnprocessableInstance(
+            "the first row looks like data; it must be a header naming the features "
+            f"({hint})", code="invalid_header")
+    if missing or unknown:
+        parts = ([f"missing column(s) {_quote(missing)}"] if missing else []) + (
+            [f"unknown column(s) {_quote(unknown)}"] if unknown else [])
+        raise UnprocessableInstance(f"the header has {'; '.join(parts)}; {hint}",
+                                    code="invalid_header")
+    position = {name: i for i, name in enumerate(names)}
+    return [(position[f.name], f) for f in features]
+
+
+def _converter(feature: Feature) -> Callable[[str], Any]:
+    """A CSV cell → the value a JSON client would send: empty is null, numbers are numbers."""
+    if getattr(feature, "kind", "number") == "category":
+        return _category_cell
+    return _number_cell
+
+
+def _category_cell(cell: str) -> str | None:
+    return cell if cell.strip() else None
+
+
+def _number_cell(cell: str) -> float | str | None:
+    if not cell.strip():
+        return None
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell  # the instance check answers "must be a number, not a string"
+    # float() also takes "1_000" and non-ASCII digits; JSON numbers are neither.
+    return value if cell.isascii() and "_" not in cell else cell
+
+
+def _looks_numeric(text: str) -> bool:
+    return isinstance(_number_cell(text), float)
+
+
+def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int) -> Iterator[Row]:
+    """Rows of a JSON Lines file: one instance (object or list) per line."""
+    number = 0
+    first = True
+    while line := stream.readline(max_row_bytes + 1):
+        if len(line) > max_row_bytes and not line.endswith(b"\n"):
+            _skip_line(stream, max_row_bytes)
+            number += 1
+            yield Row(number, error=PayloadTooLarge(
+                f"row {number}: longer than {max_row_bytes} bytes", code="row_too_large"))
+            continue
+        if first:
+            line, first = line.removeprefix(UTF8_BOM), False
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise not_utf8(number) from None
+        if not text.strip():
+            continue
+        number += 1
+        try:
+            yield Row(number, decode_json(text, what=f"row {number}"))
+        except HttpError as error:
+            yield Row(number, error=error)
+        except RecursionError:
+            yield Row(number, error=UnprocessableInstance(
+                f"row {number}: nested too deeply to be an instance", code="malformed_json"))
+
+
+def _skip_line(stream: IO[bytes], chunk: int) -> None:
+    while (part := stream.readline(chunk)) and not part.endswith(b"\n"):
+        pass
+
+
+def image_rows(stream: IO[bytes], *, max_bytes: int) -> Iterator[Row]:
+    """An image object is one row; one byte past the limit is enough to refuse it."""
+    yield Row(1, stream.read(max_bytes + 1))
+
+
+def _quote(names: list[str]) -> str:
+    shown = ", ".join(repr(n[:80]) for n in names[:_SHOWN])
+    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
