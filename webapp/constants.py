@@ -1,0 +1,33 @@
+"""Every environment variable the web app reads, in one place."""
+
+from __future__ import annotations
+
+# The model store the catalog reads (manifests only): the same setting and default as the
+# model functions. Deployed, the web catalog layer puts the manifests under /opt/models.
+MODEL_SOURCE = "FEATHERSERVE_MODEL_SOURCE"
+MODEL_VERSION = "FEATHERSERVE_MODEL_VERSION"
+# Where the page loads its JavaScript, CSS, onnxruntime-web and model files from: "" means
+# this app serves them under /static (local); deployed, the static-assets CDN's origin.
+STATIC_URL = "FEATHERSERVE_STATIC_URL"
+# The benchmark's results.json (cold start, warm latency); missing file: no numbers shown.
+BENCH_RESULTS = "FEATHERSERVE_BENCH_RESULTS"
+# Folder of ``<model>.json`` request bodies whose first instance prefills a tabular form.
+EXAMPLES_DIR = "FEATHERSERVE_EXAMPLES_DIR"
+# Demo predictions invoke the Lambda function "<prefix><model>" at this qualifier.
+DEMO_FUNCTION_PREFIX = "FEATHERSERVE_DEMO_FUNCTION_PREFIX"
+DEMO_QUALIFIER = "FEATHERSERVE_DEMO_QUALIFIER"
+# A Lambda API endpoint other than AWS's: serverless-offline's Lambda port, locally.
+DEMO_LAMBDA_ENDPOINT = "FEATHERSERVE_DEMO_LAMBDA_ENDPOINT"
+DEMO_MAX_BODY_BYTES = "FEATHERSERVE_DEMO_MAX_BODY_BYTES"
+# Folder of onnxruntime-web's dist files served under /static/ort/ (local only).
+ORT_DIST = "FEATHERSERVE_ORT_DIST"
+# memorySize of the model functions, for the catalog's cost per million requests.
+MODEL_MEMORY_MB = "FEATHERSERVE_MODEL_MEMORY_MB"
+
+DEFAULT_QUALIFIER = "live"
+# The proxied invoke carries the image base64-encoded in an API Gateway event (4/3 growth
+# plus the envelope) and Lambda's synchronous payload limit is 6 MB: 3 MB of image fits.
+DEFAULT_DEMO_MAX_BODY_BYTES = 3_000_000
+DEFAULT_MODEL_MEMORY_MB = 1024
+# Where the web catalog layer unpacks (besides the manifests under /opt/models).
+LAYER_WEB_DIR = "/opt/featherserve-web"

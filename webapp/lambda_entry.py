@@ -1,0 +1,143 @@
+"""``serve_web()``: the web function's Lambda handler, API Gateway events → WSGI.
+
+``serverless_wsgi.handle_request`` (the library function; not the plugin's
+``wsgi_handler``, which runs commands found in events) turns REST API (1.0) and HTTP API
+(2.0) events into WSGI calls. Events are checked first, so a malformed one (wrong JSON
+types, bad base64, unpaired surrogates) gets the contract's 400 instead of an exception
+escaping the handler, and a hand-written ``{"httpMethod": "GET", "path": "/"}`` works.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import serverless_wsgi
+
+from webapp.app import WebApp
+from webapp.settings import WebSettings
+
+LOG = logging.getLogger("featherserve.web")
+LambdaHandler = Callable[[Any, Any], dict[str, Any]]
+
+
+class EventError(ValueError):
+    """The event is not an HTTP request this function can read."""
+
+    def __init__(self, message: str, code: str = "unsupported_event") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _text_map(value: Any, where: str, *, multi: bool = False) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError(f"{where} must be an object")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        items = item if multi and isinstance(item, list) else [item]
+        if not all(isinstance(v, str) for v in items) or not isinstance(key, str):
+            raise EventError(f"{where} must map names to text")
+        for text in (key, *items):
+            _check_text(text, where)
+        out[key] = list(items) if multi else items[0]
+    return out
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(f"{where} holds text that is not valid Unicode",
+                         code="bad_request") from None
+
+
+def normalise_event(raw: Any) -> dict[str, Any]:
+    """A copy of ``raw`` that serverless-wsgi can read, or ``EventError``."""
+    if not isinstance(raw, dict):
+        raise EventError("this function answers API Gateway (REST or HTTP API) events only")
+    event: dict[str, Any] = {str(key): value for key, value in raw.items()}
+    if event.get("version") == "2.0":
+        context = event.get("requestContext")
+        http = context.get("http") if isinstance(context, dict) else None
+        if not isinstance(http, dict) or not isinstance(http.get("method"), str) \
+                or not isinstance(event.get("rawPath"), str):
+            raise EventError("an HTTP API event needs requestContext.http.method and rawPath")
+        event["headers"] = _text_map(event.get("headers"), "headers")
+        cookies = event.get("cookies") or []
+        if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+            raise EventError("cookies must be a list of text")
+        if not isinstance(event.get("rawQueryString", ""), str):
+            raise EventError("rawQueryString must be text")
+    elif isinstance(event.get("httpMethod"), str):
+        if not isinstance(event.get("path", "/"), str):
+            raise EventError("path must be text")
+        event.setdefault("path", "/")
+        event["headers"] = _text_map(event.get("headers"), "headers")
+        event["multiValueHeaders"] = _text_map(event.get("multiValueHeaders"),
+                                               "multiValueHeaders", multi=True) or None
+        for name in ("queryStringParameters", "multiValueQueryStringParameters"):
+            event[name] = _text_map(event.get(name), name, multi=name.startswith("multi")) \
+                or None
+        if not isinstance(event.get("requestContext") or {}, dict):
+            raise EventError("requestContext must be an object")
+    else:
+        raise EventError("this function answers API Gateway (REST or HTTP API) events only")
+    _check_body(event)
+    return event
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    body = event.get("body")
+    if body is None:
+        event["body"] = ""
+        return
+    if not isinstance(body, str):
+        raise EventError("body must be text", code="bad_request")
+    _check_text(body, "body")
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=False)
+        except (binascii.Error, ValueError):
+            raise EventError("the body is not valid base64", code="invalid_base64") from None
+
+
+def error_answer(status: int, code: str, message: str, request_id: str) -> dict[str, Any]:
+    body = json.dumps({"error": {"code": code, "message": message, "request_id": request_id}})
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": body, "isBase64Encoded": False}
+
+
+def _configure_logging() -> None:
+    LOG.setLevel(logging.INFO)
+    if not logging.getLogger().handlers and not LOG.handlers:  # outside Lambda
+        LOG.addHandler(logging.StreamHandler(sys.stderr))
+
+
+def serve_web(settings: WebSettings | None = None) -> LambdaHandler:
+    """Build the app now (Lambda init) and return the handler that serves it."""
+    _configure_logging()
+    app = WebApp(settings)
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        request_id = str(getattr(context, "aws_request_id", "") or "")
+        try:
+            checked = normalise_event(event)
+        except EventError as exc:
+            status = 400
+            LOG.info("event rejected: %s", exc)
+            return error_answer(status, exc.code, str(exc), request_id)
+        try:
+            return serverless_wsgi.handle_request(app, checked, context)  # type: ignore[no-any-return]
+        except Exception:
+            LOG.exception("unhandled error")
+            return error_answer(500, "internal_error", "internal error; see the function's "
+                                "log for this request id", request_id)
+
+    return handler

@@ -1,0 +1,102 @@
+"""The web app's settings, read once: explicit argument > environment > default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from model_store.base import LATEST, LAYER_STORE, PROJECT_STORE
+from webapp import constants as c
+
+PROJECT_ROOT = PROJECT_STORE.parent
+LAYER_WEB_DIR = Path(c.LAYER_WEB_DIR)
+
+
+class WebSettingsError(ValueError):
+    """An environment variable holds a value the web app cannot use."""
+
+
+def _first_existing(*candidates: Path) -> str:
+    for path in candidates:
+        if path.exists():
+            return str(path)
+    return str(candidates[-1])
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    model_source: str = ""
+    model_version: str = LATEST
+    static_url: str = ""
+    bench_results: str = ""
+    examples_dir: str = ""
+    ort_dist: str = ""
+    demo_function_prefix: str = ""
+    demo_qualifier: str = c.DEFAULT_QUALIFIER
+    demo_lambda_endpoint: str = ""
+    demo_max_body_bytes: int = c.DEFAULT_DEMO_MAX_BODY_BYTES
+    model_memory_mb: int = c.DEFAULT_MODEL_MEMORY_MB
+
+    def __post_init__(self) -> None:
+        # Defaults that depend on where the app runs: Lambda (layers under /opt) or a checkout.
+        defaults = {
+            "model_source": _first_existing(LAYER_STORE, PROJECT_STORE),
+            "bench_results": _first_existing(LAYER_WEB_DIR / "bench" / "results.json",
+                                             PROJECT_ROOT / "bench" / "results" / "results.json"),
+            "examples_dir": _first_existing(LAYER_WEB_DIR / "examples",
+                                            PROJECT_ROOT / "examples"),
+            "ort_dist": str(PROJECT_ROOT / "node_modules" / "onnxruntime-web" / "dist"),
+        }
+        for name, value in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "static_url", self.static_url.rstrip("/"))
+        if self.static_url and not self.static_url.startswith("https://"):
+            raise WebSettingsError(f"{c.STATIC_URL} must be an https:// origin, "
+                                   f"got {self.static_url!r}")
+        for name in ("demo_max_body_bytes", "model_memory_mb"):
+            if getattr(self, name) < 1:
+                raise WebSettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def serves_static(self) -> bool:
+        """True when this app serves /static itself (locally); deployed, a CDN does."""
+        return not self.static_url
+
+    @property
+    def demo_enabled(self) -> bool:
+        return bool(self.demo_function_prefix)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> WebSettings:
+        env = os.environ if env is None else env
+        names = {
+            "model_source": c.MODEL_SOURCE, "model_version": c.MODEL_VERSION,
+            "static_url": c.STATIC_URL, "bench_results": c.BENCH_RESULTS,
+            "examples_dir": c.EXAMPLES_DIR, "ort_dist": c.ORT_DIST,
+            "demo_function_prefix": c.DEMO_FUNCTION_PREFIX,
+            "demo_qualifier": c.DEMO_QUALIFIER,
+            "demo_lambda_endpoint": c.DEMO_LAMBDA_ENDPOINT,
+            "demo_max_body_bytes": c.DEMO_MAX_BODY_BYTES,
+            "model_memory_mb": c.MODEL_MEMORY_MB,
+        }
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            if field.name in overrides:
+                values[field.name] = overrides[field.name]
+                continue
+            raw = env.get(names[field.name], "").strip()
+            if not raw:
+                continue
+            if field.type in (int, "int"):
+                try:
+                    values[field.name] = int(raw)
+                except ValueError:
+                    raise WebSettingsError(f"{names[field.name]} must be an integer, "
+                                           f"got {raw!r}") from None
+            else:
+                values[field.name] = raw
+        return cls(**values)
