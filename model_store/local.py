@@ -8,6 +8,8 @@ in ``local_write`` and is imported only when writing (a handler only reads).
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,41 @@ from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
 if TYPE_CHECKING:
     from model_store.aliases import AliasTable
 
-__all__ = ["LocalStore"]
+__all__ = ["LocalStore", "read_bounded"]
+
+# A manifest is a page of JSON (a few KB; a few hundred KB with many categories). Anything
+# far larger is not a manifest, and would otherwise be read whole, then served as the card.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_ALIASES_BYTES = 1024 * 1024
+
+
+def read_bounded(path: Path, root: Path, *, limit: int, exact: int | None = None) -> bytes:
+    """Read a regular file inside ``root`` without ever reading more than ``limit`` bytes.
+
+    Symlinks are followed only while they stay inside ``root`` (a layer or a store may link
+    within itself; a link to /dev/zero or another tree is refused). With ``exact``, the file
+    must be exactly that long (the manifest records every model file's size), checked
+    before a byte of it is read.
+    """
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ModelStoreError(f"{path}: links outside the store (to {real}); refusing to read it")
+    try:
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ModelStoreError(f"{path}: cannot be read ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelStoreError(f"{path}: is not a regular file")
+        expected = f"exactly {exact}" if exact is not None else f"at most {limit}"
+        if info.st_size > limit or (exact is not None and info.st_size != exact):
+            raise ModelStoreError(f"{path}: is {info.st_size} bytes; expected {expected} "
+                                  "(the manifest's size): the file was replaced or corrupted")
+        data = stream.read(limit + 1)
+    if len(data) > limit or (exact is not None and len(data) != exact):
+        raise ModelStoreError(f"{path}: changed size while it was read; expected {expected}")
+    return data
 
 
 def __getattr__(name: str) -> Any:
@@ -80,7 +116,7 @@ class LocalStore:
     def manifest(self, name: str, ref: str = LATEST) -> Manifest:
         version = self.resolve(name, ref)
         path = self.root / name / version / MANIFEST_FILE
-        manifest = Manifest.from_json(path.read_bytes())
+        manifest = Manifest.from_json(read_bounded(path, self.root, limit=MAX_MANIFEST_BYTES))
         if manifest.name != name or manifest.version != version:
             raise ManifestError(
                 f"{path}: says {manifest.name} v{manifest.version}, expected {name} v{version}")
@@ -95,7 +131,7 @@ class LocalStore:
         path = self.root / name / manifest.version / manifest.file
         if not path.is_file():
             raise ModelStoreError(f"{path}: model file listed in the manifest is missing")
-        data = path.read_bytes()
+        data = read_bounded(path, self.root, limit=manifest.bytes, exact=manifest.bytes)
         verify_bytes(data, manifest.sha256, str(path))
         return VerifiedModel(manifest=manifest, model_bytes=data)
 
@@ -144,7 +180,8 @@ class LocalStore:
         path = self.root / name / ALIASES_FILE
         if not path.is_file():
             return AliasTable()
-        return AliasTable.from_json(path.read_bytes(), str(path))
+        return AliasTable.from_json(read_bounded(path, self.root, limit=MAX_ALIASES_BYTES),
+                                    str(path))
 
     def _write_aliases(self, name: str, old: AliasTable, new: AliasTable) -> None:
         if new != old:
