@@ -230,12 +230,14 @@ def test_logs_are_structured_with_model_version_and_cold_start(tiny_store, capsy
     tiny_handler(predict_event("v2", instances(GOOD)), None)
     tiny_handler(predict_event("v2", instances(GOOD)), None)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    requests = [line for line in lines if line.get("message") == "request"]
-    assert [r["cold_start"] for r in requests] == [True, False]
-    assert all(r["model"] == "tiny" and r["model_version"] == "1" for r in requests)
+    # One line per request: the EMF metrics line, carrying the access log as metadata.
     emf = [line for line in lines if "_aws" in line]
+    assert [r["cold_start"] for r in emf] == [True, False]
+    assert all(r["model"] == "tiny" and r["model_version"] == "1" for r in emf)
+    assert all(r["status"] == 200 and r["path"].endswith("/predict") for r in emf)
     assert "ColdStart" in emf[0] and "ColdStart" not in emf[1]
     assert all("Latency" in m for m in emf)
+    assert not [line for line in lines if line.get("message") == "request"]  # DEBUG only
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

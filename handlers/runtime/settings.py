@@ -35,6 +35,7 @@ class Settings:
     max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
     max_request_pixels: int = c.DEFAULT_MAX_REQUEST_PIXELS
     cors_origin: str = ""
+    warmup: int = c.DEFAULT_WARMUP
     metrics_namespace: str = c.DEFAULT_NAMESPACE
     service_name: str = c.DEFAULT_SERVICE
 
@@ -43,6 +44,8 @@ class Settings:
                      "max_request_pixels"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.warmup < 0:
+            raise SettingsError(f"warmup must be 0 (off) or more, got {self.warmup}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -58,6 +61,7 @@ class Settings:
             "max_image_pixels": c.MAX_IMAGE_PIXELS,
             "max_request_pixels": c.MAX_REQUEST_PIXELS,
             "cors_origin": c.CORS_ORIGIN,
+            "warmup": c.WARMUP,
             "metrics_namespace": c.METRICS_NAMESPACE,
             "service_name": c.SERVICE_NAME,
         }
