@@ -14,6 +14,7 @@ import json
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,12 @@ from featherserve.fidelity.model import HttpRoute
 from featherserve.fidelity.runner_setup import runner_setup
 from featherserve.fidelity.sandbox import OPT_DIR_VARIABLE, Unpacker, remap_opt
 from featherserve.fidelity.triggers import NamedEvent, target_of, triggers_by_function
-from featherserve.fidelity.verify import RunnerSetup, function_environment, run_packaged
+from featherserve.fidelity.verify import (
+    PackagedRun,
+    RunnerSetup,
+    function_environment,
+    run_packaged,
+)
 from featherserve.support.events import EVENTS
 from featherserve.support.processes import NODE_BIN, ROOT, VENV, run_cli, tool_env
 from tests.support.deploy import snapshot_service
@@ -42,7 +48,7 @@ def layers(tmp_path_factory) -> Path:
         result = run_cli([str(VENV / "bin/python"), "-m", "featherserve", "layers"],
                          env=tool_env(), timeout=900)
         assert result.returncode == 0, result.stdout + result.stderr
-    dest = tmp_path_factory.mktemp("layers")
+    dest: Path = tmp_path_factory.mktemp("layers")
     for built in [*BUILT_LAYERS.glob("*.zip"), *BUILT_LAYERS.glob("*.json")]:
         shutil.copy2(built, dest / built.name)
     return dest
@@ -178,7 +184,8 @@ def tiny_function(tmp_path: Path, source: str, **changes: object) -> FunctionSpe
                         code=code, **changes)  # type: ignore[arg-type]
 
 
-def run_tiny(function: FunctionSpec, events: list[dict], setup: RunnerSetup, tmp_path: Path):
+def run_tiny(function: FunctionSpec, events: list[dict[str, Any]], setup: RunnerSetup,
+             tmp_path: Path) -> PackagedRun:
     sandbox = Unpacker(tmp_path / "zips").unpack(function, tmp_path / "sandbox")
     env = function_environment(function, sandbox, "us-east-1", setup)
     return run_packaged(function, events, sandbox, env, setup, tmp_path)
@@ -295,11 +302,11 @@ def test_events_go_where_the_template_routes_them():
                               routes=triggers[n].routes, queues=triggers[n].queues)
                  for n in ("ApiFunction", "WebFunction", "BulkFunction")]
 
-    def target(event: dict) -> str | None:
+    def target(event: dict[str, Any]) -> str | None:
         found = target_of(event, functions, "dev")
         return found.name if found else None
 
-    def http(method: str, path: str) -> dict:
+    def http(method: str, path: str) -> dict[str, Any]:
         return {"version": "2.0", "rawPath": path,
                 "requestContext": {"http": {"method": method, "path": path}}}
 
