@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "featherserve.codegen.command",
     "featherserve.store_cli",
+    "featherserve.bulk.commands",
     "featherserve.locking",
     "featherserve.fidelity.command",
 )

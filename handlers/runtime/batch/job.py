@@ -77,7 +77,8 @@ def refusal_for_size(size: int | None, settings: BatchSettings) -> HttpError | N
 def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringModel,
                writer: OutputWriter, *, settings: BatchSettings, request_id: str,
                deadline: Deadline | None = None,
-               on_chunk: Callable[[int], None] | None = None) -> Outcome:
+               on_chunk: Callable[[int], None] | None = None,
+               source: str | None = None) -> Outcome:
     """Score ``stream`` into ``writer``; commit it, or abort it and say why in the outcome."""
     started = time.perf_counter()
     refusal = refusal_for_size(size, settings)
@@ -86,7 +87,7 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
     try:
         tally = score_rows(rows_of(name, stream, model), model, writer,
                            chunk_rows=settings.chunk_rows, request_id=request_id,
-                           deadline=deadline, on_chunk=on_chunk)
+                           deadline=deadline, on_chunk=on_chunk, source=source)
         committing = time.perf_counter()
         writer.commit()
         tally.write_s += time.perf_counter() - committing

@@ -136,20 +136,27 @@ def at_row(error: HttpError, number: int) -> HttpError:
     return renamed
 
 
-def prediction_line(number: int, prediction: dict[str, Any]) -> str:
-    return json.dumps({"row": number, "prediction": prediction}, separators=(",", ":"),
-                      allow_nan=False)
+def prediction_line(number: int, prediction: dict[str, Any], source: str | None = None) -> str:
+    line = {"row": number, "prediction": prediction}
+    return json.dumps(line if source is None else {"file": source, **line},
+                      separators=(",", ":"), allow_nan=False)
 
 
-def error_line(number: int, error: HttpError, request_id: str) -> str:
+def error_line(number: int, error: HttpError, request_id: str,
+               source: str | None = None) -> str:
     body = {"code": error.code, "message": error.public_message, "request_id": request_id}
-    return json.dumps({"row": number, "error": body}, separators=(",", ":"))
+    line = {"row": number, "error": body}
+    return json.dumps(line if source is None else {"file": source, **line},
+                      separators=(",", ":"))
 
 
 def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
                chunk_rows: int, request_id: str, deadline: Deadline | None = None,
-               on_chunk: Callable[[int], None] | None = None) -> Tally:
-    """Score every row, writing one line per row in order; the tally of what happened."""
+               on_chunk: Callable[[int], None] | None = None,
+               source: str | None = None) -> Tally:
+    """Score every row, writing one line per row in order; the tally of what happened.
+
+    ``source`` names the file on each line, when one output holds several files' rows."""
     tally = Tally()
     deadline = deadline or Deadline()
     for chunk, read_s in _chunks(iter(rows), chunk_rows):
@@ -162,9 +169,9 @@ def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
         for row in chunk:
             error = errors.get(row.number)
             if error is None:
-                lines.append(prediction_line(row.number, next(predictions)))
+                lines.append(prediction_line(row.number, next(predictions), source))
             else:
-                lines.append(error_line(row.number, error, request_id))
+                lines.append(error_line(row.number, error, request_id, source))
                 tally.error_codes[error.code] += 1
         writer.write(("\n".join(lines) + "\n").encode())
         tally.rows += len(chunk)
