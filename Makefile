@@ -76,17 +76,17 @@ rollback: setup  ## MODEL=breast_cancer [VERSION=n] STAGE=... REGION=...: move i
 	sls rollback-model --function $(MODEL) --stage $(STAGE) --region $(REGION)$(if $(VERSION), --to-version $(VERSION))
 
 models: setup  ## retrain and publish the shipped models to models/
-	$(BIN)/python -m training tabular breast_cancer
-	$(BIN)/python -m training image digits
+	$(BIN)/featherserve train tabular breast_cancer --data sklearn:breast_cancer --target diagnosis
+	$(BIN)/featherserve train image digits --preset digits
 
 # The naive baselines load the teachers, which are build output (not committed): rebuild
 # them with the same seed as the shipped students, publishing into a scratch store so
 # models/ is never touched.
 TEACHERS := build/teachers/breast_cancer_teacher.joblib build/teachers/digits_teacher.pt
 build/teachers/breast_cancer_teacher.joblib: | $(PY_STAMP)
-	$(BIN)/python -m training --store build/teacher-store tabular breast_cancer
+	$(BIN)/featherserve train tabular breast_cancer --data sklearn:breast_cancer --target diagnosis --store build/teacher-store --no-serve
 build/teachers/digits_teacher.pt: | $(PY_STAMP)
-	$(BIN)/python -m training --store build/teacher-store image digits
+	$(BIN)/featherserve train image digits --preset digits --store build/teacher-store --no-serve
 
 bench: setup layers $(TEACHERS)  ## cold start, warm latency, memory → bench/results (minutes)
 	$(BIN)/python -m benchmarks --out bench/results

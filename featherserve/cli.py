@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 # The modules that add subcommands, in the order `featherserve --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "featherserve.train_cli",
     "featherserve.codegen.command",
     "featherserve.store_cli",
     "featherserve.bulk.commands",

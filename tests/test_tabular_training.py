@@ -1,5 +1,5 @@
-"""The tabular build (breast cancer): pieces, the whole build into a temporary store, and the
-shipped model in ``models/``."""
+"""The tabular build: reading tables, the whole quick build into a temporary store, the
+quality gate, and the shipped breast-cancer model in ``models/``."""
 
 from __future__ import annotations
 
@@ -7,191 +7,181 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pandas as pd
 import pytest
-import torch
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import ExtraTreesClassifier
 
+from featherserve import cli
 from model_store.base import PROJECT_STORE
 from model_store.local import LocalStore
 from model_store.manifest import Manifest, TabularSpec
-from training.tabular import StudentTooWeakError, build_tabular_model
-from training.tabular_config import TabularConfig
-from training.tabular_data import load_split
-from training.tabular_onnx import (
-    INPUT_NAME,
-    OUTPUT_NAME,
-    Int8Trial,
-    check_matches_torch,
-    export_student,
-)
-from training.tabular_student import (
-    explicit_standardisation,
-    fold_standardisation,
-    predict_probabilities,
-    train_student,
-)
-from training.tabular_teacher import ensemble_size
+from training.errors import DataError, QualityGateError
+from training.evaluation import GateInput, gate_problems
+from training.tabular.build import build_tabular_model
+from training.tabular.bundled import write_bundled_csv
+from training.tabular.config import TabularConfig
+from training.tabular.data import load_split
+from training.tabular.graph import Int8Trial
+from training.tabular.preprocess import onnx_feeds
+from training.tabular.synthetic import penguins
+from training.tabular.table import infer_task, read_table
 
-NAME = "breast_cancer"
-
-
-def _predict(path: Path, x: np.ndarray) -> np.ndarray:
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    probabilities: np.ndarray = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-    return probabilities
-
-
-# -- pieces ---------------------------------------------------------------------------------
-def test_split_is_fixed_stratified_and_named_like_the_dataset():
-    split, again = load_split(NAME), load_split(NAME)
-    bunch = load_breast_cancer()
-    assert split.feature_names == tuple(bunch.feature_names) and len(split.feature_names) == 30
-    assert split.labels == ("malignant", "benign")
-    assert (len(split.y_train), len(split.y_test)) == (455, 114)
-    assert np.array_equal(split.x_test, again.x_test) and split.x_test.dtype == np.float32
-    assert abs(split.y_test.mean() - bunch.target.mean()) < 0.01
-    with pytest.raises(ValueError, match="unknown tabular dataset"):
-        load_split("iris")
-
-
-def test_ensemble_size_counts_what_prediction_needs():
-    x, y = load_breast_cancer(return_X_y=True)
-    forest = ExtraTreesClassifier(n_estimators=3, max_depth=2, random_state=0).fit(x, y)
-    size = ensemble_size(forest)
-    nodes = sum(t.tree_.node_count for t in forest.estimators_)
-    leaves = sum(int((t.tree_.children_left == -1).sum()) for t in forest.estimators_)
-    assert (size.trees, size.nodes, size.leaves) == (3, nodes, leaves)
-    assert size.parameters == 2 * (nodes - leaves) + 2 * leaves
+QUICK = TabularConfig.quick()
 
 
 @pytest.fixture(scope="module")
-def small_student():
-    split = load_split(NAME)
-    mean = split.x_train.astype(np.float64).mean(axis=0)
-    std = split.x_train.astype(np.float64).std(axis=0)
-    x = ((split.x_train - mean) / std).astype(np.float32)
-    model = train_student(x, split.y_train, None, config=TabularConfig(epochs=3), seed=0,
-                          label="test epochs")
-    return split, model, mean, std
+def penguins_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "penguins.csv"
+    penguins(rows=240, seed=1).to_csv(path, index=False)
+    return path
 
 
-def test_standardisation_folded_or_explicit_is_the_same_function(small_student):
-    split, model, mean, std = small_student
-    with torch.no_grad():
-        trained = torch.softmax(
-            model(torch.from_numpy(((split.x_test - mean) / std).astype(np.float32))), dim=1)
-    folded = predict_probabilities(fold_standardisation(model, mean, std), split.x_test)
-    explicit = predict_probabilities(explicit_standardisation(model, mean, std), split.x_test)
-    np.testing.assert_allclose(folded, trained.numpy(), atol=1e-5)
-    np.testing.assert_allclose(explicit, trained.numpy(), atol=1e-6)
+# -- reading a table ------------------------------------------------------------------------
+def test_kinds_missing_values_and_task_come_from_the_csv(penguins_csv):
+    table = read_table(penguins_csv, "species")
+    assert table.categories == ("island", "sex")
+    assert table.numbers == ("bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                             "body_mass_g")
+    assert table.frame["sex"].isna().any() and table.frame["body_mass_g"].isna().any()
+    assert infer_task(table.target)[0] == "classification"
+    assert infer_task(pd.Series([1.5, 2.25, 3.0] * 10, name="y"))[0] == "regression"
+    assert infer_task(pd.Series([0, 1, 2] * 10, name="y"))[0] == "classification"
 
 
-def test_onnx_export_equals_torch_and_takes_any_batch(small_student, tmp_path):
-    split, model, mean, std = small_student
-    served = fold_standardisation(model, mean, std)
-    path = export_student(served, tmp_path / "a.onnx", n_features=30, opset=17)
-    assert check_matches_torch(path, served, split.x_test) <= 1e-6
-    for rows in (1, 7, 114):
-        out = _predict(path, split.x_test[:rows])
-        np.testing.assert_allclose(out, predict_probabilities(served, split.x_test[:rows]),
-                                   atol=1e-6)
-        assert out.shape == (rows, 2)
-    again = export_student(served, tmp_path / "b.onnx", n_features=30, opset=17)
-    assert path.read_bytes() == again.read_bytes()  # export is deterministic
-
-
-@pytest.mark.parametrize(("int8_bytes", "int8_accuracy", "int8_us", "worth_it", "words"), [
-    (900, 0.97, 5.0, True, ["applied"]),
-    (1100, 0.97, 5.0, False, ["not smaller"]),
-    (900, 0.96, 5.0, False, ["less accurate"]),
-    (900, 0.97, 6.5, False, ["slower"]),
-    (1100, 0.96, 6.5, False, ["not smaller", "less accurate", "slower"]),
+@pytest.mark.parametrize(("target", "ignore", "message"), [
+    ("nope", (), "no column 'nope' to predict"),
+    ("species", ("nope",), "--ignore names no column"),
 ])
-def test_int8_is_applied_only_when_it_wins_on_all_three(int8_bytes, int8_accuracy, int8_us,
-                                                        worth_it, words):
-    trial = Int8Trial(fp32_bytes=1000, int8_bytes=int8_bytes, fp32_accuracy=0.97,
-                      int8_accuracy=int8_accuracy, folded_int8_accuracy=0.6, agreement=0.99,
-                      fp32_latency_us=6.0, int8_latency_us=int8_us, batch=8)
-    assert trial.worth_it is worth_it
-    reason = trial.reason()
-    assert all(word in reason for word in words)
-    assert f"{int8_bytes} vs 1000 bytes" in reason and f"{int8_us:.1f} vs 6.0 us" in reason
+def test_bad_table_arguments_are_named(penguins_csv, target, ignore, message):
+    with pytest.raises(DataError, match=message):
+        read_table(penguins_csv, target, ignore=ignore)
 
 
-# -- the whole build into a temporary store ---------------------------------------------------
+def test_free_text_column_is_refused_with_the_fix(tmp_path):
+    frame = pd.DataFrame({"id": [f"row-{i}" for i in range(150)],
+                          "x": np.arange(150.0), "y": ["a", "b"] * 75})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError, match="--ignore 'id'"):
+        read_table(tmp_path / "t.csv", "y")
+    assert read_table(tmp_path / "t.csv", "y", ignore=["id"]).numbers == ("x",)
+
+
+def test_bundled_csv_reads_back_like_the_bundled_split(tmp_path):
+    path = write_bundled_csv("breast_cancer", tmp_path / "bc.csv")
+    from_csv = read_table(path, "diagnosis")
+    bundled = read_table("sklearn:breast_cancer", "diagnosis")
+    assert from_csv.numbers == bundled.numbers and len(bundled.numbers) == 30
+    np.testing.assert_array_equal(from_csv.frame.to_numpy(), bundled.frame.to_numpy())
+    assert list(from_csv.target) == list(bundled.target)
+    split = load_split("sklearn:breast_cancer", "diagnosis")
+    assert split.labels == ("malignant", "benign")  # scikit-learn's own order
+    assert (len(split.y_train), len(split.y_test)) == (455, 114)
+    assert load_split(str(path), "diagnosis").labels == ("benign", "malignant")  # sorted
+
+
+# -- the quality gate ------------------------------------------------------------------------
+@pytest.mark.parametrize(("gate", "words"), [
+    (GateInput("classification", served=0.62, baseline=0.55, test_rows=100, teacher=0.63),
+     ["not clearly better", "needs at least 0.6495"]),
+    (GateInput("classification", served=0.90, baseline=0.55, test_rows=100, teacher=0.95),
+     ["keeps 94.74%", "bar is 97%"]),
+    (GateInput("regression", served=0.02, baseline=-0.01, test_rows=80, teacher=0.03,
+               served_mae=9.5, baseline_mae=10.0), ["not clearly below", "below 0.05"]),
+    (GateInput("classification", served=0.97, baseline=0.63, test_rows=114, teacher=0.95), []),
+])
+def test_gate_names_every_reason_with_numbers(gate, words):
+    problems = " ".join(gate_problems(gate))
+    assert all(word in problems for word in words)
+    assert bool(problems) == bool(words)
+
+
+def test_int8_is_applied_only_when_it_wins_on_all_three():
+    def trial(**change: float) -> Int8Trial:
+        values = {"fp32_bytes": 1000, "int8_bytes": 900, "fp32_score": 0.97,
+                  "int8_score": 0.97, "agreement": 1.0, "fp32_latency_us": 6.0,
+                  "int8_latency_us": 5.0, "batch": 8} | change
+        return Int8Trial(**values)  # type: ignore[arg-type]
+
+    assert trial().worth_it
+    assert "not smaller" in trial(int8_bytes=1100).reason()
+    assert "worse on accuracy" in trial(int8_score=0.96).reason()
+    assert "slower" in trial(int8_latency_us=6.5).reason()
+
+
+# -- a whole build ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("tabular")
-    manifest = build_tabular_model(NAME, store_root=root / "store", seed=0,
-                                   teacher_dir=root / "teachers")
+    manifest = build_tabular_model("breast_cancer", data="sklearn:breast_cancer",
+                                   target="diagnosis", store_root=root / "store",
+                                   config=QUICK, teacher_dir=root / "teachers",
+                                   report_dir=root / "reports")
     return manifest, root
 
 
-@pytest.mark.slow
 def test_build_publishes_a_manifest_that_round_trips(built):
     manifest, root = built
     store = LocalStore(root / "store")
-    assert store.versions(NAME) == ["1"]
-    assert store.open(NAME).manifest == manifest  # sha256 checked on open
+    assert store.versions("breast_cancer") == ["1"]
+    assert store.open("breast_cancer").manifest == manifest  # sha256 checked on open
     assert Manifest.from_json(manifest.to_json()) == manifest
-    assert manifest.task == "tabular-classification" and manifest.labels == ("malignant",
-                                                                             "benign")
-    assert isinstance(manifest.input, TabularSpec)
-    assert manifest.input.feature_names == tuple(load_breast_cancer().feature_names)
-    assert all(f.min is not None and f.max is not None and f.min <= f.max
+    assert manifest.task == "tabular-classification"
+    assert manifest.labels == ("malignant", "benign")
+    assert isinstance(manifest.input, TabularSpec) and manifest.input.layout == "matrix"
+    assert all(f.kind == "number" and f.min is not None and not f.allow_missing
                for f in manifest.input.features)
-    assert (manifest.input_name, manifest.output.name) == (INPUT_NAME, OUTPUT_NAME)
-    assert manifest.opset >= 17 and manifest.output.kind == "probabilities"
-    assert manifest.quantization.method in ("none", "dynamic-int8")
-    assert "bytes" in manifest.quantization.reason and "us per call" in manifest.quantization.reason
-    lineage = manifest.lineage
-    assert lineage.dataset == "sklearn.datasets.load_breast_cancer" and lineage.seed == 0
-    assert lineage.distillation_temperature and lineage.distillation_weight
-    teacher = root / "teachers" / f"{NAME}_teacher.joblib"
-    assert teacher.stat().st_size == manifest.metrics.teacher_bytes
-
-
-@pytest.mark.slow
-def test_build_keeps_the_teacher_accuracy_with_a_far_smaller_model(built):
-    manifest, _ = built
     metrics = manifest.metrics
-    assert metrics.accuracy_retention is not None and metrics.accuracy_retention >= 0.99
-    assert metrics.hard_label_student_accuracy is not None
+    assert metrics.baseline_accuracy == pytest.approx(0.6316, abs=1e-4)
+    assert set(metrics.per_class_recall) == {"malignant", "benign"}
+    assert metrics.student_accuracy is not None and metrics.student_accuracy > 0.9
     assert metrics.teacher_parameters and metrics.student_parameters
-    assert metrics.teacher_parameters >= 100 * metrics.student_parameters
-    assert metrics.teacher_bytes and metrics.student_bytes == manifest.bytes
-    assert metrics.teacher_bytes >= 100 * metrics.student_bytes
+    assert metrics.teacher_parameters >= 20 * metrics.student_parameters
+    assert (root / "teachers" / "breast_cancer_teacher.joblib").stat().st_size == \
+        metrics.teacher_bytes
+    report = root / "reports" / "breast_cancer"
+    assert "hard-label student" in (report / "report.txt").read_text()
+    assert (report / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.slow
 def test_rebuild_with_the_same_seed_publishes_no_new_version(built):
     manifest, root = built
-    again = build_tabular_model(NAME, store_root=root / "store", seed=0,
-                                teacher_dir=root / "teachers")
+    again = build_tabular_model("breast_cancer", data="sklearn:breast_cancer",
+                                target="diagnosis", store_root=root / "store", config=QUICK,
+                                teacher_dir=root / "teachers", report_dir=root / "reports")
     assert (again.version, again.sha256) == (manifest.version, manifest.sha256)
-    assert LocalStore(root / "store").versions(NAME) == ["1"]
 
 
-@pytest.mark.slow
-def test_student_below_the_bar_raises_and_publishes_nothing(tmp_path):
-    config = TabularConfig(teacher_trees=10, epochs=2, min_retention=1.5)
-    with pytest.raises(StudentTooWeakError, match="below the 150% bar"):
-        build_tabular_model(NAME, store_root=tmp_path / "store", teacher_dir=tmp_path,
-                            config=config)
-    assert LocalStore(tmp_path / "store").versions(NAME) == []
+def test_random_labels_are_refused_by_the_gate_and_nothing_is_published(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(300, 4)), columns=["a", "b", "c", "d"])
+    frame["colour"] = rng.choice(["red", "green"], size=300)
+    frame["label"] = rng.choice(["yes", "no"], size=300)
+    frame.to_csv(tmp_path / "random.csv", index=False)
+    store = tmp_path / "store"
+    code = cli.main(["train", "tabular", "noise", "--data", str(tmp_path / "random.csv"),
+                     "--target", "label", "--store", str(store), "--quick",
+                     "--reports", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "noise: not published" in err and "majority class" in err
+    assert "What to try" in err
+    assert LocalStore(store).versions("noise") == []
+    with pytest.raises(QualityGateError):
+        build_tabular_model("noise", data=str(tmp_path / "random.csv"), target="label",
+                            store_root=store, config=QUICK, report_dir=tmp_path / "reports")
 
 
 # -- the shipped model ------------------------------------------------------------------------
 def test_shipped_model_predicts_the_test_split_as_its_manifest_claims():
     store = LocalStore(PROJECT_STORE)
-    assert NAME in store.names(), "build it: python -m training tabular breast_cancer"
-    manifest = store.open(NAME).manifest  # checks the sha256
-    split = load_split(NAME)
+    manifest = store.open("breast_cancer").manifest  # checks the sha256
+    split = load_split("sklearn:breast_cancer", "diagnosis")
     assert manifest.metrics.test_samples == len(split.y_test)
-    probabilities = _predict(store.model_path(NAME), split.x_test)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    session = ort.InferenceSession(str(store.model_path("breast_cancer")),
+                                   providers=["CPUExecutionProvider"])
+    feeds = onnx_feeds(split.x_test, "matrix", split.table)
+    probabilities = session.run([manifest.output.name], feeds)[0]
     accuracy = float((probabilities.argmax(axis=1) == split.y_test).mean())
-    assert accuracy == manifest.metrics.student_accuracy
+    assert accuracy == pytest.approx(manifest.metrics.student_accuracy, abs=1e-9)
+    assert accuracy >= 0.9736  # never below what v1 shipped with
     assert manifest.metrics.accuracy_retention is not None
     assert manifest.metrics.accuracy_retention >= 0.99

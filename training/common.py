@@ -14,6 +14,8 @@ from typing import TypeVar
 import numpy as np
 
 T = TypeVar("T")
+# Set by the `featherserve` CLI to the command as the user typed it.
+COMMAND = ""
 
 
 def seed_everything(seed: int) -> None:
@@ -41,7 +43,8 @@ def utc_now() -> str:
 
 
 def command_line() -> str:
-    return "python -m training " + " ".join(sys.argv[1:])
+    """How this job was started, for the lineage (the CLI sets ``COMMAND`` to its own form)."""
+    return COMMAND or "python -m training " + " ".join(sys.argv[1:])
 
 
 def progress(label: str, items: Iterable[T], total: int | None = None) -> Iterator[T]:

@@ -1,62 +1,75 @@
-"""Tabular datasets, split once the same way for training, evaluation and the shipped-model test."""
+"""A table split once, the same way for training, evaluation and the shipped-model test."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.datasets import load_breast_cancer
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from training.tabular_config import TabularConfig
-
-FloatArray = npt.NDArray[np.float32]
-LabelArray = npt.NDArray[np.int64]
-
-# name → (loader returning a sklearn Bunch, how lineage names it)
-DATASETS: dict[str, tuple[Callable[[], Any], str]] = {
-    "breast_cancer": (load_breast_cancer, "sklearn.datasets.load_breast_cancer"),
-}
+from training.errors import DataError
+from training.tabular.config import TabularConfig
+from training.tabular.table import Table, Task, class_labels, read_table
 
 
 @dataclass(frozen=True)
 class TabularSplit:
-    """A dataset split once, the same way for training, evaluation and the shipped-model test."""
-
     name: str
     source: str
-    feature_names: tuple[str, ...]
-    labels: tuple[str, ...]
-    x_train: FloatArray  # float32, as the handler feeds the model
-    y_train: LabelArray
-    x_test: FloatArray
-    y_test: LabelArray
-    train_min: npt.NDArray[np.float64]  # per feature, from the original float64 values
-    train_max: npt.NDArray[np.float64]
+    task: Task
+    table: Table
+    labels: tuple[str, ...]          # () for regression
+    x_train: pd.DataFrame            # raw feature values, as the client will send them
+    x_test: pd.DataFrame
+    y_train: npt.NDArray[np.generic]  # int64 label indices, or float64 values
+    y_test: npt.NDArray[np.generic]
     description: str
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.table.feature_names
 
-def load_split(dataset: str, config: TabularConfig | None = None) -> TabularSplit:
-    """The bundled dataset (no download), split stratified with the fixed split seed."""
-    config = config or TabularConfig()
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown tabular dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    loader, source = DATASETS[dataset]
-    bunch = loader()
-    x = np.asarray(bunch.data, dtype=np.float64)
-    y = np.asarray(bunch.target, dtype=np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=config.test_fraction, stratify=y, random_state=config.split_seed)
+
+def split_table(table: Table, task: Task, config: TabularConfig) -> TabularSplit:
+    """Stratified for classification; the split seed is fixed so every build sees it alike."""
+    stratify = None
+    labels: tuple[str, ...] = ()
+    y: npt.NDArray[np.generic]
+    if task == "classification":
+        labels, y = class_labels(table.target, table.label_order)
+        counts = np.bincount(y, minlength=len(labels))
+        if len(labels) < 2:
+            raise DataError(f"the target {table.target_name!r} has one value only; a "
+                            "classifier needs two or more")
+        if counts.min() < 2:
+            rare = [labels[i] for i in np.flatnonzero(counts < 2)]
+            raise DataError(f"labels {rare} have fewer than 2 rows: too few to train and test "
+                            "on; merge or drop them")
+        stratify = y
+    else:
+        if not pd.api.types.is_numeric_dtype(table.target):
+            raise DataError(f"--task regression needs numbers in {table.target_name!r}")
+        y = table.target.to_numpy(dtype=np.float64)
+    rows = np.arange(len(y))
+    train, test = train_test_split(rows, test_size=config.test_fraction, stratify=stratify,
+                                   random_state=config.split_seed)
+    how = "stratified " if stratify is not None else ""
     return TabularSplit(
-        name=dataset, source=source,
-        feature_names=tuple(str(n) for n in bunch.feature_names),
-        labels=tuple(str(n) for n in bunch.target_names),
-        x_train=x_train.astype(np.float32), y_train=y_train,
-        x_test=x_test.astype(np.float32), y_test=y_test,
-        train_min=x_train.min(axis=0), train_max=x_train.max(axis=0),
-        description=(f"stratified {config.test_fraction:.0%} held-out test split of {source}() "
-                     f"(random_state={config.split_seed}): {len(y_train)} train, "
-                     f"{len(y_test)} test rows"))
+        name=table.name, source=table.source, task=task, table=table, labels=labels,
+        x_train=table.frame.iloc[train].reset_index(drop=True),
+        x_test=table.frame.iloc[test].reset_index(drop=True),
+        y_train=y[train], y_test=y[test],
+        description=(f"{how}{config.test_fraction:.0%} held-out test split of {table.source} "
+                     f"(random_state={config.split_seed}): {len(train)} train, {len(test)} "
+                     "test rows"))
+
+
+def load_split(data: str, target: str, task: Task | None = None,
+               config: TabularConfig | None = None) -> TabularSplit:
+    """Read ``data`` and split it (the task inferred from the target when not given)."""
+    from training.tabular.table import infer_task
+
+    table = read_table(data, target)
+    return split_table(table, task or infer_task(table.target)[0], config or TabularConfig())

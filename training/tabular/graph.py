@@ -1,13 +1,17 @@
-"""The tabular student as ONNX: export, check against torch, and an honest int8 trial."""
+"""The served tabular graph: preprocessing + student as one ONNX file, checked against
+scikit-learn and torch, and an honest int8 trial."""
 
 from __future__ import annotations
 
+import io
 import logging
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,32 +20,81 @@ import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from training.tabular_student import ServedStudent, predict_probabilities
+from training.tabular.preprocess import FEATURES_OUTPUT
+from training.tabular.student import ServedStudent
 
 FloatArray = npt.NDArray[np.float32]
-LabelArray = npt.NDArray[np.int64]
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
+Feeds = dict[str, npt.NDArray[Any]]
+PROBABILITIES = "probabilities"
+VALUE = "value"
+# What the fp32 graph may differ from scikit-learn + torch by (float32 arithmetic).
+GRAPH_TOLERANCE = 1e-4
 
 
-def export_student(student: ServedStudent, path: Path, *, n_features: int, opset: int) -> Path:
-    """Write the student to ``path``: "input" [N, n_features] → "probabilities" [N, classes].
+def student_onnx(student: ServedStudent, *, width: int, opset: int) -> onnx.ModelProto:
+    """The student alone: "features" [N, width] → "probabilities" [N, C] or "value" [N, 1].
 
     The TorchScript exporter (``dynamo=False``): the torch.export one needs ``onnxscript``,
     which the kit does not depend on. Its output is a pure function of the weights, so the
     same weights give the same bytes (the store's sha256 then finds the existing version).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(1, n_features, dtype=torch.float32)
+    output = VALUE if student.regression else PROBABILITIES
+    buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            student, (example,), str(path), dynamo=False, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            student, (torch.zeros(1, width, dtype=torch.float32),), buffer,  # type: ignore[arg-type]
+            dynamo=False,
+            opset_version=opset, input_names=[FEATURES_OUTPUT], output_names=[output],
+            dynamic_axes={FEATURES_OUTPUT: {0: "batch"}, output: {0: "batch"}},
             do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def combine(preprocessing: onnx.ModelProto, student: onnx.ModelProto,
+            path: Path) -> Path:
+    """One graph, raw inputs → prediction, written to ``path`` and checked by onnx."""
+    # skl2onnx declares the lowest opset its operators need; lift it to the student's.
+    target = _opset(student, "")
+    if _opset(preprocessing, "") < target:
+        ml = [o for o in preprocessing.opset_import if o.domain not in ("", "ai.onnx")]
+        preprocessing = onnx.version_converter.convert_version(preprocessing, target)
+        if not any(o.domain == "ai.onnx.ml" for o in preprocessing.opset_import):
+            preprocessing.opset_import.extend(ml)
+    preprocessing.ir_version = student.ir_version = max(preprocessing.ir_version,
+                                                        student.ir_version)
+    merged = onnx.compose.merge_models(
+        preprocessing, student, io_map=[(FEATURES_OUTPUT, FEATURES_OUTPUT)],
+        prefix2="student_", producer_name="featherserve")
+    # merge_models prefixes the student's names; give the output its plain name back.
+    for output in merged.graph.output:
+        plain = output.name.removeprefix("student_")
+        if plain != output.name:
+            for node in merged.graph.node:
+                for i, name in enumerate(node.output):
+                    if name == output.name:
+                        node.output[i] = plain
+            output.name = plain
+    merged.graph.name = "featherserve_tabular"
+    # merge_models writes both graphs' names into the doc string, and skl2onnx names its
+    # graph with a random uuid: without this the same model would get new bytes each build.
+    merged.graph.doc_string = ""
+    # One entry per domain ("ai.onnx" is ""), as onnxruntime's quantizer requires.
+    versions: dict[str, int] = {}
+    for entry in merged.opset_import:
+        domain = "" if entry.domain == "ai.onnx" else entry.domain
+        versions[domain] = max(versions.get(domain, 0), entry.version)
+    del merged.opset_import[:]
+    merged.opset_import.extend(onnx.helper.make_opsetid(d, v) for d, v in sorted(versions.items()))
+    onnx.checker.check_model(merged, full_check=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(merged, str(path))
     return path
+
+
+def _opset(model: onnx.ModelProto, domain: str) -> int:
+    return next((o.version for o in model.opset_import if o.domain in (domain, "ai.onnx")),
+                0)
 
 
 def open_session(path: Path) -> ort.InferenceSession:
@@ -52,111 +105,98 @@ def open_session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_probabilities(session: ort.InferenceSession, x: FloatArray) -> FloatArray:
-    result: FloatArray = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+def run(session: ort.InferenceSession, feeds: Feeds) -> FloatArray:
+    result: FloatArray = session.run(None, feeds)[0]
     return result
 
 
-def check_matches_torch(path: Path, student: ServedStudent, x: FloatArray,
-                        *, atol: float = 1e-6) -> float:
-    """Raise unless onnxruntime reproduces torch's probabilities; return the largest gap."""
-    expected = predict_probabilities(student, x)
-    actual = onnx_probabilities(open_session(path), x)
+def check_graph_matches(path: Path, feeds: Feeds, expected: FloatArray,
+                        *, atol: float = GRAPH_TOLERANCE) -> float:
+    """Raise unless onnxruntime reproduces scikit-learn + torch; return the largest gap."""
+    actual = run(open_session(path), feeds).reshape(expected.shape)
     gap = float(np.abs(expected - actual).max())
-    if actual.shape != expected.shape or not np.allclose(actual, expected, rtol=0, atol=atol):
-        raise RuntimeError(f"{path}: onnxruntime differs from torch by {gap:.2e} (> {atol})")
+    if not np.allclose(actual, expected, rtol=1e-5, atol=atol):
+        raise RuntimeError(f"{path}: onnxruntime differs from scikit-learn + torch by "
+                           f"{gap:.2e} (> {atol})")
     return gap
-
-
-def accuracy(probabilities: FloatArray, y: LabelArray) -> float:
-    return float((probabilities.argmax(axis=1) == y).mean())
 
 
 @dataclass(frozen=True)
 class Int8Trial:
-    """The fp32 student vs its dynamic-int8 version, measured in one process on the same rows.
+    """The fp32 graph vs its dynamic-int8 version, measured in one process on the same rows.
 
-    The int8 candidate is quantized from the export with explicit standardisation: dynamic
-    quantization gives a MatMul input one uint8 scale, and raw features (0.001 to 4000)
-    cannot share one. ``folded_int8_accuracy`` records what quantizing the folded graph gives.
+    ``score`` is accuracy for a classifier and R² for regression.
     """
 
     fp32_bytes: int
     int8_bytes: int
-    fp32_accuracy: float
-    int8_accuracy: float
-    folded_int8_accuracy: float
-    agreement: float  # share of test rows where fp32 and int8 pick the same class
+    fp32_score: float
+    int8_score: float
+    agreement: float  # classifier: share of rows with the same class; regression: 1 - max rel gap
     fp32_latency_us: float  # median over rounds of one warm call on a small batch
     int8_latency_us: float
     batch: int
+    score_name: str = "accuracy"
 
     @property
     def worth_it(self) -> bool:
-        return (self.int8_bytes < self.fp32_bytes and self.int8_accuracy >= self.fp32_accuracy
+        return (self.int8_bytes < self.fp32_bytes and self.int8_score >= self.fp32_score
                 and self.int8_latency_us <= self.fp32_latency_us)
 
     def summary(self) -> str:
-        return (f"onnxruntime quantize_dynamic (int8 weights, uint8 activations) of the graph "
-                f"with standardisation as Sub/Div, vs the fp32 graph with it folded, on the "
-                f"test split: {self.int8_bytes} vs {self.fp32_bytes} bytes; accuracy "
-                f"{self.int8_accuracy:.4f} vs {self.fp32_accuracy:.4f} (same class on "
-                f"{self.agreement:.1%} of rows); warm latency {self.int8_latency_us:.1f} vs "
-                f"{self.fp32_latency_us:.1f} us per call (batch {self.batch}, 1 thread, median). "
-                f"Quantizing the folded graph instead: accuracy "
-                f"{self.folded_int8_accuracy:.4f}, raw features cannot share one uint8 scale")
+        return (f"onnxruntime quantize_dynamic (int8 weights, uint8 activations; the "
+                f"preprocessing stays float) on the test split: {self.int8_bytes} vs "
+                f"{self.fp32_bytes} bytes; {self.score_name} {self.int8_score:.4f} vs "
+                f"{self.fp32_score:.4f} (agreement {self.agreement:.1%}); warm latency "
+                f"{self.int8_latency_us:.1f} vs {self.fp32_latency_us:.1f} us per call "
+                f"(batch {self.batch}, 1 thread, median)")
 
     def reason(self) -> str:
         if self.worth_it:
-            return f"int8 applied: smaller, as accurate and not slower. {self.summary()}"
+            return f"int8 applied: smaller, as good and not slower. {self.summary()}"
         failed = [why for bad, why in (
             (self.int8_bytes >= self.fp32_bytes, "not smaller"),
-            (self.int8_accuracy < self.fp32_accuracy, "less accurate"),
+            (self.int8_score < self.fp32_score, f"worse on {self.score_name}"),
             (self.int8_latency_us > self.fp32_latency_us, "slower")) if bad]
         return f"kept fp32: int8 was {', '.join(failed)}. {self.summary()}"
 
 
-def try_int8(fp32_path: Path, standardised_path: Path, work: Path, x_test: FloatArray,
-             y_test: LabelArray, *, batch: int, rounds: int,
-             runs_per_round: int) -> tuple[Int8Trial, Path]:
+def try_int8(fp32_path: Path, work: Path, feeds: Feeds,
+             score: Callable[[FloatArray], float], agreement: Callable[[FloatArray, FloatArray],
+                                                                       float],
+             *, batch: int, rounds: int, runs_per_round: int,
+             score_name: str) -> tuple[Int8Trial, Path]:
     """Quantize, measure against ``fp32_path``; return the trial and the int8 file."""
-    int8_path = _quantize(standardised_path, work / "student.int8.onnx")
-    folded_int8 = _quantize(fp32_path, work / "student.folded.int8.onnx")
+    int8_path = work / "student.int8.onnx"
+    # quantize_dynamic logs a hint to run quant_pre_process first; measured on breast cancer,
+    # that made the file 20% bigger for the same accuracy, so the hint is silenced.
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
     fp32, int8 = open_session(fp32_path), open_session(int8_path)
-    p32, p8 = onnx_probabilities(fp32, x_test), onnx_probabilities(int8, x_test)
-    lat32, lat8 = _interleaved_latency_us(fp32, int8, x_test[:batch], rounds, runs_per_round)
+    out32, out8 = run(fp32, feeds), run(int8, feeds)
+    small = {name: values[:batch] for name, values in feeds.items()}
+    lat32, lat8 = _interleaved_latency_us(fp32, int8, small, rounds, runs_per_round)
     trial = Int8Trial(
         fp32_bytes=fp32_path.stat().st_size, int8_bytes=int8_path.stat().st_size,
-        fp32_accuracy=accuracy(p32, y_test), int8_accuracy=accuracy(p8, y_test),
-        folded_int8_accuracy=accuracy(
-            onnx_probabilities(open_session(folded_int8), x_test), y_test),
-        agreement=float((p32.argmax(axis=1) == p8.argmax(axis=1)).mean()),
-        fp32_latency_us=lat32, int8_latency_us=lat8, batch=batch)
+        fp32_score=score(out32), int8_score=score(out8), agreement=agreement(out32, out8),
+        fp32_latency_us=lat32, int8_latency_us=lat8, batch=batch, score_name=score_name)
     return trial, int8_path
 
 
-def _quantize(source: Path, target: Path) -> Path:
-    # quantize_dynamic logs a hint to run quant_pre_process first; measured here, that made
-    # the file 20% bigger for the same accuracy, so the hint is silenced rather than taken.
-    logging.disable(logging.WARNING)
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
-    finally:
-        logging.disable(logging.NOTSET)
-    return target
-
-
-def _interleaved_latency_us(a: ort.InferenceSession, b: ort.InferenceSession, x: FloatArray,
+def _interleaved_latency_us(a: ort.InferenceSession, b: ort.InferenceSession, feeds: Feeds,
                             rounds: int, runs: int) -> tuple[float, float]:
     """Median per-call time of each session; rounds alternate so drift hits both alike."""
     for session in (a, b):
         for _ in range(runs):
-            onnx_probabilities(session, x)
+            run(session, feeds)
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(rounds):
         for session, out in ((a, times[0]), (b, times[1])):
             started = time.perf_counter()
             for _ in range(runs):
-                onnx_probabilities(session, x)
+                run(session, feeds)
             out.append((time.perf_counter() - started) / runs * 1e6)
     return statistics.median(times[0]), statistics.median(times[1])

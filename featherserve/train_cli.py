@@ -1,0 +1,179 @@
+"""``featherserve train tabular|image`` and ``featherserve import``: from a user's data or an
+already-trained model to a published, served model.
+
+    featherserve train tabular NAME --data FILE.csv --target COLUMN [--task ...]
+    featherserve train image NAME --folder DIR [--size N] [--color rgb|gray] [--preset digits]
+    featherserve import NAME MODEL_FILE --data FILE.csv --target COLUMN [--distil]
+
+After a model is published to the project's store, the command serves it (its handler
+module, function, layer and routes; ``featherserve add NAME``) and prints what it wrote.
+Training, torch and scikit-learn are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from model_store.base import PROJECT_STORE
+
+EXIT_REFUSED = 1
+
+
+def register(commands: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", type=Path, default=PROJECT_STORE,
+                        help="local model store to publish to (default: %(default)s)")
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--quick", action="store_true",
+                        help="small teacher, few epochs: for tests and smoke runs")
+    common.add_argument("--min-retention", type=float, default=None, metavar="SHARE",
+                        help="the least share of the teacher's score a student must keep "
+                             "(default 0.97; 0.99 for images)")
+    common.add_argument("--no-serve", action="store_true",
+                        help="publish only; do not write the model's handler and function")
+    common.add_argument("--reports", type=Path, default=None, metavar="DIR",
+                        help="where the report and its picture go (default build/reports)")
+
+    train = commands.add_parser("train", help="train a model on your table or image folder, "
+                                              "publish and serve it")
+    kinds = train.add_subparsers(dest="kind", required=True, metavar="KIND")
+    tabular = kinds.add_parser("tabular", parents=[common],
+                               help="a classifier or regression model from a CSV file")
+    tabular.add_argument("name", help="the model's name (lower-case letters, digits, _)")
+    _table_arguments(tabular)
+    tabular.add_argument("--ignore", nargs="+", default=[], metavar="COLUMN",
+                         help="columns to leave out (identifiers, free text)")
+    tabular.set_defaults(run=run_train_tabular)
+
+    image = kinds.add_parser("image", parents=[common],
+                             help="an image classifier from <folder>/<label>/*.png|jpg")
+    image.add_argument("name", help="the model's name (lower-case letters, digits, _)")
+    image.add_argument("--folder", type=Path, default=None,
+                       help="one sub-folder of images per label (omit for --preset digits: "
+                            "scikit-learn's bundled digits)")
+    image.add_argument("--size", type=int, default=None, metavar="N",
+                       help="model input side in pixels (default 64 for photos, 28 for digits)")
+    image.add_argument("--color", choices=["rgb", "gray"], default=None,
+                       help="colour mode (default rgb for photos, gray for digits)")
+    image.add_argument("--preset", choices=["photo", "digits"], default="photo",
+                       help="preprocessing: photo (centre crop, colour kept) or digits (ink "
+                            "found, cropped and centred, either polarity)")
+    image.set_defaults(run=run_train_image)
+
+    imported = commands.add_parser(
+        "import", parents=[common],
+        help="convert a model trained elsewhere (scikit-learn, XGBoost, LightGBM, ONNX), "
+             "check parity on your data, publish and serve it")
+    imported.add_argument("name", help="the model's name (lower-case letters, digits, _)")
+    imported.add_argument("model_file", type=Path,
+                          help=".joblib/.pkl (scikit-learn), .json/.ubj (XGBoost), .txt "
+                               "(LightGBM) or .onnx")
+    _table_arguments(imported)
+    imported.add_argument("--distil", action="store_true",
+                          help="use the imported model as the teacher of a small student")
+    imported.set_defaults(run=run_import)
+
+
+def _table_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="FILE.csv",
+                        help="the table (a CSV file with a header row; sklearn:NAME for a "
+                             "bundled one: breast_cancer, wine, iris, diabetes)")
+    parser.add_argument("--target", required=True, metavar="COLUMN",
+                        help="the column to predict")
+    parser.add_argument("--task", choices=["classification", "regression"], default=None,
+                        help="inferred from the target when omitted")
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    import training.common
+
+    training.common.COMMAND = "featherserve " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def run_train_tabular(args: argparse.Namespace) -> int:
+    _prepare(args)
+    from dataclasses import replace
+
+    from training.errors import TrainingError
+    from training.tabular.build import build_tabular_model
+    from training.tabular.config import TabularConfig
+
+    config = TabularConfig.quick() if args.quick else TabularConfig()
+    if args.min_retention is not None:
+        config = replace(config, min_retention=args.min_retention)
+    try:
+        manifest = build_tabular_model(args.name, data=args.data, target=args.target,
+                                       task=args.task, store_root=args.store, seed=args.seed,
+                                       config=config, ignore=tuple(args.ignore),
+                                       report_dir=args.reports)
+    except TrainingError as exc:
+        return _refused(exc)
+    return _serve(args, manifest.name)
+
+
+def run_train_image(args: argparse.Namespace) -> int:
+    _prepare(args)
+    from training.errors import TrainingError
+    from training.image.build import build_image_model
+    from training.image.config import image_config
+
+    try:
+        config = image_config(preset=args.preset, size=args.size, color=args.color,
+                              quick=args.quick, min_retention=args.min_retention)
+        manifest = build_image_model(args.name, folder=args.folder, store_root=args.store,
+                                     seed=args.seed, quick=args.quick, config=config,
+                                     report_dir=args.reports)
+    except TrainingError as exc:
+        return _refused(exc)
+    return _serve(args, manifest.name)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    _prepare(args)
+    from training.importing.build import import_model
+
+    from training.errors import TrainingError
+
+    try:
+        manifest = import_model(args.name, args.model_file, data=args.data, target=args.target,
+                                task=args.task, store_root=args.store, seed=args.seed,
+                                distil=args.distil, quick=args.quick,
+                                min_retention=args.min_retention, report_dir=args.reports)
+    except TrainingError as exc:
+        return _refused(exc)
+    return _serve(args, manifest.name)
+
+
+def _refused(error: Exception) -> int:
+    print("error: " + str(error), file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _serve(args: argparse.Namespace, name: str) -> int:
+    """Write the model's handler, function, layer and routes; say what was written."""
+    if args.no_serve or Path(args.store).resolve() != PROJECT_STORE.resolve():
+        # Only the project's store is what `make layers` packs; another store is served by
+        # pointing FEATHERSERVE_MODEL_SOURCE at it.
+        print(f"{name}: published to {args.store}; serve it with `featherserve add {name}`"
+              + ("" if args.no_serve else " once it is in the project's store"))
+        return 0
+    from featherserve.codegen import add_model
+    from model_store.local import LocalStore
+
+    written = add_model(name, LocalStore(args.store))
+    root = Path.cwd()
+    for path in written:
+        try:
+            shown: Path = path.relative_to(root)
+        except ValueError:
+            shown = path
+        print(f"wrote {shown}")
+    if not written:
+        print(f"{name} was already served; its function now serves the new version")
+    print(f"{name} is served: `make serve`, then POST /models/{name}/predict "
+          f"(GET /models/{name} shows its inputs)")
+    return 0
