@@ -14,8 +14,21 @@
 // `--to-version N` picks one (rolling forward again, say). The alias stays there until a
 // deploy publishes a new version of that function. Functions deployed without versioning
 // (versionFunction: false) are left alone and keep being invoked as $LATEST.
+//
+// SnapStart (per stage: `params.<stage>.snapStart: true`; or `snapStart: true` on one
+// function) is emitted here as `SnapStart: {ApplyOn: PublishedVersions}` on the function,
+// not by the framework: its own `snapStart` replaces `live` with a `snapstart` alias, and
+// `make rollback` would lose its target. The switch is also written into the function's
+// environment (FEATHERSERVE_SNAPSTART), so turning it on or off publishes a new version:
+// SnapStart applies to versions published after the change.
 
 const ALIAS_NAME = 'live';
+const SNAP_START = { ApplyOn: 'PublishedVersions' };
+const SNAP_START_VARIABLE = 'FEATHERSERVE_SNAPSTART';
+
+function isOn(value) {
+  return value === true || String(value).toLowerCase() === 'true';
+}
 
 function aliasLogicalId(naming, functionName) {
   return `${naming.getNormalizedFunctionName(functionName)}LiveLambdaAlias`;
@@ -66,13 +79,26 @@ class LiveAliasPlugin {
     });
   }
 
+  stageSnapStart() {
+    const custom = this.serverless.service.custom || {};
+    return isOn((custom.featherserve || {}).snapStart);
+  }
+
   targetLiveAliases() {
+    const stageWide = this.stageSnapStart();
+    this.snapStartFunctions = new Set();
     for (const name of this.versionedFunctions()) {
-      this.serverless.service.getFunction(name).targetAlias = {
+      const fn = this.serverless.service.getFunction(name);
+      fn.targetAlias = {
         name: ALIAS_NAME,
         logicalId: aliasLogicalId(this.provider.naming, name),
         featherserve: true,
       };
+      if (stageWide || isOn(fn.snapStart)) {
+        delete fn.snapStart; // the framework would replace `live` with its own alias
+        fn.environment = { ...(fn.environment || {}), [SNAP_START_VARIABLE]: SNAP_START.ApplyOn };
+        this.snapStartFunctions.add(name);
+      }
     }
   }
 
@@ -83,6 +109,9 @@ class LiveAliasPlugin {
       const fn = service.getFunction(name);
       if (!fn.targetAlias || !fn.targetAlias.featherserve || !fn.versionLogicalId) continue;
       const functionLogicalId = this.provider.naming.getLambdaLogicalId(name);
+      if (this.snapStartFunctions && this.snapStartFunctions.has(name)) {
+        resources[functionLogicalId].Properties.SnapStart = { ...SNAP_START };
+      }
       resources[fn.targetAlias.logicalId] = {
         Type: 'AWS::Lambda::Alias',
         Properties: {
@@ -178,3 +207,4 @@ class LiveAliasPlugin {
 module.exports = LiveAliasPlugin;
 module.exports.ALIAS_NAME = ALIAS_NAME;
 module.exports.aliasLogicalId = aliasLogicalId;
+module.exports.SNAP_START_VARIABLE = SNAP_START_VARIABLE;
