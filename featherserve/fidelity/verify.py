@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from featherserve.fidelity.compare import difference
 from featherserve.fidelity.execution import (
@@ -104,15 +105,15 @@ def verify_function(function: FunctionSpec, events: Sequence[NamedEvent], region
     report = FunctionReport(function)
     report.import_problems = check_code_imports(sandbox.task, function.handler,
                                                 setup.first_party)
-    env = lambda_environment(function, sandbox, region=region, runtime_dir=setup.runtime.path,
-                             python_prefix=Path(setup.python).parents[1], extra=setup.extra_env)
-    packaged = list(_packaged_answers(function, events, sandbox, env, region, setup, report,
-                                      folder))
-    if report.init is None or not report.init.ok:
+    env = function_environment(function, sandbox, region, setup)
+    packaged = run_packaged(function, [e.payload for e in events], sandbox, env, setup, folder,
+                            region=region)
+    report.init, report.restarts = packaged.init, packaged.restarts
+    if not packaged.init.ok:
         return report
     reference = InProcessFunction(function.handler, env, sandbox.task, function.timeout)
     report.reference_init = reference.init()
-    for event, answer in zip(events, packaged, strict=True):
+    for event, answer in zip(events, packaged.answers, strict=True):
         if not report.reference_init.ok:
             report.events.append(EventCheck(event.name, answer, None))
             continue
@@ -122,36 +123,54 @@ def verify_function(function: FunctionSpec, events: Sequence[NamedEvent], region
     return report
 
 
-def _packaged_answers(function: FunctionSpec, events: Sequence[NamedEvent], sandbox: Sandbox,
-                      env: dict[str, str], region: str, setup: RunnerSetup,
-                      report: FunctionReport, folder: Path) -> Iterator[Invocation]:
+def function_environment(function: FunctionSpec, sandbox: Sandbox, region: str,
+                         setup: RunnerSetup) -> dict[str, str]:
+    return lambda_environment(function, sandbox, region=region, runtime_dir=setup.runtime.path,
+                              python_prefix=Path(setup.python).parents[1],
+                              extra=setup.extra_env)
+
+
+@dataclass(frozen=True)
+class PackagedRun:
+    init: InitResult  # the first execution environment's
+    answers: list[Invocation]  # one per event (none when that init failed)
+    restarts: int  # environments replaced after a timeout or a crash
+
+
+def run_packaged(function: FunctionSpec, events: Sequence[Any], sandbox: Sandbox,
+                 env: dict[str, str], setup: RunnerSetup, folder: Path, *,
+                 region: str = "us-east-1") -> PackagedRun:
     """Each event's answer from the packaged function; a fresh execution environment
     replaces one that timed out or exited, as Lambda does."""
     arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function.function_name}"
-    pending = list(events)
+    answers: list[Invocation] = []
+    first: InitResult | None = None
+    restarts = 0
     with contextlib.ExitStack() as stack:
         environment: ExecutionEnvironment | None = None
-        while environment is None or pending:
+        while environment is None or len(answers) < len(events):
             if environment is None or not environment.alive:
                 stack.close()
-                log = folder / f"runtime-{report.restarts + (report.init is not None)}.log"
+                log = folder / f"runtime-{restarts + (first is not None)}.log"
                 environment = stack.enter_context(ExecutionEnvironment(
                     python=setup.python, bootstrap=setup.runtime.bootstrap, cwd=sandbox.task,
                     env=env, function_arn=arn, log_path=log))
                 init = environment.init(setup.init_limit)
-                if report.init is None:
-                    report.init = init
+                if first is None:
+                    first = init
                     if not init.ok:
-                        return
+                        break
                 else:
-                    report.restarts += 1
+                    restarts += 1
                     if not init.ok:  # a later init failing fails the events left
-                        for _ in pending:
-                            yield Invocation(False, lambda_error(init.error_type, init.message),
-                                             init.ms, init.error_type)
-                        return
-            if pending:
-                yield environment.invoke(pending.pop(0).payload, function.timeout)
+                        answers += [Invocation(False, lambda_error(init.error_type, init.message),
+                                               init.ms, init.error_type)
+                                    for _ in events[len(answers):]]
+                        break
+            if len(answers) < len(events):
+                answers.append(environment.invoke(events[len(answers)], function.timeout))
+    assert first is not None
+    return PackagedRun(first, answers, restarts)
 
 
 def _safe(name: str) -> str:
