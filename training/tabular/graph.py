@@ -105,8 +105,9 @@ def open_session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def run(session: ort.InferenceSession, feeds: Feeds) -> FloatArray:
-    result: FloatArray = session.run(None, feeds)[0]
+def run(session: ort.InferenceSession, feeds: Feeds, output: str | None = None) -> FloatArray:
+    """The graph's first output, or the one named ``output``."""
+    result: FloatArray = session.run(None if output is None else [output], feeds)[0]
     return result
 
 

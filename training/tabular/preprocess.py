@@ -58,7 +58,8 @@ def model_frame(frame: pd.DataFrame, layout: TabularLayout, table: Table) -> Any
         return frame[list(table.numbers)].to_numpy(dtype=np.float64)
     out = frame.copy()
     for column in table.categories:
-        out[column] = out[column].map(lambda v: MISSING_CATEGORY if v is None else v)
+        out[column] = out[column].map(
+            lambda v: v if isinstance(v, str) else MISSING_CATEGORY)
     return out
 
 
