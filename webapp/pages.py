@@ -142,7 +142,7 @@ def demo_page(entry: CatalogEntry, assets: Assets, max_body_bytes: int) -> str:
     attrs = h(' id="demo" data-model="{name}" data-version="{version}" data-kind="{kind}" '
               'data-predict-url="{predict}" data-model-url="{model}" data-ort-url="{ort}" '
               'data-ort-base="{ort_base}" data-input="{spec}" data-labels="{labels}" '
-              'data-features="{features}" data-max-bytes="{max_bytes}"',
+              'data-features="{features}" data-max-bytes="{max_bytes}" data-output-kind="{output}"',
               name=manifest.name, version=manifest.version,
               kind="image" if isinstance(spec, ImageSpec) else "tabular",
               predict=assets.page(f"/demo/{manifest.name}/predict"),
@@ -151,7 +151,7 @@ def demo_page(entry: CatalogEntry, assets: Assets, max_body_bytes: int) -> str:
               spec=data_json(manifest.to_dict()["input"]), labels=data_json(list(manifest.labels)),
               features=data_json(list(spec.feature_names) if isinstance(spec, TabularSpec)
                                  else []),
-              max_bytes=max_body_bytes)
+              max_bytes=max_body_bytes, output=manifest.output.kind)
     body = h('<p class="crumbs"><a href="{home}">Models</a> / {name}</p>'
              '<h1>{name} <span class="version">v{version}</span></h1>'
              '<p class="description">{description}</p><div class="demo-grid">{inputs}{results}'
