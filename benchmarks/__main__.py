@@ -1,8 +1,14 @@
 """``python -m benchmarks [--quick] [--samples N] [--requests N] [--out DIR]``.
 
-    cold start   fresh process per sample: floor, each shipped handler (model layer folder,
-                 and S3 on a local moto_server), naive teacher baselines
-    warm         per handler, many requests in one process; bare student vs teacher inference
+    cold start   fresh process per sample (benchmarks/plan.py): the plain and like-for-like
+                 floors, each shipped handler (model layer folder; S3 on a local
+                 moto_server), each handler with one change undone, the naive teacher
+                 baselines; and the packaged function zip + layers on CPython 3.12 -I
+    warm         per handler, many requests in one process; bare student vs teacher
+                 inference; before/after pairs for the warm changes
+    snapstart    the fidelity runner's SnapStart run: hooks in order, first request after
+                 the restore against warm ones
+    goals        issue 13's goals as ratios with pass/fail (benchmarks/goals.py)
     memory       peak RSS of every process
     output       results.json, results.md, chart.png in --out; the Markdown is also printed
 
@@ -26,21 +32,25 @@ from benchmarks.chart import draw_cold_start_chart
 from benchmarks.children import ROOT
 from benchmarks.cold_start import run_cold_starts
 from benchmarks.machine import machine_info
-from benchmarks.payloads import ModelRequests, write_requests
+from benchmarks.packaged import (
+    PackagedFunction,
+    PackagedFunctions,
+    find_python312,
+    function_environment,
+    stage_code,
+)
+from benchmarks.payloads import write_requests
+from benchmarks.plan import CodeTrees, plan_scenarios
 from benchmarks.report import render_markdown
 from benchmarks.results import build_results, write_json
 from benchmarks.s3_fixture import S3Fixture, moto_s3
 from benchmarks.scenarios import (
-    Scenario,
-    ShippedModel,
     Teachers,
-    floor_scenario,
     freeze_models,
     freeze_teachers,
-    handler_scenario,
-    naive_scenarios,
     shipped_model_names,
 )
+from benchmarks.snapstart_run import baseline_tree, snapstart_runs
 from benchmarks.warm import WarmPlan, run_warm
 from model_store.base import PROJECT_STORE
 
@@ -73,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--teachers", type=Path, default=ROOT / "build" / "teachers",
                         help="folder with <model>_teacher.{joblib,pt,onnx} (default %(default)s)")
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 scenarios")
+    parser.add_argument("--no-packaged", action="store_true",
+                        help="skip the packaged (CPython 3.12) scenarios and the SnapStart run")
+    parser.add_argument("--no-ablations", action="store_true",
+                        help="skip the scenarios that undo one change each")
     return parser
 
 
@@ -113,42 +127,60 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
         requests = {n: write_requests(m, scratch / "events") for n, m in models.items()}
         notes += [f"no teacher artefacts for {n} in {args.teachers}: no naive baseline for it"
                   for n in names if teachers[n] == Teachers()]
+        process_env = function_environment()
+        code = CodeTrees(bytecode=stage_code(scratch / "code" / "bytecode", bytecode=True),
+                         source=stage_code(scratch / "code" / "source", bytecode=False))
+        packaged = ({} if args.no_packaged
+                    else packaged_functions(scratch / "packaged", list(models), notes))
         s3_context: contextlib.AbstractContextManager[S3Fixture | None] = (
             contextlib.nullcontext() if args.no_s3 else moto_s3(scratch, models))
         if args.no_s3:
             notes.append("S3 scenarios skipped (--no-s3)")
         with s3_context as s3:
-            scenarios = plan_scenarios(models, teachers, requests, layer_root, s3)
+            scenarios = plan_scenarios(models, teachers, requests, layer_root, s3, code=code,
+                                       process_env=process_env, packaged=packaged,
+                                       ablations=not args.no_ablations)
             cold = run_cold_starts(scenarios, samples=size.samples, scratch=scratch)
+        before = baseline_tree(scratch / "baseline", notes)
         warm = run_warm(models, requests, teachers, layer_root=layer_root, plan=plan,
-                        scratch=scratch)
+                        scratch=scratch, baseline_tree=before,
+                        code_env={"PYTHONPATH": str(code.bytecode), **process_env})
+        extra: dict[str, Any] = {"errors": {}}
+        if packaged:
+            extra["snapstart"] = snapstart_runs(
+                packaged, {n: r.first for n, r in requests.items()}, scratch / "snapstart",
+                extra["errors"])
     machine["load_average_at_end"] = list(os.getloadavg())
     settings = {"samples": size.samples, "requests": size.requests, "warmup": plan.warmup,
                 "store": str(args.store), "teachers": str(args.teachers),
                 "scratch": scratch_name, "s3_source": s3.source if s3 else None,
-                "moto_server_pid": s3.server_pid if s3 else None}
+                "moto_server_pid": s3.server_pid if s3 else None,
+                "process_env": process_env,
+                "python312": next(iter(packaged.values())).python if packaged else None}
     return build_results(
         mode="quick" if args.quick else "full", machine=machine, settings=settings,
         models=models, s3_versions=s3.published if s3 else {}, scenarios=scenarios,
-        cold=cold, warm=warm, notes=notes, seconds=time.perf_counter() - started)
+        cold=cold, warm=warm, notes=notes, seconds=time.perf_counter() - started,
+        extra=extra)
 
 
-def plan_scenarios(models: dict[str, ShippedModel], teachers: dict[str, Teachers],
-                   requests: dict[str, ModelRequests], layer_root: Path,
-                   s3: S3Fixture | None) -> list[Scenario]:
-    """Floor first, then per model: layer, S3, naive teacher (the order of every round)."""
-    scenarios = [floor_scenario()]
-    for name, model in models.items():
-        event = requests[name].first
-        naive = naive_scenarios(model, teachers[name], event)
-        baseline = naive[0].id if naive else None
-        scenarios.append(handler_scenario(model, event, source=str(layer_root), kind="layer",
-                                          env={}, baseline=baseline))
-        if s3 is not None:
-            scenarios.append(handler_scenario(model, event, source=s3.source, kind="s3",
-                                              env=s3.env, baseline=baseline))
-        scenarios += naive
-    return scenarios
+def packaged_functions(scratch: Path, names: list[str], notes: list[str]
+                       ) -> dict[str, PackagedFunction]:
+    """Each model's function zip + layers unpacked as Lambda would (needs CPython 3.12)."""
+    interpreter = find_python312()
+    if interpreter is None or not interpreter.can_import_layer:
+        notes.append("no CPython 3.12 that can load the layers: packaged scenarios skipped")
+        return {}
+    functions = PackagedFunctions(scratch, interpreter)
+    found = {}
+    for name in names:
+        missing = functions.missing_layers(name)
+        if missing:
+            notes.append(f"{name}: packaged scenario skipped, missing {', '.join(missing)} "
+                         "(make layers)")
+            continue
+        found[name] = functions.function(name, {})
+    return found
 
 
 if __name__ == "__main__":

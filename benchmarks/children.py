@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
 # Variables that would point a child at another model, cache or AWS account than ours.
 _SCRUBBED_PREFIXES = ("AWS_", "FEATHERSERVE_")
+# Set on some machines for old OpenBLAS builds; they slow a current numpy's kernels. Every
+# measured process runs without both (never the tests: only the benchmark's children), and
+# the BLAS thread settings come from the scenario, not from the parent's shell.
+_SCRUBBED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+             "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ChildFailed(RuntimeError):
@@ -54,7 +59,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
     Bytecode is never written: Lambda's /var/task is read-only, and the tree is shared.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(_SCRUBBED_PREFIXES) and k not in _SCRUBBED}
     env.update({"PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
                 "AWS_EC2_METADATA_DISABLED": "true"})
     env.update(extra or {})

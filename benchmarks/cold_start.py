@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.children import ChildFailed, child_env, run_child, script_command
+from benchmarks.children import BENCH_DIR, ChildFailed, child_env, run_child, script_command
 from benchmarks.s3_fixture import cache_env
 from benchmarks.scenarios import Scenario
 
@@ -64,7 +64,7 @@ def run_sample(scenario: Scenario, tag: str, scratch: Path, timeout: float) -> d
     """One fresh process answering one first request; raises ChildFailed on any failure."""
     slug = scenario.id.replace("/", "-")
     spec = scenario.spec()
-    env = child_env(scenario.env)
+    env = dict(scenario.env) if scenario.clean_env else child_env(scenario.env)
     cache_dir = scratch / "s3-cache" / f"{slug}-{tag}" if scenario.kind == "s3" else None
     if cache_dir is not None:
         if cache_dir.exists():
@@ -72,7 +72,9 @@ def run_sample(scenario: Scenario, tag: str, scratch: Path, timeout: float) -> d
         env.update(cache_env(cache_dir))
         spec["cache_dir"] = str(cache_dir)
     try:
-        run = run_child(script_command("probe.py"), spec, env=env,
+        command = ([*scenario.command, str(BENCH_DIR / "probe.py")] if scenario.command
+                   else script_command("probe.py"))
+        run = run_child(command, spec, env=env,
                         log_path=scratch / "logs" / f"{slug}.log", timeout=timeout)
         response, done = run.report("response"), run.report("done")
         if scenario.event is not None and response["status"] != 200:
@@ -85,7 +87,9 @@ def run_sample(scenario: Scenario, tag: str, scratch: Path, timeout: float) -> d
             "import_ms": response["import_ms"], "init_ms": response["init_ms"],
             "first_response_ms": response["first_response_ms"],
             "peak_rss_kb": done["peak_rss_kb"], "status": response["status"],
-            "boto3_loaded": done["boto3_loaded"], "torch_loaded": done["torch_loaded"]}
+            "boto3_loaded": done["boto3_loaded"], "torch_loaded": done["torch_loaded"],
+            "warm": done.get("warm"), "module_file": done.get("module_file"),
+            "python": done.get("python"), "isolated": done.get("isolated")}
         if cache_dir is not None:
             sample["cache"] = _cache_evidence(done, cache_dir)
         return sample

@@ -35,13 +35,16 @@ class ModelRequests:
 
     first: Path
     warm: dict[str, Path]
+    image: Path | None = None       # the image file itself, for image models
 
 
 def write_requests(model: ShippedModel, folder: Path) -> ModelRequests:
     folder.mkdir(parents=True, exist_ok=True)
+    image_file = None
     if model.is_image:
         jpeg = digit_jpeg()
-        (folder / f"{model.name}.jpg").write_bytes(jpeg)
+        image_file = folder / f"{model.name}.jpg"
+        image_file.write_bytes(jpeg)
         variants = {"json b64 JPEG 224×224": image_json_event(model.name, jpeg),
                     "raw octet-stream JPEG 224×224": image_raw_event(model.name, jpeg)}
     else:
@@ -51,7 +54,7 @@ def write_requests(model: ShippedModel, folder: Path) -> ModelRequests:
         path = folder / f"{model.name}-{index}.json"
         path.write_text(json.dumps(event))
         paths[variant] = path
-    return ModelRequests(first=next(iter(paths.values())), warm=paths)
+    return ModelRequests(first=next(iter(paths.values())), warm=paths, image=image_file)
 
 
 def tabular_event(model: ShippedModel) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 
 def render_markdown(results: dict[str, Any]) -> str:
-    parts = [_heading(results), cold_start_table(results), warm_table(results),
+    parts = [_heading(results), goals_table(results), cold_start_table(results),
+             changes_table(results), warm_table(results), snapstart_table(results),
              inference_table(results), _footer(results)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -18,23 +19,25 @@ def cold_start_table(results: dict[str, Any]) -> str:
         f"### Cold start: a fresh process per sample, {samples} samples per scenario, "
         "interleaved round-robin",
         "",
-        "| scenario | cold start median [min–max] | spread | × floor | ÷ naive teacher "
-        "| startup | import | init | first response | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | cold start median [min–max] | spread | × floor | × like-for-like floor "
+        "| ÷ naive teacher | startup | import | init | first response | first ÷ warm "
+        "| peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         summary = row["summary"]
         wall = summary["wall_ms"]
         if not wall["n"]:
-            lines.append(f"| {row['label']} | failed: see errors | | | | | | | | |")
+            lines.append(f"| {row['label']} | failed: see errors | | | | | | | | | | |")
             continue
         lines.append(
             f"| {row['label']} | {_ms(wall['median'])} [{_num(wall['min'])}–{_num(wall['max'])}]"
             f" | {_percent(wall['spread'])} | {_times(row['ratio_to_floor'])}"
-            f" | {_times(row['ratio_to_baseline'])}"
+            f" | {_times(row.get('ratio_to_l4l'))} | {_times(row['ratio_to_baseline'])}"
             f" | {_ms(summary['startup_ms']['median'])} | {_ms(summary['import_ms']['median'])}"
             f" | {_ms(summary['init_ms']['median'])}"
             f" | {_ms(summary['first_response_ms']['median'])}"
+            f" | {_times((row.get('first_to_warm') or {}).get('median'))}"
             f" | {_mib(summary['peak_rss_kb']['median'])} |")
     lines += ["", "Cold start = parent's spawn → first response line from the child (medians "
               "of each phase shown; phases do not add up exactly to the median total). "
@@ -46,6 +49,68 @@ def cold_start_table(results: dict[str, Any]) -> str:
               "API Gateway event answered. × floor and ÷ naive teacher compare medians of "
               "this run. Peak RSS = VmHWM of the child."]
     return "\n".join(lines)
+
+
+def goals_table(results: dict[str, Any]) -> str:
+    goals = results.get("goals") or []
+    if not goals:
+        return ""
+    met = sum(1 for g in goals if g["met"])
+    lines = [f"### Goals (issue 13), judged on this run: {met} of {len(goals)} met", "",
+             "| goal | measured | limit | result |", "|---|---|---|---|"]
+    for entry in goals:
+        value, unit = entry["value"], entry["unit"]
+        shown = "—" if value is None else (f"{value:.2f}×" if unit == "×" else f"{value:.0f} µs")
+        limit = f"{entry['limit']:.2f}×" if unit == "×" else f"{entry['limit']:.0f} µs"
+        result = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}[entry["met"]]
+        lines.append(f"| {entry['goal']} | {shown} | ≤ {limit} | {result} |")
+    return "\n".join(lines)
+
+
+def changes_table(results: dict[str, Any]) -> str:
+    changes = results.get("changes") or []
+    warm = results.get("warm_changes") or {}
+    if not changes and not warm:
+        return ""
+    lines = ["### Each change on its own, same run: the handler with that one change undone",
+             "", "| model | change | cold start without it | with it (all changes) | gain "
+             "| first ÷ warm without / with |", "|---|---|---|---|---|---|"]
+    for entry in changes:
+        lines.append(
+            f"| {entry['model']} | {entry['label'].split('without: ', 1)[-1]}"
+            f" | {_ms(entry['cold_without_ms'])} | {_ms(entry['cold_with_ms'])}"
+            f" | {_signed_ms(entry['gain_ms'])}"
+            f" | {_times(entry['first_to_warm_without'])}"
+            f" / {_times(entry['first_to_warm_with'])} |")
+    if warm:
+        lines += ["", "| warm change | before (median) | after (median) | × faster |",
+                  "|---|---|---|---|"]
+        for what, pair in warm.items():
+            before, after = (pair.get(k, {}).get("median") for k in ("before", "after"))
+            speedup = before / after if before and after else None
+            lines.append(f"| {what} | {_us(before)} | {_us(after)} | {_times(speedup)} |")
+    return "\n".join(lines)
+
+
+def snapstart_table(results: dict[str, Any]) -> str:
+    runs = results.get("snapstart") or {}
+    if not runs:
+        return ""
+    lines = ["### SnapStart in the fidelity runner (packaged, CPython 3.12, awslambdaric): "
+             "hooks in snapshot order, then requests", "",
+             "| model | hooks in order | first request after restore | warm median "
+             "| first ÷ warm |", "|---|---|---|---|---|"]
+    for name, run in runs.items():
+        lines.append(f"| {name} | {'yes' if run.get('hooks_in_order') else 'NO'}"
+                     f" | {_ms(run.get('first_ms'))} | {_ms(run.get('warm_median_ms'))}"
+                     f" | {_times(run.get('first_to_warm'))} |")
+    lines += ["", "In-function latency (the metrics line's `latency_ms`). A real restore "
+              "also faults the snapshot's memory back in, which a local process cannot show."]
+    return "\n".join(lines)
+
+
+def _signed_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} ms"
 
 
 def warm_table(results: dict[str, Any]) -> str:

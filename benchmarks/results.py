@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cold_start import ColdStarts
+from benchmarks.goals import change_gains, evaluate_goals
 from benchmarks.scenarios import FLOOR, Scenario, ShippedModel
 from benchmarks.summary import describe, ratio
 from benchmarks.warm import WarmResults
@@ -28,20 +29,33 @@ def cold_start_results(scenarios: list[Scenario], cold: ColdStarts) -> list[dict
         rows.append({
             "id": scenario.id, "label": scenario.label, "kind": scenario.kind,
             "model": scenario.model, "baseline": scenario.baseline,
+            "where": scenario.where, "change": scenario.change,
             "error": cold.errors.get(scenario.id),
             "samples": samples,
             "summary": {phase: describe(s.get(phase) for s in samples) for phase in PHASES}})
     medians = {row["id"]: row["summary"]["wall_ms"]["median"] for row in rows}
     for row in rows:
-        row["ratio_to_floor"] = ratio(medians[row["id"]], medians.get(FLOOR))
+        prefix = "" if row["where"] == "venv" else "packaged/"
+        row["ratio_to_floor"] = ratio(medians[row["id"]], medians.get(f"{prefix}{FLOOR}"))
+        row["ratio_to_l4l"] = ratio(medians[row["id"]], medians.get(f"{prefix}{FLOOR}-l4l"))
         row["ratio_to_baseline"] = ratio(medians[row["id"]], medians.get(row["baseline"] or ""))
+        firsts = [s["warm"]["first_to_warm"] for s in samples_of(row) if s.get("warm")]
+        row["first_to_warm"] = describe(firsts)
     return rows
+
+
+def samples_of(row: dict[str, Any]) -> list[dict[str, Any]]:
+    samples: list[dict[str, Any]] = row["samples"]
+    return samples
 
 
 def build_results(*, mode: str, machine: dict[str, Any], settings: dict[str, Any],
                   models: Mapping[str, ShippedModel], s3_versions: Mapping[str, str],
                   scenarios: list[Scenario], cold: ColdStarts, warm: WarmResults,
-                  notes: list[str], seconds: float) -> dict[str, Any]:
+                  notes: list[str], seconds: float,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    cold_rows = cold_start_results(scenarios, cold)
+    extra = dict(extra or {})
     return {
         "schema": SCHEMA,
         "mode": mode,
@@ -52,10 +66,14 @@ def build_results(*, mode: str, machine: dict[str, Any], settings: dict[str, Any
                           "quantization": m.manifest.quantization.method,
                           "handler": m.handler_module, "s3_version": s3_versions.get(name)}
                    for name, m in models.items()},
-        "cold_start": cold_start_results(scenarios, cold),
+        "cold_start": cold_rows,
         "warm": warm.handlers,
         "inference": warm.inference,
-        "errors": {**cold.errors, **warm.errors},
+        "warm_changes": warm.changes,
+        **extra,
+        "changes": change_gains(cold_rows),
+        "goals": evaluate_goals(cold_rows, warm.handlers, models, extra.get("snapstart")),
+        "errors": {**cold.errors, **warm.errors, **extra.get("errors", {})},
         "notes": notes,
         "duration_s": round(seconds, 1),
     }

@@ -21,8 +21,14 @@ from model_store.local import LocalStore
 from model_store.manifest import ImageSpec, Manifest
 
 HANDLERS_DIR = ROOT / "handlers"
-FLOOR = "floor"
-Kind = Literal["floor", "layer", "s3", "naive"]
+FLOOR = "floor"                                # the plain floor, in the virtualenv
+# Where a scenario runs: the virtualenv's interpreter, or the packaged function on
+# CPython 3.12 in isolated mode with only its task root and layers (as Lambda runs it).
+Where = Literal["venv", "packaged"]
+# floor: onnxruntime + numpy, default settings; floor-l4l: the same with the handler's
+# interpreter, environment and bytecode (like for like); layer: a handler serving from its
+# model layer; ablation: that handler with one change undone; extra: a cost measured alone.
+Kind = Literal["floor", "floor-l4l", "layer", "ablation", "extra", "s3", "naive"]
 NAIVE_KINDS = {"joblib": "naive joblib teacher", "torch": "naive torch teacher"}
 
 
@@ -69,11 +75,18 @@ class Scenario:
     event: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     baseline: str | None = None     # the naive scenario this one is compared with
+    where: Where = "venv"
+    command: tuple[str, ...] = ()   # interpreter and flags; () is this venv's python -P
+    clean_env: bool = False         # env is the whole environment (Lambda's), not added
+    sys_path: tuple[str, ...] = ()
+    warm_requests: int = 0          # more requests after the first, in the same process
+    change: str | None = None       # ablation: the change undone in this scenario
 
     def spec(self) -> dict[str, Any]:
         """What ``probe.py`` needs (per-sample fields are added by the runner)."""
         return {"imports": list(self.imports), "init": dict(self.init) if self.init else None,
-                "event": str(self.event) if self.event else None}
+                "event": str(self.event) if self.event else None,
+                "sys_path": list(self.sys_path), "warm_requests": self.warm_requests}
 
 
 def shipped_model_names(store: Path) -> list[str]:
@@ -115,6 +128,22 @@ def freeze_teachers(teachers_dir: Path, names: list[str], dest: Path) -> dict[st
 def floor_scenario() -> Scenario:
     return Scenario(id=FLOOR, label="floor: python + import onnxruntime, numpy", kind="floor",
                     imports=("onnxruntime", "numpy"))
+
+
+def floors(where: Where, *, env: Mapping[str, str], command: tuple[str, ...] = (),
+           sys_path: tuple[str, ...] = (), clean_env: bool = False,
+           process_env: Mapping[str, str]) -> list[Scenario]:
+    """The plain floor (default settings) and the like-for-like one (``process_env`` too)."""
+    prefix = "" if where == "venv" else "packaged/"
+    label = "" if where == "venv" else " (packaged, CPython 3.12 -I)"
+    common = {"where": where, "command": command, "sys_path": sys_path,
+              "clean_env": clean_env, "imports": ("onnxruntime", "numpy")}
+    plain = {k: v for k, v in env.items() if k not in process_env}
+    return [Scenario(id=f"{prefix}floor", label=f"floor: import onnxruntime, numpy{label}",
+                     kind="floor", env=plain, **common),  # type: ignore[arg-type]
+            Scenario(id=f"{prefix}floor-l4l", kind="floor-l4l",
+                     label=f"like-for-like floor: same + the handler's env, bytecode{label}",
+                     env={**env, **process_env}, **common)]  # type: ignore[arg-type]
 
 
 def handler_scenario(model: ShippedModel, event: Path, *, source: str, kind: Kind,

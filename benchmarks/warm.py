@@ -31,14 +31,19 @@ class WarmPlan:
 class WarmResults:
     handlers: dict[str, dict[str, Any]] = field(default_factory=dict)
     inference: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A change's warm effect: the same work before and after it, same run.
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
 def run_warm(models: Mapping[str, ShippedModel], requests: Mapping[str, ModelRequests],
              teachers: Mapping[str, Teachers], *, layer_root: Path, plan: WarmPlan,
-             scratch: Path) -> WarmResults:
+             scratch: Path, code_env: Mapping[str, str] | None = None,
+             baseline_tree: Path | None = None) -> WarmResults:
+    """``code_env``: PYTHONPATH and process settings of the handler scenarios;
+    ``baseline_tree``: the runtime packages before issue 13, for the before/after pairs."""
     results = WarmResults()
-    env = child_env({"FEATHERSERVE_MODEL_SOURCE": str(layer_root)})
+    env = child_env({"FEATHERSERVE_MODEL_SOURCE": str(layer_root), **(code_env or {})})
     timing = {"requests": plan.requests, "warmup": plan.warmup, "block": BLOCK}
     for name, model in models.items():
         spec = {"mode": "handler", "module": model.handler_module,
@@ -52,6 +57,27 @@ def run_warm(models: Mapping[str, ShippedModel], requests: Mapping[str, ModelReq
             for engine in engines:
                 results.inference[name]["variants"][engine["name"]]["file_bytes"] = \
                     Path(engine["path"]).stat().st_size
+        if model.is_image and baseline_tree is not None:
+            image = requests[name].image
+            spec = {"mode": "preprocess", "manifest": str(model.manifest_file),
+                    "image": str(image), **timing}
+            pair = {}
+            for when, tree in (("before", baseline_tree), ("after", env["PYTHONPATH"])):
+                into: dict[str, dict[str, Any]] = {}
+                _collect(results, into, f"{name}-{when}", spec, {**env, "PYTHONPATH": str(tree)},
+                         scratch, plan)
+                if into:
+                    pair[when] = into[f"{name}-{when}"]["variants"]["preprocess"]["summary_us"]
+            results.changes[f"image preprocessing ({name}, 224×224 JPEG → input tensor)"] = pair
+    observability: dict[str, dict[str, Any]] = {}
+    _collect(results, observability, "powertools", {"mode": "observability", **timing}, env,
+             scratch, plan)
+    if observability:
+        variants = observability["powertools"]["variants"]
+        results.changes["Powertools per request: one JSON line (metrics + access metadata)"
+                        " instead of a log line and a metrics line"] = {
+            "before": variants["log line + metrics line"]["summary_us"],
+            "after": variants["one metrics line with metadata"]["summary_us"]}
     return results
 
 

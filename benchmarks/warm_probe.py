@@ -4,6 +4,11 @@
 ``mode: "inference"`` time bare model calls on the same input: the served int8 student
                       (onnxruntime, as the handler configures it), the teacher's ONNX,
                       the PyTorch teacher, or a scikit-learn teacher
+``mode: "preprocess"`` time ``image_bytes_to_array`` on one image file (whichever
+                      ``preprocessing`` is first on the path: before/after pairs)
+``mode: "observability"`` time one request's Powertools work, the old way (an INFO log
+                      line and a metrics line) against the new (one metrics line carrying
+                      the access log as metadata)
 
 Variants (or engines) are timed in interleaved blocks after a warm-up, each request on its
 own ``perf_counter_ns`` clock, one thread. One JSON report goes to ``spec["fd"]``.
@@ -22,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from handlers.runtime.inference import OnnxPredictor
-from model_store.manifest import ImageSpec, Manifest
 
 
 class LambdaContext:
@@ -74,9 +76,54 @@ def handler_calls(spec: dict[str, Any]) -> dict[str, Callable[[], object]]:
     return calls
 
 
-def model_input(manifest: Manifest, event_path: str) -> np.ndarray:
+def preprocess_calls(spec: dict[str, Any]) -> dict[str, Callable[[], object]]:
+    import dataclasses
+
+    from model_store.manifest import ImageSpec
+    from preprocessing.imaging import image_bytes_to_array
+
+    # The input spec alone, read by whichever model_store is on the path (the baseline's
+    # Manifest predates fields the current manifests carry).
+    given = json.loads(Path(spec["manifest"]).read_text())["input"]
+    known = {f.name for f in dataclasses.fields(ImageSpec)}
+    image_spec = ImageSpec(**{k: tuple(v) if isinstance(v, list) else v  # type: ignore[arg-type]
+                              for k, v in given.items() if k in known})
+    data = Path(spec["image"]).read_bytes()
+    return {"preprocess": lambda: image_bytes_to_array(data, image_spec)}
+
+
+def observability_calls() -> dict[str, Callable[[], object]]:
+    from handlers.runtime.observability import MetricUnit, build_logger, build_metrics
+    from handlers.runtime.settings import Settings
+
+    settings = Settings(model_source="unused")
+    logger, metrics = build_logger(settings, "bench"), build_metrics(settings, "bench")
+    access = {"method": "POST", "path": "/models/bench/predict", "status": 200,
+              "request_id": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "latency_ms": 0.25,
+              "body_bytes": 1071}
+
+    def both(line: bool) -> None:
+        logger.append_keys(cold_start=False, function_request_id="bench")
+        metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=0.03)
+        metrics.add_metric(name="Instances", unit=MetricUnit.Count, value=2)
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=0.25)
+        if line:
+            logger.info("request", extra=access)
+        else:
+            for key, value in access.items():
+                metrics.add_metadata(key=key, value=value)
+            logger.debug("request", extra=access)
+        metrics.flush_metrics()
+
+    return {"log line + metrics line": lambda: both(True),
+            "one metrics line with metadata": lambda: both(False)}
+
+
+def model_input(manifest: Any, event_path: str) -> np.ndarray:
     """The batch the handler would build from the request (image: via prepare_image)."""
     event = json.loads(Path(event_path).read_text())
+    from model_store.manifest import ImageSpec
+
     instances = json.loads(event["body"])["instances"]
     if isinstance(manifest.input, ImageSpec):
         from preprocessing.imaging import image_bytes_to_array
@@ -88,11 +135,13 @@ def model_input(manifest: Manifest, event_path: str) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
-def engine_call(engine: dict[str, Any], manifest: Manifest,
+def engine_call(engine: dict[str, Any], manifest: Any,
                 batch: np.ndarray) -> Callable[[], np.ndarray]:
     kind, path = engine["kind"], engine["path"]
     if kind == "onnx":
         import onnxruntime as ort
+
+        from handlers.runtime.inference import OnnxPredictor
 
         data = Path(path).read_bytes()
         names = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
@@ -138,7 +187,13 @@ def main(argv: list[str]) -> int:
     report: dict[str, Any] = {"event": "warm"}
     if spec["mode"] == "handler":
         report["variants"] = interleaved(handler_calls(spec), **timing)
+    elif spec["mode"] == "preprocess":
+        report["variants"] = interleaved(preprocess_calls(spec), **timing)
+    elif spec["mode"] == "observability":
+        report["variants"] = interleaved(observability_calls(), **timing)
     else:
+        from model_store.manifest import Manifest
+
         manifest = Manifest.from_json(Path(spec["manifest"]).read_bytes())
         batch = model_input(manifest, spec["request"])
         calls: dict[str, Callable[[], object]] = {

@@ -4,6 +4,11 @@ The runtime interface client polls ``GET /2018-06-01/runtime/invocation/next`` f
 event (its first poll ends the init phase), answers with ``.../{id}/response`` or
 ``.../{id}/error``, and reports a failed init with ``POST .../runtime/init/error``, as on
 Lambda. Events are handed in by ``submit``; outcomes are read with ``outcome``.
+
+A SnapStart init (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``) runs the before-snapshot
+hooks, then ``GET .../runtime/restore/next``: Lambda takes the snapshot there, and answers
+when a copy is restored; the after-restore hooks run next (``POST .../restore/error`` if one
+fails), then the first poll. Here ``restore/next`` answers at once (``snapshot_at``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class RuntimeApi:
         self._posted = threading.Condition()
         self.first_poll: float | None = None  # monotonic time the init phase ended
         self.init_error: Outcome | None = None
+        self.snapshot_at: float | None = None  # SnapStart: before-snapshot hooks done
 
     def submit(self, event: Any, timeout: float) -> str:
         request_id = str(uuid.uuid4())
@@ -87,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
+        if self.path == f"{PREFIX}/restore/next":
+            self.server.api.snapshot_at = time.monotonic()
+            return self._reply(200, {})
         if self.path != f"{PREFIX}/invocation/next":
             return self._reply(404, {"errorType": "NotFound", "errorMessage": self.path})
         api = self.server.api
@@ -117,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             payload = body.decode("utf-8", "replace")
         error_type = self.headers.get(ERROR_TYPE_HEADER, "")
-        if parts == ["init", "error"]:
+        if parts in (["init", "error"], ["restore", "error"]):
             api._record(None, Outcome(False, payload, error_type))
         elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
             api._record(parts[1], Outcome(parts[2] == "response", payload, error_type))

@@ -59,6 +59,7 @@ def after_restore(service: ModelService, on_restore: Callable[[], None] | None =
     service.logger.remove_keys(list(REQUEST_KEYS))
     if on_restore is not None:
         on_restore()
+    service.logger.info("after restore: seeds renewed, buffers cleared")
 
 
 def register_snapshot_hooks(handler: Handler, service: ModelService,

@@ -1,0 +1,73 @@
+"""Two inputs of a run that come from outside the working tree's current code.
+
+- ``snapstart_runs``: each packaged function through the fidelity runner as a SnapStart
+  version (``featherserve.fidelity.snapstart``): the hooks in snapshot order, then the
+  first request after the restore against warm ones.
+- ``baseline_tree``: the runtime packages as they were before issue 13 (``git archive`` of
+  ``BASELINE_COMMIT``), for the warm before/after pairs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks.children import ROOT
+from benchmarks.packaged import PackagedFunction
+
+# The last commit before issue 13's runtime changes.
+BASELINE_COMMIT = "27471d9"
+BASELINE_PACKAGES = ("preprocessing", "model_store")
+FIDELITY_CACHE = ROOT / "build" / "fidelity"
+SNAPSTART_REQUESTS = 60
+
+
+def snapstart_runs(packaged: Mapping[str, PackagedFunction], events: Mapping[str, Path],
+                   scratch: Path, errors: dict[str, str]) -> dict[str, Any]:
+    from featherserve.fidelity.exceptions import FidelityError
+    from featherserve.fidelity.runner_setup import runner_setup
+    from featherserve.fidelity.sandbox import lambda_environment
+    from featherserve.fidelity.snapstart import run_snapstart
+
+    found: dict[str, Any] = {}
+    try:
+        setup = runner_setup(scratch, events_dir=ROOT / "tests" / "events",
+                             cache_dir=FIDELITY_CACHE, python312=next(
+                                 iter(packaged.values())).python)
+    except FidelityError as exc:
+        errors["snapstart"] = f"fidelity runner unavailable: {exc}"
+        return found
+    for name, function in packaged.items():
+        print(f"  snapstart: {name}", file=sys.stderr, flush=True)
+        env = lambda_environment(function.spec, function.sandbox, region="us-east-1",
+                                 runtime_dir=setup.runtime.path,
+                                 python_prefix=Path(setup.python).parents[1])
+        event = json.loads(events[name].read_text())
+        run = run_snapstart(function.spec, function.sandbox, env, setup,
+                            scratch / f"{name}.log", event, requests=SNAPSTART_REQUESTS)
+        found[name] = run.to_dict()
+        if not run.init.ok or any(status != 200 for status in run.statuses):
+            errors[f"snapstart {name}"] = (f"init {run.init.describe() or 'ok'}, statuses "
+                                           f"{sorted(set(run.statuses))}")
+    return found
+
+
+def baseline_tree(dest: Path, notes: list[str]) -> Path | None:
+    """``BASELINE_COMMIT``'s preprocessing and model_store in ``dest`` (None without git)."""
+    try:
+        archive = subprocess.run(["git", "archive", "--format=tar", BASELINE_COMMIT,
+                                  *BASELINE_PACKAGES], cwd=ROOT, capture_output=True,
+                                 check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        notes.append(f"no git history with {BASELINE_COMMIT}: warm before/after pairs skipped")
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
