@@ -11,8 +11,10 @@ from PIL import Image, ImageDraw
 
 from model_store.local import LocalStore
 from model_store.manifest import ImageSpec, Manifest
+from training.errors import QualityGateError
 from training.image import glyphs
 from training.image.build import build_image_model
+from training.image.config import image_config
 from training.image.datasets import (
     class_balance,
     load_folder_dataset,
@@ -60,27 +62,71 @@ def shapes_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# Red and green of the same grey level (luma 107.7), each image brighter or darker at random:
+# only colour tells the two labels apart.
+COLOURS = {"green": (60, 141, 60), "red": (220, 60, 60)}
+
+
+def _colour_folder(root: Path, images: int = 20) -> Path:
+    rng = np.random.default_rng(0)
+    for label, colour in COLOURS.items():
+        (root / label).mkdir(parents=True)
+        for i in range(images):
+            mean = np.array(colour) * rng.uniform(0.8, 1.2)
+            pixels = np.clip(mean + rng.normal(0, 25, (40, 40, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root
+
+
 @pytest.fixture(scope="module")
-def quick_build(shapes_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+def colour_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _colour_folder(tmp_path_factory.mktemp("colours"))
+
+
+@pytest.fixture(scope="module")
+def quick_build(colour_folder: Path, tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("build")
     store, work = base / "store", base / "work"
-    manifest = build_image_model("shapes", folder=shapes_folder, store_root=store, seed=0,
-                                 quick=True, work_dir=work)
-    return manifest, store, work
+    manifest = build_image_model("colours", folder=colour_folder, store_root=store, seed=0,
+                                 quick=True, work_dir=work, report_dir=base / "reports",
+                                 config=image_config(preset="photo", size=16, quick=True))
+    return manifest, store, work, base / "reports"
+
+
+def test_rgb_folder_where_colour_separates_the_classes(quick_build):
+    manifest, _, _, reports = quick_build
+    spec = manifest.input
+    assert isinstance(spec, ImageSpec)
+    assert (spec.mode, spec.preset, spec.resize, spec.invert) == ("RGB", "photo",
+                                                                  "center-crop", "never")
+    assert manifest.metrics.student_accuracy == 1.0 and manifest.metrics.baseline_accuracy == 0.5
+    assert manifest.metrics.per_class_recall == {"green": 1.0, "red": 1.0}
+    assert "2-class image classifier, 16x16 RGB" in manifest.description
+    assert "ink" not in manifest.description and "→ 2," in manifest.lineage.student
+    assert (reports / "colours" / "confusion_matrix.png").stat().st_size > 1000
+
+
+def test_the_same_folder_in_grey_is_refused_by_the_gate(colour_folder, tmp_path):
+    with pytest.raises(QualityGateError, match="not clearly better than always answering"):
+        build_image_model("grey", folder=colour_folder, store_root=tmp_path / "store",
+                          quick=True, work_dir=tmp_path / "work", report_dir=tmp_path,
+                          config=image_config(preset="photo", size=16, color="gray",
+                                              quick=True))
+    assert LocalStore(tmp_path / "store").versions("grey") == []
 
 
 def test_quick_folder_build_publishes_a_valid_int8_model(quick_build):
-    manifest, store, work = quick_build
+    manifest, store, work, _ = quick_build
     stored = LocalStore(store)
-    assert stored.versions("shapes") == ["1"]
-    opened = stored.open("shapes")  # checks the sha256
+    assert stored.versions("colours") == ["1"]
+    opened = stored.open("colours")  # checks the sha256
     assert Manifest.from_json(manifest.to_json()) == manifest == opened.manifest
-    assert manifest.labels == ("circle", "cross", "line")
+    assert manifest.labels == ("green", "red")
     assert manifest.task == "image-classification"
     assert manifest.quantization.method == "static-int8-qdq"
     assert manifest.opset >= 17 and manifest.output.kind == "probabilities"
     metrics = manifest.metrics
-    assert metrics.test_samples == 6  # 2 of 8 per class, stratified
+    assert metrics.test_samples == 10  # 5 of 20 per class, stratified
     assert metrics.int8_fp32_agreement is not None and 0.0 <= metrics.int8_fp32_agreement <= 1
     for value in (metrics.teacher_accuracy, metrics.student_accuracy,
                   metrics.hard_label_student_accuracy, metrics.student_fp32_accuracy):
@@ -90,20 +136,20 @@ def test_quick_folder_build_publishes_a_valid_int8_model(quick_build):
     assert "rendered_digits_accuracy" not in metrics.extra  # not a digits model
 
     # quantize_static's QDQ graph: Q/DQ pairs around every conv and the Gemm, softmax float.
-    qdq_ops = operator_counts(work / "image" / "shapes" / "student_int8_qdq.onnx")
+    qdq_ops = operator_counts(work / "image" / "colours" / "student_int8_qdq.onnx")
     assert qdq_ops["QuantizeLinear"] >= 4 and qdq_ops["DequantizeLinear"] >= 8
     assert qdq_ops["Conv"] == 3 and qdq_ops["Softmax"] == 1
     # The served file is that graph as onnxruntime fuses it: the Q/DQ pairs become int8
     # kernels, leaving one QuantizeLinear at the input and float probabilities at the end.
-    served_ops = operator_counts(stored.model_path("shapes"))
+    served_ops = operator_counts(stored.model_path("colours"))
     assert served_ops.get("QuantizeLinear") == 1
     assert served_ops.get("QLinearConv") == 3 and served_ops.get("QGemm") == 1
     assert "Conv" not in served_ops and "Gemm" not in served_ops
 
 
 def test_served_file_answers_like_the_manifest_says(quick_build):
-    manifest, store, _ = quick_build
-    session = ort.InferenceSession(str(LocalStore(store).model_path("shapes")),
+    manifest, store, _, _ = quick_build
+    session = ort.InferenceSession(str(LocalStore(store).model_path("colours")),
                                    providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == [manifest.input_name]
     assert [o.name for o in session.get_outputs()] == [manifest.output.name]
@@ -114,23 +160,24 @@ def test_served_file_answers_like_the_manifest_says(quick_build):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
 
-def test_rebuild_with_the_same_seed_publishes_no_new_version(quick_build, shapes_folder):
-    manifest, store, work = quick_build
-    again = build_image_model("shapes", folder=shapes_folder, store_root=store, seed=0,
-                              quick=True, work_dir=work)
+def test_rebuild_with_the_same_seed_publishes_no_new_version(quick_build, colour_folder):
+    manifest, store, work, reports = quick_build
+    again = build_image_model("colours", folder=colour_folder, store_root=store, seed=0,
+                              quick=True, work_dir=work, report_dir=reports,
+                              config=image_config(preset="photo", size=16, quick=True))
     assert again.version == manifest.version and again.sha256 == manifest.sha256
 
 
 def test_teacher_artifacts_rebuild_the_teacher(quick_build):
-    _, _, work = quick_build
-    teacher, metadata = load_teacher_checkpoint(work / "teachers" / "shapes_teacher.pt")
-    assert metadata["labels"] == ["circle", "cross", "line"]
-    x = np.random.default_rng(0).normal(size=(4, 1, 28, 28)).astype(np.float32)
+    _, _, work, _ = quick_build
+    teacher, metadata = load_teacher_checkpoint(work / "teachers" / "colours_teacher.pt")
+    assert metadata["labels"] == ["green", "red"]
+    x = np.random.default_rng(0).normal(size=(4, 3, 16, 16)).astype(np.float32)
     import torch
 
     with torch.no_grad():
         expected = torch.softmax(teacher(torch.from_numpy(x)), dim=1).numpy()
-    actual = onnx_predict(work / "teachers" / "shapes_teacher.onnx", x)
+    actual = onnx_predict(work / "teachers" / "colours_teacher.onnx", x)
     np.testing.assert_allclose(actual, expected, atol=1e-4)
 
 

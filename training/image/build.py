@@ -24,6 +24,8 @@ from model_store.base import PROJECT_STORE
 from model_store.local import LocalStore
 from model_store.manifest import NAME_PATTERN, ImageSpec, Manifest
 from training.common import format_table, log, seed_everything
+from training.errors import DataError, QualityGateError
+from training.evaluation import GateInput, enforce_gate, majority_baseline, per_class_recall
 from training.image.config import ImageBuildConfig
 from training.image.datasets import (
     ImageDataset,
@@ -49,18 +51,16 @@ from training.image.quantize import (
 )
 from training.image.report import BuildResult, build_manifest, result_rows
 from training.image.train import TrainConfig, accuracy, predict_logits, train_classifier
+from training.plots import write_confusion_matrix
 
 PROJECT_BUILD = Path(__file__).resolve().parents[2] / "build"
-
-
-class QualityBarError(RuntimeError):
-    """The built model misses a bar it must meet to ship; nothing was published."""
 
 
 def build_image_model(dataset: str, *, folder: Path | None = None,
                       store_root: Path = PROJECT_STORE, seed: int = 0, quick: bool = False,
                       work_dir: Path | None = None,
-                      config: ImageBuildConfig | None = None) -> Manifest:
+                      config: ImageBuildConfig | None = None,
+                      report_dir: Path | None = None) -> Manifest:
     """Train, distil, quantize, check and publish an image classifier; returns its manifest."""
     started = time.perf_counter()
     if not NAME_PATTERN.match(dataset):
@@ -119,6 +119,8 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
         rendered=_rendered(served, data, spec, folder),
         is_int8=is_int8_model(served),
         seconds=0.0,
+        baseline_accuracy=majority_baseline(train.y, test_y),
+        per_class_recall=per_class_recall(int8_scores.argmax(1), test_y, data.label_names),
     )
     save_teacher_checkpoint(teacher, work_dir / "teachers" / f"{data.name}_teacher.pt",
                             metadata={"labels": list(data.label_names),
@@ -127,6 +129,17 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
                                       "seed": seed})
     result = replace(result, seconds=round(time.perf_counter() - started, 1))
     log(format_table(["model", "params", "bytes", "test accuracy"], result_rows(result)))
+    recall = ", ".join(f"{k} {v:.3f}" for k, v in result.per_class_recall.items())
+    log(f"[{data.name}] per-class recall (served): {recall}")
+    folder_out = (report_dir or PROJECT_BUILD / "reports") / data.name
+    folder_out.mkdir(parents=True, exist_ok=True)
+    (folder_out / "report.txt").write_text(
+        format_table(["model", "params", "bytes", "test accuracy"], result_rows(result))
+        + f"\nper-class recall (served): {recall}\n")
+    picture = write_confusion_matrix(folder_out / "confusion_matrix.png",
+                                     int8_scores.argmax(1), test_y, data.label_names,
+                                     f"{data.name}: served int8 model, test split")
+    log(f"[{data.name}] report: {folder_out / 'report.txt'}; picture: {picture}")
     _check_bars(result)
 
     if quick and Path(store_root).resolve() == PROJECT_STORE.resolve():
@@ -143,10 +156,16 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
 def _load_dataset(dataset: str, folder: Path | None, seed: int,
                   config: ImageBuildConfig) -> ImageDataset:
     if folder is not None:
-        return load_folder_dataset(folder, seed=seed, test_fraction=config.test_fraction,
-                                   name=dataset)
-    if dataset != "digits":
-        raise ValueError(f"unknown image dataset {dataset!r}: use 'digits', or give --folder")
+        if not Path(folder).is_dir():
+            raise DataError(f"--folder {folder}: no such folder")
+        try:
+            return load_folder_dataset(folder, seed=seed, test_fraction=config.test_fraction,
+                                       name=dataset)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
+    if config.spec.preset != "digits":
+        raise DataError(f"{dataset}: give --folder DIR (one sub-folder of images per label); "
+                        "only --preset digits has a bundled dataset (scikit-learn's digits)")
     return load_sklearn_digits(seed=seed, test_fraction=config.test_fraction,
                                limit=config.digits_limit)
 
@@ -188,13 +207,16 @@ def _rendered(served: Path, data: ImageDataset, spec: ImageSpec, folder: Path | 
 
 
 def _check_bars(result: BuildResult) -> None:
+    """The quality gate (always), then the bars a shipped-quality build must meet."""
     config = result.config
+    enforce_gate(result.dataset.name, GateInput(
+        task="classification", served=result.int8_accuracy,
+        baseline=result.baseline_accuracy, test_rows=len(result.dataset.test_labels),
+        teacher=result.teacher_accuracy, min_retention=config.min_retention),
+        advice="more images per label (and labels that look different), --size to keep "
+               "the detail that matters, --color rgb when colour tells the labels apart, "
+               "another --seed")
     problems = []
-    retention = result.int8_accuracy / result.teacher_accuracy if result.teacher_accuracy else 0
-    if retention < config.min_retention:
-        problems.append(f"int8 student keeps {retention:.2%} of the teacher's test accuracy "
-                        f"({result.int8_accuracy:.2%} vs {result.teacher_accuracy:.2%}); "
-                        f"the bar is {config.min_retention:.0%}")
     ratio = result.teacher_parameters / result.student_parameters
     if ratio < config.min_parameter_ratio:
         problems.append(f"student has only {ratio:.1f}× fewer parameters than the teacher; "
@@ -208,5 +230,5 @@ def _check_bars(result: BuildResult) -> None:
         return
     message = "; ".join(problems)
     if config.enforce_bars:
-        raise QualityBarError(f"{result.dataset.name}: not published: {message}")
+        raise QualityGateError(f"{result.dataset.name}: not published: {message}")
     log(f"  WARNING (bars not enforced in this run): {message}")

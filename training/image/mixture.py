@@ -23,6 +23,7 @@ from training.common import log, progress
 from training.image.augment import AugmentConfig, augment
 from training.image.datasets import ImageDataset
 from training.image.glyphs import FontChoice, render_font_digit, render_stroke_digit
+from training.image.photo_augment import augment_photo
 
 _CHUNK = 250
 
@@ -56,9 +57,14 @@ def build_training_set(dataset: ImageDataset, spec: ImageSpec, config: MixtureCo
     real_labels = dataset.train_labels
     makers.append(("real", len(real), lambda i: (real[i], int(real_labels[i]))))
     copies = config.augmented_copies * len(real)
+    if spec.preset == "digits" or fonts:
+        def vary(image: Image.Image) -> Image.Image:
+            return augment(image, rng, config.augment)
+    else:  # photos: framing, mirror, light; colour untouched (it may be what separates classes)
+        def vary(image: Image.Image) -> Image.Image:
+            return augment_photo(image, rng)
     makers.append(("real-augmented", copies,
-                   lambda i: (augment(real[i % len(real)], rng, config.augment),
-                              int(real_labels[i % len(real)]))))
+                   lambda i: (vary(real[i % len(real)]), int(real_labels[i % len(real)]))))
     if fonts:
         makers.append(("font-digits", config.font_digits,
                        lambda i: _font_sample(i, fonts, rng, config)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from model_store.manifest import (
     ImageSpec,
@@ -44,12 +44,14 @@ class BuildResult:
     rendered: RenderedReport | None
     is_int8: bool
     seconds: float
+    baseline_accuracy: float = 0.0  # always answering the training split's majority class
+    per_class_recall: dict[str, float] = field(default_factory=dict)  # the served file
 
 
-def describe_cnn(config: CnnConfig, parameters: int) -> str:
+def describe_cnn(config: CnnConfig, parameters: int, classes: int) -> str:
     head = f"fc {config.hidden} → " if config.hidden else ""
     return (f"CNN: conv3x3-BN-ReLU-maxpool x{len(config.channels)} "
-            f"{'/'.join(map(str, config.channels))} → {head}{config.num_classes}, "
+            f"{'/'.join(map(str, config.channels))} → {head}{classes}, "
             f"{parameters} parameters")
 
 
@@ -79,6 +81,12 @@ def build_manifest(result: BuildResult) -> Manifest:
     if result.rendered is not None:
         extra |= result.rendered.metrics()
     name = result.dataset.name
+    classes = len(result.dataset.label_names)
+    spec = result.spec
+    how = ("Send PNG/JPEG/WebP/BMP/GIF; either polarity; the ink is found, cropped and "
+           "centred before classification." if spec.preset == "digits" else
+           f"Send PNG/JPEG/WebP/BMP/GIF; the centre square is kept, resized to "
+           f"{spec.width}x{spec.height}, {'in colour' if spec.mode == 'RGB' else 'in grey'}.")
     return Manifest(
         name=name, task="image-classification", input=result.spec,
         output=OutputSpec(name=OUTPUT_NAME, kind="probabilities"),
@@ -101,22 +109,22 @@ def build_manifest(result: BuildResult) -> Manifest:
             teacher_parameters=result.teacher_parameters,
             student_parameters=result.student_parameters,
             teacher_bytes=result.teacher_bytes, student_bytes=result.student_bytes,
-            extra=extra),
+            baseline_accuracy=round(result.baseline_accuracy, 4),
+            per_class_recall=result.per_class_recall, extra=extra),
         lineage=Lineage(
             dataset=training_data_description(result),
-            teacher=describe_cnn(config.teacher, result.teacher_parameters)
+            teacher=describe_cnn(config.teacher, result.teacher_parameters, classes)
             + f", {config.teacher_training.epochs} epochs, hard labels",
-            student=describe_cnn(config.student, result.student_parameters)
+            student=describe_cnn(config.student, result.student_parameters, classes)
             + f", {training.epochs} epochs, distilled (Hinton KD)",
             distillation_temperature=training.temperature,
             distillation_weight=training.distill_weight,
             seed=result.seed, kit_version=kit_version(), created_at=utc_now(),
             command=command_line()),
-        description=(f"{name}: {len(result.dataset.label_names)}-class image classifier, "
-                     f"{result.spec.width}x{result.spec.height} {result.spec.mode}, "
+        description=(f"{name}: {classes}-class image classifier, "
+                     f"{spec.width}x{spec.height} {spec.mode}, "
                      f"int8 student distilled from a {result.teacher_parameters}-parameter "
-                     "teacher. Send PNG/JPEG/WebP/BMP/GIF; either polarity; the ink is found, "
-                     "cropped and centred before classification."),
+                     f"teacher. {how}"),
     )
 
 
