@@ -13,6 +13,7 @@ back, remove.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -26,7 +27,13 @@ import boto3
 import numpy as np
 import pytest
 
+from featherserve.fidelity import verify_service
+from featherserve.fidelity.deployed import deployed_service
+from featherserve.fidelity.report import format_reports
+from featherserve.fidelity.runner_setup import runner_setup
+from featherserve.fidelity.triggers import NamedEvent
 from featherserve.service_config import load_service_config
+from featherserve.support.events import EVENTS, load_event, with_body, with_route
 from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
@@ -231,6 +238,42 @@ def test_deploy_creates_the_stack_functions_layers_api_and_artifacts(deployment)
         uploaded_zip = deployment.uploaded(folder, zip_name)
         assert hashlib.sha256(uploaded_zip).hexdigest() == \
             file_sha256(deployment.layers / zip_name)
+
+
+def test_the_deployed_bytes_run_as_lambda_runs_them_and_answer(deployment, tmp_path):
+    """The code and layer zips read back from the deployment bucket, accepted only with the
+    CodeSha256 GetFunction / GetLayerVersion report, run through the Lambda-fidelity runner
+    with the deployed configuration: every event answers as the handler does in process."""
+    # The mock publishes the layers through the Lambda API and attaches none to the functions
+    # (tests/support/mock_aws.js): say which each function has, as the template does.
+    unattached = {function_name(m): [layer_name("runtime"), layer_name(f"model-{m}")]
+                  for m in MODELS}
+    service = deployed_service(deployment.client, STACK, tmp_path / "deployed",
+                               region=MOCK_REGION, stage=STAGE, unattached_layers=unattached)
+    assert sorted(f.name for f in service.functions) == sorted(MODELS)
+    setup = runner_setup(tmp_path / "run", events_dir=EVENTS,
+                         cache_dir=ROOT / "build" / "fidelity", init_limit=60.0)
+    # The deployed models are the tiny three-feature stand-ins: ask each for a prediction
+    # and its card, besides the recorded events (which they answer with the contract's 4xx).
+    template = load_event("breast_cancer_predict_v1")
+    rows = json.dumps({"instances": [{"alpha": 1.0, "beta": 0.5, "gamma": -1.0}]})
+    asked = [NamedEvent(f"{model}/{kind}", event) for model in MODELS for kind, event in (
+        ("predict", with_body(with_route(template, "POST", f"/models/{model}/predict"),
+                              rows, content_type="application/json")),
+        ("card", with_route(template, "GET", f"/models/{model}")))]
+    reports = verify_service(service, dataclasses.replace(setup,
+                                                          events=[*setup.events, *asked]))
+    assert all(r.ok for r in reports), format_reports(reports)
+    for report in reports:
+        model = report.function.name
+        assert report.function.environment["FEATHERSERVE_MODEL_LAYER"].startswith(f"{model} v1 ")
+        answers = {c.event: c.packaged.payload for c in report.events}
+        assert all(isinstance(a.get("statusCode"), int) for a in answers.values()), answers
+        prediction = json.loads(answers[f"{model}/predict"]["body"])
+        assert (prediction["model"], prediction["version"]) == (model, "1")
+        assert prediction["predictions"][0]["label"] in ("no", "yes")
+        card = json.loads(answers[f"{model}/card"]["body"])
+        assert (card["name"], card["version"]) == (model, "1")
 
 
 def test_new_model_version_rolls_out_to_its_function_only_and_rolls_back(deployment):

@@ -2,7 +2,7 @@
 
 For every ``AWS::Lambda::Function`` of the stack, its configuration (handler, runtime,
 timeout, memory, environment, layers) comes from ``GetFunction``, and its code zip and each
-layer's zip (``GetLayerVersionByArn``) are the objects of the deployment bucket whose size
+layer's zip (``GetLayerVersion``) are the objects of the deployment bucket whose size
 and sha256 are the ``CodeSize`` and ``CodeSha256`` Lambda reports for them: exactly the
 bytes Lambda keeps. Routes and queues come from the deployed template, as for a package.
 """
@@ -49,7 +49,8 @@ def deployed_service(client: ClientFactory, stack_name: str, dest: Path, *, regi
             _latest_version(lam, layer) for layer in (unattached_layers or {}).get(name, ())]
         layers = []
         for arn in arns:
-            content = lam.get_layer_version_by_arn(Arn=arn)["Content"]
+            layer, version = arn.rsplit(":", 1)  # arn:aws:lambda:...:layer:NAME:VERSION
+            content = lam.get_layer_version(LayerName=layer, VersionNumber=int(version))["Content"]
             layers.append(bucket.find(content["CodeSha256"], content["CodeSize"], arn))
         found = triggers.get(logical_id, FunctionTriggers())
         functions.append(FunctionSpec(
