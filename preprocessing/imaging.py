@@ -13,7 +13,7 @@ Decoding is defensive, because the bytes come from the internet:
   WebP, BMP, GIF) before any decoder runs; only that format's plugin is tried;
 - the declared size is checked against ``ImageLimits`` from the header, before a single
   pixel is decoded, so a small file claiming 20000×20000 costs nothing; a request's
-  images together are charged to one ``PixelBudget`` the same way (``preprocessing.limits``);
+  images together are charged to one ``DecodeBudget`` the same way (``preprocessing.limits``);
 - a JPEG with more progressive scans than any encoder writes is refused unread, and PNG
   text chunks may inflate to 256 KB each, 1 MB per image (Pillow allows 1 MB and 64 MB);
 - truncated files are errors (Pillow's ``LOAD_TRUNCATED_IMAGES`` is never switched on);
@@ -33,7 +33,7 @@ Errors (``preprocessing.errors``, mapped to HTTP statuses by the handler runtime
     422 image_too_small           a side below ``ImageLimits.min_side``
     422 blank_image               nothing to classify ("ink-box" found no ink; see imaging_prepare)
     413 image_too_large           too many bytes, pixels, or a side above ``max_side``
-    413 too_many_pixels           the request's images together exceed its ``PixelBudget``
+    413 too_many_pixels           the request's images together exceed its ``DecodeBudget``
     413 image_too_complex         a JPEG with more than ``MAX_JPEG_SCANS`` scans
 """
 
@@ -55,7 +55,14 @@ from preprocessing.errors import (
 )
 from preprocessing.formats import sniff_format
 from preprocessing.high_depth import SIXTEEN_BIT_MODES, png_significant_bits, sixteen_bit_to_l
-from preprocessing.limits import ImageLimits, PixelBudget, check_jpeg_scans, check_size
+from preprocessing.limits import (
+    DecodeBudget,
+    ImageLimits,
+    check_cost,
+    check_jpeg_scans,
+    check_size,
+    decode_cost,
+)
 from preprocessing.prepare import (
     flatten_image,
     prepare_image,
@@ -65,8 +72,8 @@ from preprocessing.prepare import (
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "DecodeBudget",
     "ImageLimits",
-    "PixelBudget",
     "decode_image",
     "flatten_image",
     "image_bytes_to_array",
@@ -98,14 +105,14 @@ DEFAULT_LIMITS = ImageLimits()
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
                  target_size: tuple[int, int] | None = None,
                  draft_mode: str | None = None,
-                 budget: PixelBudget | None = None) -> Image.Image:
+                 budget: DecodeBudget | None = None) -> Image.Image:
     """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise a PreprocessingError.
 
     ``target_size`` (width, height) is the smallest size the caller needs; a JPEG much larger
     than that is decoded directly at a reduced scale that still covers it, and any other
     image is box-reduced by an integer factor to about that size. ``draft_mode="L"`` lets a
     colour JPEG decode its luma plane only (no colour conversion) when grey is all that's used.
-    ``budget``: the request's pixel budget, charged with this image's declared size.
+    ``budget``: the request's decode budget, charged with this image's raster before decoding.
     """
     if not data:
         raise InvalidImage("the image is empty (0 bytes); send the image file's bytes",
@@ -122,14 +129,16 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
         raise UnsupportedImageFormat(
             f"image format {detected} is not supported; send {_ACCEPTED_TEXT}",
             code="unsupported_image_format")
-    if detected == "JPEG":
-        check_jpeg_scans(data)
+    scans = check_jpeg_scans(data) if detected == "JPEG" else 0
     image = _open_header(data, detected, limits)
-    if budget is not None:
-        budget.charge(*image.size)
+    declared = image.size
     if detected == "JPEG" and target_size is not None:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below target_size: far less work.
         image.draft(draft_mode, (max(1, target_size[0]), max(1, target_size[1])))
+    cost = _cost(image, detected, data, declared, scans)
+    check_cost(cost, declared, limits)
+    if budget is not None:
+        budget.charge(cost, declared)
     _decode_pixels(image, detected)
     image = _apply_exif_orientation(image)
     side = max(target_size) if target_size is not None else None
@@ -145,7 +154,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
 
 
 def image_bytes_to_array(data: bytes, spec: ImageSpec, limits: ImageLimits = DEFAULT_LIMITS,
-                         budget: PixelBudget | None = None) -> npt.NDArray[np.float32]:
+                         budget: DecodeBudget | None = None) -> npt.NDArray[np.float32]:
     """Request bytes → the model's input tensor for one instance, float32 (C, H, W)."""
     side = working_side(spec)
     return prepare_image(decode_image(data, limits, target_size=(side, side),
@@ -170,6 +179,17 @@ def _open_header(data: bytes, detected: str, limits: ImageLimits) -> Image.Image
         raise _undecodable(detected) from exc
     check_size(image.size, limits)
     return image
+
+
+def _cost(image: Image.Image, detected: str, data: bytes, declared: tuple[int, int],
+          scans: int) -> int:
+    if detected == "JPEG" and image.info.get("progressive"):
+        return decode_cost(detected, image.mode, declared, progressive_scans=max(scans, 1))
+    # PNG's IHDR: bit depth at byte 24, interlace method at 28 (Adam7 decodes in 7 passes).
+    factor = 1
+    if detected == "PNG":
+        factor = (2 if data[24:25] == b"\x10" else 1) * (2 if data[28:29] == b"\x01" else 1)
+    return decode_cost(detected, image.mode, image.size, sample_bytes=factor)
 
 
 def _decode_pixels(image: Image.Image, detected: str) -> None:

@@ -18,8 +18,9 @@ TOP_K = "FEATHERSERVE_TOP_K"
 # ONNX Runtime intra-op threads; Lambda gives one vCPU per 1,769 MB of memory.
 THREADS = "FEATHERSERVE_THREADS"
 MAX_IMAGE_PIXELS = "FEATHERSERVE_MAX_IMAGE_PIXELS"
-# The declared pixels of all the images in one request together (checked before decoding).
-MAX_REQUEST_PIXELS = "FEATHERSERVE_MAX_REQUEST_PIXELS"
+# What all the images of one request may decode to together, in raster bytes (pixels ×
+# bands × bytes per sample), charged from each header before decoding.
+MAX_REQUEST_IMAGE_BYTES = "FEATHERSERVE_MAX_REQUEST_IMAGE_BYTES"
 # The one browser origin allowed to read responses (API Gateway answers the preflight).
 CORS_ORIGIN = "FEATHERSERVE_CORS_ORIGIN"
 # Passes of built-in sample requests at init, so the first real request pays no lazy
@@ -42,11 +43,14 @@ DEFAULT_TOP_K = 5
 DEFAULT_THREADS = 1
 DEFAULT_WARMUP = 1
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
-# 4 full-size images' worth: the worst format at this size decodes well within a second.
-DEFAULT_MAX_REQUEST_PIXELS = 4 * 4096 * 4096
+# One 4096×4096 RGBA PNG, or five 8-bit greyscale ones: under 0.5 s of decoding here.
+DEFAULT_MAX_REQUEST_IMAGE_BYTES = 96 * 1024 * 1024
 # Client JSON nests 3 deep in the contract ({"instances": [{...}]}); a deeper body is refused
 # before parsing (Python's parser recurses once per level).
 MAX_JSON_DEPTH = 32
+# Values (numbers, strings, lists, objects) in one JSON body: 64 instances of 1,000 features
+# fit three times over; 1.5 million empty lists (a 4.5 MB body) do not.
+MAX_JSON_VALUES = 200_000
 # What one 15-minute invocation finishes with a wide margin: see README, "Score a file".
 DEFAULT_BATCH_MAX_OBJECT_BYTES = 512 * 1024 * 1024
 DEFAULT_BATCH_CHUNK_ROWS = 1024

@@ -1,8 +1,8 @@
 """Image instances (``{"b64": ...}`` in JSON, or one raw image body) → a model batch.
 
-Every image of one request is charged to one ``PixelBudget`` from its header, before its
-pixels are decoded, so 64 small files that each declare 4096×4096 are refused after the
-budget's worth (413 ``too_many_pixels``) instead of costing seconds.
+Every image of one request is charged to one ``DecodeBudget`` from its header, before its
+pixels are decoded, so 64 small files that each declare 4096×4096 are refused once the
+budget is spent (413 ``too_many_pixels``) instead of costing seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from preprocessing.errors import (
     UnsupportedImageFormat,
 )
 from preprocessing.formats import sniff_format
-from preprocessing.imaging import ImageLimits, PixelBudget, image_bytes_to_array
+from preprocessing.imaging import DecodeBudget, ImageLimits, image_bytes_to_array
 
 # Browsers hand out data URLs (canvas.toDataURL()); accept them as well as bare base64.
 _DATA_URL = re.compile(r"^\s*data:image/[A-Za-z0-9.+-]+;base64,")
@@ -41,10 +41,10 @@ class ImageInputs:
         self.spec = spec
         self.limits = ImageLimits(max_pixels=settings.max_image_pixels,
                                   max_bytes=settings.max_body_bytes)
-        self.request_pixels = settings.max_request_pixels
+        self.request_budget = settings.max_request_image_bytes
 
     def from_instances(self, instances: list[Any]) -> np.ndarray:
-        budget = PixelBudget(self.request_pixels)
+        budget = DecodeBudget(self.request_budget)
         arrays = [self._instance(i, instance, budget) for i, instance in enumerate(instances)]
         return np.stack(arrays).astype(np.float32, copy=False)
 
@@ -57,11 +57,11 @@ class ImageInputs:
                 code="unsupported_media_type")
         try:
             return image_bytes_to_array(body, self.spec, self.limits,
-                                        PixelBudget(self.request_pixels))[np.newaxis]
+                                        DecodeBudget(self.request_budget))[np.newaxis]
         except PreprocessingError as error:
             raise http_error_for(error) from None
 
-    def _instance(self, index: int, instance: Any, budget: PixelBudget) -> np.ndarray:
+    def _instance(self, index: int, instance: Any, budget: DecodeBudget) -> np.ndarray:
         where = f"instances[{index}]"
         if not isinstance(instance, dict) or set(instance) != {"b64"}:
             raise UnprocessableInstance(

@@ -33,7 +33,7 @@ class Settings:
     top_k: int = c.DEFAULT_TOP_K
     threads: int = c.DEFAULT_THREADS
     max_image_pixels: int = c.DEFAULT_MAX_IMAGE_PIXELS
-    max_request_pixels: int = c.DEFAULT_MAX_REQUEST_PIXELS
+    max_request_image_bytes: int = c.DEFAULT_MAX_REQUEST_IMAGE_BYTES
     cors_origin: str = ""
     warmup: int = c.DEFAULT_WARMUP
     metrics_namespace: str = c.DEFAULT_NAMESPACE
@@ -41,7 +41,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_body_bytes", "top_k", "threads", "max_image_pixels",
-                     "max_request_pixels"):
+                     "max_request_image_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.warmup < 0:
@@ -59,7 +59,7 @@ class Settings:
             "top_k": c.TOP_K,
             "threads": c.THREADS,
             "max_image_pixels": c.MAX_IMAGE_PIXELS,
-            "max_request_pixels": c.MAX_REQUEST_PIXELS,
+            "max_request_image_bytes": c.MAX_REQUEST_IMAGE_BYTES,
             "cors_origin": c.CORS_ORIGIN,
             "warmup": c.WARMUP,
             "metrics_namespace": c.METRICS_NAMESPACE,
