@@ -226,7 +226,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
         served=tuple(served_models(args.handlers)),
         build_runtime=not args.skip_runtime, rebuild_runtime=args.rebuild_runtime,
         python312=args.python312,
-        code_paths=tuple(args.code) if args.code else DEFAULT_CODE_PATHS)
+        code_paths=tuple(args.code) if args.code else DEFAULT_CODE_PATHS, web=True)
     build = build_layers(store, request, log=print)
     _print_runtime(build)
     print()

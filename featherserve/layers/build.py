@@ -38,6 +38,7 @@ from featherserve.layers.runtime_layer import (
     build_runtime_layer,
     locked_requirements,
 )
+from featherserve.layers.web_layer import build_web_catalog_layer, build_web_layer
 from featherserve.layers.zipping import BuiltLayer, describe_layer_zip
 from model_store.base import LATEST, ModelStore
 from model_store.integrity import sha256_file
@@ -49,6 +50,7 @@ DEFAULT_CODE_PATHS: tuple[Path, ...] = ()
 REPORT_FILE = "report.json"
 LAYER_INDEX_FILE = "models.json"
 RUNTIME_ONLY_FUNCTION = "(runtime only)"
+WEB_FUNCTION = "web"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class LayersRequest:
     code_paths: tuple[Path, ...] = DEFAULT_CODE_PATHS
     limits: LambdaLimits = DEFAULT_LIMITS
     lock: Path = RUNTIME_LOCK
+    # The web function's layers (its dependencies, and the catalog: manifests, benchmark).
+    web: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,13 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
         notes.append("no served models: no model layers were built")
         if runtime_layer:
             functions.append(FunctionSpec(RUNTIME_ONLY_FUNCTION, code, base))
-    layers = ([runtime_layer] if runtime_layer else []) + list(model_layers)
+    web_layers: list[BuiltLayer] = []
+    if request.web:
+        web_layers = [build_web_layer(request.out_dir, search.interpreter, run=run, log=log),
+                      build_web_catalog_layer(request.out_dir,
+                                              [s.manifest for s in specs if s.manifest])]
+        functions.append(FunctionSpec(WEB_FUNCTION, code, tuple(w.name for w in web_layers)))
+    layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + web_layers
     report = check_sizes(functions, layers, request.limits, notes)
     build = LayersBuild(runtime, model_layers, code_zip, report,
                         request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))

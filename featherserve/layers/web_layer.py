@@ -1,0 +1,120 @@
+"""The web function's two layers, apart from the model functions' so their cold start
+does not change:
+
+- ``web.zip``: pyproject's ``web`` extra (werkzeug, serverless-wsgi; exact pins) from pip
+  for python3.12 manylinux_2_28_x86_64, binary only, with CPython 3.12 bytecode when a 3.12
+  is found; reused while the requirements and the interpreter are the same.
+- ``web-catalog.zip``: what the pages show, without any model's bytes: each served model's
+  manifest under ``models/<name>/<version>/`` (so /opt/models is the same store layout the
+  handlers read), the latest benchmark (``featherserve-web/bench/results.json``, without
+  the raw latencies) and the example rows (``featherserve-web/examples/<name>.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from featherserve.layers.commands import CommandRunner, run_command
+from featherserve.layers.exceptions import LayerBuildError
+from featherserve.layers.interpreter import TargetInterpreter, compile_bytecode
+from featherserve.layers.runtime_layer import (
+    LAYER_PYTHON_DIR,
+    PROJECT_ROOT,
+    PYPROJECT,
+    RuntimeTarget,
+    pip_install_command,
+)
+from featherserve.layers.zipping import (
+    BuiltLayer,
+    LayerEntry,
+    LayerSpec,
+    entries_from_tree,
+    write_layer_zip,
+)
+from model_store.base import MANIFEST_FILE
+from model_store.manifest import Manifest
+
+WEB_LAYER = "web"
+WEB_CATALOG_LAYER = "web-catalog"
+WEB_DIR = "featherserve-web"
+BENCH_RESULTS = PROJECT_ROOT / "bench" / "results" / "results.json"
+EXAMPLES_DIR = PROJECT_ROOT / "examples"
+_KEY_FILE = ".build-key"
+
+
+def read_web_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
+    data = tomllib.loads(pyproject.read_text())
+    found = data.get("project", {}).get("optional-dependencies", {}).get("web")
+    if not found:
+        raise LayerBuildError(f"{pyproject}: [project.optional-dependencies].web is missing")
+    unpinned = [r for r in found if "==" not in r]
+    if unpinned:
+        raise LayerBuildError(f"the web layer needs exact pins (==), not {unpinned}")
+    return tuple(found)
+
+
+def build_web_layer(out_dir: Path, interpreter: TargetInterpreter | None, *,
+                    requirements: Sequence[str] | None = None,
+                    run: CommandRunner = run_command,
+                    log: Callable[[str], None] = lambda _: None) -> BuiltLayer:
+    requirements = tuple(requirements or read_web_requirements())
+    target = RuntimeTarget()
+    folder = out_dir / WEB_LAYER
+    python_dir = folder / LAYER_PYTHON_DIR
+    key = hashlib.sha256(json.dumps([requirements, target.__dict__,
+                                     interpreter.version if interpreter else None]).encode()
+                         ).hexdigest()
+    key_file = folder / _KEY_FILE
+    if not (key_file.is_file() and key_file.read_text().strip() == key and python_dir.is_dir()):
+        shutil.rmtree(folder, ignore_errors=True)
+        staging = folder / ".staging"
+        command = pip_install_command(requirements, target, staging)
+        log(f"web layer: {' '.join(command[1:])}")
+        result = run(command, timeout=900)
+        if not result.ok:
+            raise LayerBuildError(f"pip install for the web layer failed:\n{result.output_tail()}")
+        for junk in staging.glob("bin"):
+            shutil.rmtree(junk)
+        if interpreter is not None:
+            compile_bytecode(interpreter, staging, run)
+        else:
+            log("web layer: no CPython 3.12 found: it ships WITHOUT bytecode")
+        staging.rename(python_dir)
+        key_file.write_text(key + "\n")
+    entries = entries_from_tree(python_dir, LAYER_PYTHON_DIR)
+    return write_layer_zip(LayerSpec(WEB_LAYER, out_dir / f"{WEB_LAYER}.zip", entries,
+                                     "werkzeug and serverless-wsgi for python3.12"))
+
+
+def trimmed_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The benchmark without its raw per-request latencies (megabytes the page never reads)."""
+    warm = {model: {**data, "variants": {name: {k: v for k, v in variant.items()
+                                                 if k != "latencies_us"}
+                                          for name, variant in data.get("variants", {}).items()}}
+            for model, data in (results.get("warm") or {}).items()}
+    return {key: value for key, value in results.items() if key not in ("warm", "inference")} \
+        | {"warm": warm}
+
+
+def build_web_catalog_layer(out_dir: Path, manifests: Sequence[Manifest], *,
+                            bench_results: Path = BENCH_RESULTS,
+                            examples_dir: Path = EXAMPLES_DIR) -> BuiltLayer:
+    entries = [LayerEntry(f"models/{m.name}/{m.version}/{MANIFEST_FILE}", data=m.to_json().encode())
+               for m in manifests]
+    if bench_results.is_file():
+        results = json.loads(bench_results.read_text())
+        trimmed = json.dumps(trimmed_results(results), sort_keys=True).encode()
+        entries.append(LayerEntry(f"{WEB_DIR}/bench/results.json", data=trimmed))
+    for manifest in manifests:
+        example = examples_dir / f"{manifest.name}.json"
+        if example.is_file():
+            entries.append(LayerEntry(f"{WEB_DIR}/examples/{manifest.name}.json",
+                                      data=example.read_bytes()))
+    return write_layer_zip(LayerSpec(WEB_CATALOG_LAYER, out_dir / f"{WEB_CATALOG_LAYER}.zip",
+                                     tuple(entries), "manifests, benchmark and examples"))
