@@ -22,7 +22,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve test lint layers package verify deploy remove rollback models invoke bench clean
+.PHONY: help setup serve chromium test lint layers package verify deploy remove rollback models invoke bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,11 +42,18 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP)  ## create .venv and node_modules when missing or stale
 
-serve: setup  ## serve every shipped model on http://127.0.0.1:3000 (serverless-offline)
+serve: setup  ## the web app and every shipped model on http://127.0.0.1:3000 (serverless-offline)
+	@echo "Web app (catalog, demos, API docs): http://127.0.0.1:3000/"
 	@$(BIN)/python -m featherserve.examples --base-url http://127.0.0.1:3000
 	sls offline start --stage $(STAGE)
 
-test: setup layers  ## the whole test suite
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+chromium: /usr/bin/chromium  ## install Debian's Chromium for the browser tests when missing
+
+test: setup layers /usr/bin/chromium  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup  ## ruff and mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -13,6 +14,7 @@ from webapp import constants as c
 
 PROJECT_ROOT = PROJECT_STORE.parent
 LAYER_WEB_DIR = Path(c.LAYER_WEB_DIR)
+STATIC_ORIGIN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class WebSettingsError(ValueError):
@@ -53,10 +55,10 @@ class WebSettings:
         for name, value in defaults.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
-        object.__setattr__(self, "static_url", self.static_url.rstrip("/"))
-        if self.static_url and not self.static_url.startswith("https://"):
-            raise WebSettingsError(f"{c.STATIC_URL} must be an https:// origin, "
-                                   f"got {self.static_url!r}")
+        # Anything but an https origin (serverless-offline renders the template's CDN
+        # reference as text it cannot resolve) means: this app serves /static itself.
+        static = self.static_url.rstrip("/")
+        object.__setattr__(self, "static_url", static if STATIC_ORIGIN.match(static) else "")
         for name in ("demo_max_body_bytes", "model_memory_mb"):
             if getattr(self, name) < 1:
                 raise WebSettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
