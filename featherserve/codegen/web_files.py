@@ -46,7 +46,7 @@ def web_function_lines() -> list[str]:
         "  # Public pages: no API key. ANY: the app answers HEAD, OPTIONS and wrong methods.",
         "  events:",
     ]
-    lines += [f"    - http: {{ path: {route}, method: any }}" for route in WEB_ROUTES]
+    lines += [f'    - http: {{ path: "{route}", method: any }}' for route in WEB_ROUTES]
     return [*lines, ""]
 
 
