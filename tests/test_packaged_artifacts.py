@@ -136,7 +136,7 @@ def test_a_runtime_module_missing_from_the_code_zip_fails_naming_it(service, set
     assert "No module named 'model_store.manifest'" in report.init.message
     text = "\n".join(report.problems)
     # The static check names the importer as well, before anything runs.
-    assert "imports model_store.manifest, which is not in the code zip" in text
+    assert "breast_cancer: model_store.manifest is not in the code zip (imported by " in text
     assert all(line.startswith("breast_cancer: ") for line in report.problems)
 
 

@@ -30,6 +30,22 @@ class ImportProblem:
                 "is never shipped to Lambda")
 
 
+def summarize(problems: Iterable[ImportProblem], shown: int = 3) -> list[str]:
+    """One line per missing module (its importers listed) and per tooling import."""
+    missing: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for problem in problems:
+        if problem.missing:
+            missing.setdefault(problem.imported, []).append(problem.importer)
+        else:
+            lines.append(problem.describe())
+    for module, importers in missing.items():
+        named = ", ".join(importers[:shown])
+        more = f" and {len(importers) - shown} more" if len(importers) > shown else ""
+        lines.insert(0, f"{module} is not in the code zip (imported by {named}{more})")
+    return lines
+
+
 class CodeTree:
     """The modules of an unpacked code zip, by dotted name."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from featherserve.fidelity.imports import summarize
 from featherserve.fidelity.verify import FunctionReport
 
 
@@ -17,8 +18,7 @@ def format_reports(reports: Sequence[FunctionReport]) -> str:
         if init is not None and init.ok:
             head += f": init {init.ms:.0f} ms, {len(report.events)} events"
         lines.append(f"{head}: {'ok' if report.ok else 'FAILED'}")
-        for problem in report.import_problems:
-            lines.append(f"  import: {problem.describe()}")
+        lines += [f"  import: {line}" for line in summarize(report.import_problems)]
         if init is not None and not init.ok:
             lines.append(f"  init: {init.describe()}")
         if report.reference_init is not None and not report.reference_init.ok:
@@ -49,7 +49,7 @@ def reports_json(reports: Sequence[FunctionReport]) -> list[dict[str, Any]]:
         "ok": r.ok,
         "init_ms": round(r.init.ms, 1) if r.init is not None else None,
         "init_error": r.init.describe() if r.init is not None and not r.init.ok else None,
-        "import_problems": [p.describe() for p in r.import_problems],
+        "import_problems": summarize(r.import_problems),
         "restarts": r.restarts,
         "events": [{"event": c.event, "ok": c.ok, "answer": c.packaged.describe(),
                     "ms": round(c.packaged.ms, 1), "diff": c.diff} for c in r.events],

@@ -23,7 +23,7 @@ from featherserve.fidelity.execution import (
     Invocation,
     lambda_error,
 )
-from featherserve.fidelity.imports import ImportProblem, check_code_imports
+from featherserve.fidelity.imports import ImportProblem, check_code_imports, summarize
 from featherserve.fidelity.lambda_runtime import LambdaRuntimeDir
 from featherserve.fidelity.model import FunctionSpec, ServiceSpec
 from featherserve.fidelity.reference import InProcessFunction
@@ -57,7 +57,7 @@ class FunctionReport:
     @property
     def problems(self) -> list[str]:
         name = self.function.name
-        found = [f"{name}: {p.describe()}" for p in self.import_problems]
+        found = [f"{name}: {line}" for line in summarize(self.import_problems)]
         if self.init is not None and not self.init.ok:
             found.append(f"{name}: init failed: {self.init.describe()}")
         elif self.reference_init is not None and not self.reference_init.ok:
