@@ -2,7 +2,8 @@
 
 Resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select`` and
 ``Fn::Split`` to the names AWS would give (or, for a deployed stack, the physical ids it
-did give); anything else is a ``TemplateError`` naming the construct.
+did give); an attribute only a deploy knows becomes the visible stand-in
+``<LogicalId>.<Attribute>``; any other construct is a ``TemplateError`` naming it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Template:
     stack_name: str
     # A deployed stack's logical id → physical id (what Ref returns there).
     physical_ids: Mapping[str, str] = field(default_factory=dict)
+    # Attributes only a deploy knows, resolved to "<LogicalId>.<Attribute>" so far.
+    stand_ins: set[str] = field(default_factory=set)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any], *, region: str, stack_name: str,
@@ -113,8 +116,12 @@ class Template:
             return self.queue_name(logical_id)
         if attribute == "QueueUrl" and kind == "AWS::SQS::Queue":
             return self.ref(logical_id)
-        raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute} ({kind or 'no such resource'})"
-                            " is not resolved by the runner")
+        if not kind:
+            raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute}: no such resource")
+        # Only a deploy knows it (a distribution's domain name, ...): a visible stand-in.
+        stand_in = f"{logical_id}.{attribute}"
+        self.stand_ins.add(stand_in)
+        return stand_in
 
     def queue_name(self, logical_id: str) -> str:
         name = self.resolve(self.properties(logical_id).get("QueueName"))

@@ -64,6 +64,7 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     routes: tuple[HttpRoute, ...] = ()
     queues: tuple[str, ...] = ()  # SQS queue names whose messages it receives
+    notes: tuple[str, ...] = ()  # what the runner could not reproduce exactly
 
 
 @dataclass(frozen=True)

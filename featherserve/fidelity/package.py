@@ -58,7 +58,12 @@ def function_from_template(template: Template, logical_id: str, locate: Locate,
         layers = tuple(locate(_layer_key(template, layer, logical_id))
                        for layer in props.get("Layers") or [])
         variables = (props.get("Environment") or {}).get("Variables") or {}
-        environment = {k: _text(template.resolve(v)) for k, v in variables.items()}
+        environment, notes = {}, []
+        for variable, value in variables.items():
+            before = set(template.stand_ins)
+            environment[variable] = _text(template.resolve(value))
+            notes += [f"environment {variable}: {stand_in} is only known after a deploy "
+                      "(a stand-in here)" for stand_in in sorted(template.stand_ins - before)]
     except TemplateError as exc:
         raise TemplateError(f"function {keys.get(function_name, logical_id)}: {exc}") from exc
     return FunctionSpec(
@@ -66,7 +71,7 @@ def function_from_template(template: Template, logical_id: str, locate: Locate,
         handler=str(props.get("Handler", "")), code=code, layers=layers,
         runtime=str(props.get("Runtime", "")), timeout=float(props.get("Timeout", 3)),
         memory_mb=int(props.get("MemorySize", 128)), environment=environment,
-        routes=triggers.routes, queues=triggers.queues)
+        routes=triggers.routes, queues=triggers.queues, notes=tuple(notes))
 
 
 def _text(value: Any) -> str:

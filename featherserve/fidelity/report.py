@@ -18,6 +18,7 @@ def format_reports(reports: Sequence[FunctionReport]) -> str:
         if init is not None and init.ok:
             head += f": init {init.ms:.0f} ms, {len(report.events)} events"
         lines.append(f"{head}: {'ok' if report.ok else 'FAILED'}")
+        lines += [f"  note: {note}" for note in function.notes]
         lines += [f"  import: {line}" for line in summarize(report.import_problems)]
         if init is not None and not init.ok:
             lines.append(f"  init: {init.describe()}")
@@ -51,6 +52,7 @@ def reports_json(reports: Sequence[FunctionReport]) -> list[dict[str, Any]]:
         "init_error": r.init.describe() if r.init is not None and not r.init.ok else None,
         "import_problems": summarize(r.import_problems),
         "restarts": r.restarts,
+        "notes": list(r.function.notes),
         "events": [{"event": c.event, "ok": c.ok, "answer": c.packaged.describe(),
                     "ms": round(c.packaged.ms, 1), "diff": c.diff} for c in r.events],
         "problems": r.problems,
