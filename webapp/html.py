@@ -59,6 +59,7 @@ def layout(assets: Assets, title: str, body: Markup, *, script: str | None = Non
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<title>{title} · featherserve</title>\n'
+        '<link rel="icon" href="data:,">\n'
         '<link rel="stylesheet" href="{css}">\n{script}\n</head>\n<body>\n'
         '<header class="site"><a class="brand" href="{home}">featherserve</a>'
         '<nav><a href="{home}">Models</a><a href="{docs}">API</a></nav></header>\n'

@@ -1,0 +1,198 @@
+"""The web app in a real browser: Debian's headless Chromium driven by Playwright, against
+`make serve`'s stack (serverless-offline on free loopback ports, the demo proxy invoking the
+model functions through serverless-offline's Lambda endpoint)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from featherserve.support.processes import (
+    NODE_BIN,
+    ROOT,
+    free_port,
+    running,
+    tool_env,
+    wait_for_port,
+)
+from model_store import LocalStore
+from model_store.base import PROJECT_STORE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+SCREENSHOT = ROOT / "docs" / "web-demo.png"
+PARITY = 1e-4
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[str]:
+    if not CHROMIUM.is_file():
+        pytest.fail("no /usr/bin/chromium: `make chromium` installs Debian's package")
+    port, lambda_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("web") / "offline.log"
+    command = [str(NODE_BIN / "sls"), "offline", "start", "--stage", "dev", "--host",
+               "127.0.0.1", "--httpPort", str(port), "--lambdaPort", str(lambda_port)]
+    env = tool_env({"FEATHERSERVE_DEMO_LAMBDA_ENDPOINT": f"http://127.0.0.1:{lambda_port}"})
+    with running(command, env=env, log_path=log) as process:
+        wait_for_port(port, process, log)
+        wait_for_port(lambda_port, process, log)
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, request) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: problems.append(str(e)))
+    opened.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    opened.problems = problems
+    yield opened
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert problems == [], problems
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ARG001 - pytest's hook signature
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def last_answer(page: Any) -> dict[str, Any]:
+    page.wait_for_function("() => window.featherserveDemo && window.featherserveDemo.last"
+                           " && (window.featherserveDemo.last.browser || window.featherserveDemo"
+                           ".last.error)", timeout=60_000)
+    return page.evaluate("() => window.featherserveDemo.last")
+
+
+def assert_parity(answer: dict[str, Any], label: str) -> float:
+    assert answer["server"]["label"] == label, answer
+    assert answer["browserLabel"] == label, answer
+    assert answer["largest"] <= PARITY, answer
+    return float(answer["largest"])
+
+
+def test_catalog_lists_every_model(site, page):
+    page.goto(site + "/")
+    shown = page.locator("article.model").evaluate_all("els => els.map(e => e.dataset.model)")
+    assert sorted(shown) == LocalStore(PROJECT_STORE).names()
+    assert "accuracy" in page.locator("article.model").first.inner_text()
+
+
+def test_digits_demo_reads_an_uploaded_png_as_seven(site, page):
+    page.goto(site + "/demo/digits")
+    page.set_input_files("#file", str(ROOT / "examples" / "digits.png"))
+    answer = last_answer(page)
+    largest = assert_parity(answer, "7")
+    assert answer["exactInput"] is True
+    assert page.locator("#server .label").inner_text() == "7"
+    assert "round trip" in page.locator("#server .timing").inner_text()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    print(f"digits upload: largest probability difference {largest:.3g}")
+
+
+def draw_seven(page: Any) -> None:
+    box = page.locator("#pad").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.25 * w, y + 0.2 * h)
+    page.mouse.down()
+    for fx, fy in ((0.75, 0.2), (0.6, 0.5), (0.45, 0.85)):
+        page.mouse.move(x + fx * w, y + fy * h, steps=12)
+    page.mouse.up()
+
+
+def test_digits_demo_reads_a_drawn_seven(site, page):
+    page.goto(site + "/demo/digits")
+    draw_seven(page)
+    page.click("#predict-drawing")
+    assert_parity(last_answer(page), "7")
+
+
+def test_tabular_demo_submits_its_prefilled_row(site, page):
+    page.goto(site + "/demo/breast_cancer")
+    assert page.locator("#f0").input_value() == "17.99"  # examples/breast_cancer.json row 0
+    page.click("#features button[type=submit]")
+    assert_parity(last_answer(page), "malignant")
+    assert page.locator("#browser .label").inner_text() == "malignant"
+
+
+def test_phone_viewport(site, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    phone = context.new_page()
+    try:
+        for path in ("/", "/demo/digits", "/demo/breast_cancer", "/docs"):
+            phone.goto(site + path)
+            overflow = phone.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 0, (path, overflow)
+        phone.goto(site + "/demo/digits")
+        phone.set_input_files("#file", str(ROOT / "examples" / "digits.png"))
+        assert_parity(last_answer(phone), "7")
+    finally:
+        context.close()
+
+
+def test_api_docs_page_renders_the_openapi(site, page):
+    page.goto(site + "/docs")
+    page.wait_for_selector("#docs[data-ready=true]")
+    text = page.locator("#spec").inner_text()
+    assert "/models/digits/predict" in text and "/models/breast_cancer" in text
+
+
+def test_browser_preprocessing_matches_the_server_bit_for_bit(site, page):
+    """The page's port of prepare_image against the Python one, on the rendered digits."""
+    from model_store.manifest import Manifest
+    from preprocessing.imaging import image_bytes_to_array
+
+    manifest = Manifest.from_json((PROJECT_STORE / "digits/1/manifest.json").read_text())
+    files = sorted((ROOT / "tests/images/rendered_digits").glob("*.png"))[::3]
+    page.goto(site + "/demo/digits")
+    page.wait_for_selector("#demo[data-ready=true]")
+    worst = 0.0
+    for path in files:
+        data = path.read_bytes()
+        expected = image_bytes_to_array(data, manifest.input)
+        got = page.evaluate("""async ([b64, spec]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const blob = new Blob([bytes], { type: "image/png" });
+            const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none",
+                premultiplyAlpha: "none" });
+            const canvas = document.createElement("canvas");
+            canvas.width = bitmap.width; canvas.height = bitmap.height;
+            const context = canvas.getContext("2d");
+            context.drawImage(bitmap, 0, 0);
+            const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            const p = window.featherserveDemo.prepare;
+            const { image, exact } = p.flattenToMode(rgba, canvas.width, canvas.height, spec,
+                                                     p.sniffImage(bytes));
+            return { exact, tensor: Array.from(p.prepareImage(image, spec)) };
+        }""", [base64.b64encode(data).decode(), json.loads(json.dumps(
+            manifest.to_dict()["input"]))])
+        assert got["exact"] is True
+        diff = float(np.abs(np.asarray(got["tensor"], np.float32) - expected.ravel()).max())
+        worst = max(worst, diff)
+    assert worst == 0.0, worst
