@@ -9,7 +9,7 @@ aliases (serverless_plugins/function_roles.js gives its role exactly that). Its 
 throttle (``params.demoRateLimit`` / ``demoBurstLimit``) and reserved concurrency keep a
 public page from running up the bill. The static files are larger than Lambda's 6 MB
 response limit (onnxruntime's wasm is 14 MB), so they never go through a function:
-``featherserve web-static`` uploads them to the bucket after a deploy.
+uploading them after a deploy is not automated yet (README "Web app").
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def render_web(header: str) -> str:
     return header + """
 # The web pages' static files (JavaScript, CSS, onnxruntime-web's 14 MB wasm, model files):
 # a private bucket that only this CloudFront distribution may read (origin access control),
-# HTTPS only, content-addressed paths cached for a year. `featherserve web-static --stage
+# HTTPS only, content-addressed paths cached for a year. uploading them after a deploy (README "Web app")
 # <stage>` uploads them after `sls deploy`. The mocked deploy drops the distribution and its
 # access control (moto's CloudFormation cannot create them); the template test checks them.
 Resources:
