@@ -1,9 +1,10 @@
 """The same handler answering in this process: the reference the packaged run must match.
 
 The handler module is imported afresh from this interpreter's path (the checkout the
-tooling runs from), with the function's environment in place of ``os.environ`` and the
-task root as working directory, so it reads its settings and finds its model layer exactly
-as the packaged run does. Its log lines are captured, not printed.
+tooling runs from), with the function's environment in place of ``os.environ``, so it
+reads its settings and finds its model layer exactly as the packaged run does. The working
+directory stays: were it the task root, a relative entry of ``sys.path`` would import the
+zip's code here too. Its log lines are captured, not printed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from featherserve.fidelity.errors import HandlerError
@@ -43,17 +43,15 @@ class LambdaContextStandIn:
 
 
 @contextlib.contextmanager
-def function_scope(env: Mapping[str, str], cwd: Path, log: io.StringIO) -> Iterator[None]:
-    """``os.environ`` replaced by ``env``, ``cwd`` entered, stdout/stderr into ``log``."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+def function_scope(env: Mapping[str, str], log: io.StringIO) -> Iterator[None]:
+    """``os.environ`` replaced by ``env``, stdout/stderr into ``log``."""
+    saved_env = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
     try:
-        os.chdir(cwd)
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             yield
     finally:
-        os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
 
@@ -91,15 +89,15 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
 class InProcessFunction:
     """Load once (``init``), then answer events, always inside the function's scope."""
 
-    def __init__(self, handler: str, env: Mapping[str, str], cwd: Path, timeout: float) -> None:
-        self.handler_name, self.env, self.cwd, self.timeout = handler, env, cwd, timeout
+    def __init__(self, handler: str, env: Mapping[str, str], timeout: float) -> None:
+        self.handler_name, self.env, self.timeout = handler, env, timeout
         self.log = io.StringIO()
         self._handler: Callable[[Any, Any], Any] | None = None
 
     def init(self) -> InitResult:
         started = time.monotonic()
         try:
-            with function_scope(self.env, self.cwd, self.log):
+            with function_scope(self.env, self.log):
                 self._handler = load_handler(self.handler_name)
         except HandlerError as exc:
             return InitResult(False, _ms(started), exc.error_type, exc.message)
@@ -113,7 +111,7 @@ class InProcessFunction:
             return Invocation(False, lambda_error("NotInitialized", "init failed"), 0.0,
                               "NotInitialized")
         try:
-            with function_scope(self.env, self.cwd, self.log):
+            with function_scope(self.env, self.log):
                 answer = self._handler(event, LambdaContextStandIn(self.env, self.timeout))
         except Exception as exc:
             return Invocation(False, lambda_error(type(exc).__name__, str(exc)), _ms(started),

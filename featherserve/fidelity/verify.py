@@ -109,9 +109,9 @@ def verify_function(function: FunctionSpec, events: Sequence[NamedEvent], region
     packaged = run_packaged(function, [e.payload for e in events], sandbox, env, setup, folder,
                             region=region)
     report.init, report.restarts = packaged.init, packaged.restarts
-    if not packaged.init.ok:
+    if not packaged.init.ok or not events:
         return report
-    reference = InProcessFunction(function.handler, env, sandbox.task, function.timeout)
+    reference = InProcessFunction(function.handler, env, function.timeout)
     report.reference_init = reference.init()
     for event, answer in zip(events, packaged.answers, strict=True):
         if not report.reference_init.ok:
