@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,45 @@ def deployed_service(client: ClientFactory, stack_name: str, dest: Path, *, regi
     return ServiceSpec(stage, region, tuple(functions), source=f"stack {stack_name}")
 
 
-def _latest_version(lam: Any, layer_name: str) -> str:
-    versions = lam.list_layer_versions(LayerName=layer_name)["LayerVersions"]
+def layers_in_state(state: Mapping[str, Any]) -> dict[str, list[str]]:
+    """FunctionName → its layers' names (or ARNs), from a ``serverless-state.json``: what a
+    deploy asked for, where the mock keeps no layers on the functions."""
+    service = state.get("service") or {}
+    declared = (service.get("initialServerlessConfig") or {}).get("layers") or {}
+    # The framework's logical id of a layer: its key, "-" → "Dash", "_" → "Underscore",
+    # first letter upper-cased, then "LambdaLayer".
+    names = {_normalized(key) + "LambdaLayer": str(layer.get("name") or key)
+             for key, layer in declared.items() if isinstance(layer, dict)}
+    found: dict[str, list[str]] = {}
+    for function in (service.get("functions") or {}).values():
+        layers = _dereferenced(state, function.get("layers")) if isinstance(function, dict) else 0
+        if isinstance(layers, list):
+            found[str(function.get("name"))] = [
+                names.get(str(layer.get("Ref")), str(layer.get("Ref")))
+                if isinstance(layer, dict) else str(layer) for layer in layers]
+    return found
+
+
+def _dereferenced(state: Any, value: Any) -> Any:
+    """The state file writes a repeated object once, then ``{"$ref": '$["a"]["b"]'}``."""
+    if isinstance(value, dict) and isinstance(value.get("$ref"), str):
+        for key in re.findall(r'\["([^"]*)"\]', value["$ref"]):
+            state = state.get(key) if isinstance(state, dict) else None
+        return state
+    return value
+
+
+def _normalized(key: str) -> str:
+    text = key.replace("-", "Dash").replace("_", "Underscore")
+    return text[:1].upper() + text[1:]
+
+
+def _latest_version(lam: Any, layer: str) -> str:
+    if layer.startswith("arn:") and layer.count(":") == 7:
+        return layer  # a layer version ARN already
+    versions = lam.list_layer_versions(LayerName=layer)["LayerVersions"]
     if not versions:
-        raise FidelityError(f"layer {layer_name} has no version")
+        raise FidelityError(f"layer {layer} has no version")
     return str(max(versions, key=lambda v: v["Version"])["LayerVersionArn"])
 
 
