@@ -2,6 +2,11 @@
 
 // featherserve's small Serverless Framework plugin.
 //
+// Production guards (serverless_plugins/production.js has the why of each): a deploy of a
+// non-dev stage with a local CORS origin is refused; stage and predict-method throttling,
+// an access log with retention, reserved concurrency on every function, alarms with an
+// optional SNS topic, and a lifecycle for the versioned deployment bucket.
+//
 // Offline packaging: when packaging layers, the framework asks CloudFormation for the
 // deployed stack's layer hashes (to skip re-uploading an unchanged layer). With no AWS
 // credentials at all that call can only fail, and it would also make the SDK probe the
@@ -11,6 +16,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const production = require('./production');
+
+// The deployment bucket is versioned (serverless.yml): replaced artifacts go after this.
+const NONCURRENT_VERSION_DAYS = 30;
 
 function hasCredentialSource(env) {
   const variables = [
@@ -35,8 +44,87 @@ class FeatherservePlugin {
     this.options = options;
     this.log = log || console;
     this.hooks = {
+      initialize: () => this.refuseLocalOriginOutsideDev(),
+      'before:package:compileFunctions': () => this.reserveConcurrency(),
       'before:package:compileLayers': () => this.skipLayerComparisonWithoutCredentials(),
+      'before:package:finalize': () => this.addProductionResources(),
     };
+  }
+
+  get settings() {
+    return (this.serverless.service.custom && this.serverless.service.custom.featherserve) || {};
+  }
+
+  refuseLocalOriginOutsideDev() {
+    const commands = (this.serverless.processedInput || {}).commands || [];
+    if (commands.length !== 1 || commands[0] !== 'deploy') return;
+    const stage = this.serverless.getProvider('aws').getStage();
+    const refusal = production.corsRefusal(stage, this.settings.corsOrigin, process.env);
+    if (refusal) {
+      throw new this.serverless.classes.Error(refusal, 'FEATHERSERVE_LOCAL_CORS_ORIGIN');
+    }
+  }
+
+  // Every function without a reservedConcurrency of its own gets the stage's default.
+  reserveConcurrency() {
+    const { service } = this.serverless;
+    const value = this.settings.reservedConcurrency;
+    if (String(value) === 'off') return;
+    const reserved = production.positiveInteger(value, 'reservedConcurrency',
+      this.serverless.classes.Error);
+    for (const name of service.getAllFunctions()) {
+      const fn = service.getFunction(name);
+      if (fn.reservedConcurrency == null) fn.reservedConcurrency = reserved;
+    }
+  }
+
+  addProductionResources() {
+    const { service } = this.serverless;
+    const provider = this.serverless.getProvider('aws');
+    const { naming } = provider;
+    const Error = this.serverless.classes.Error;
+    const settings = this.settings;
+    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    const stage = provider.getStage();
+    const throttles = {};
+    for (const name of ['stageRateLimit', 'stageBurstLimit', 'predictRateLimit',
+      'predictBurstLimit']) {
+      throttles[name] = production.positiveInteger((settings.throttle || {})[name], name, Error);
+    }
+    const predictPaths = [];
+    for (const name of service.getAllFunctions()) {
+      for (const event of service.getAllEventsInFunction(name)) {
+        const http = event.http;
+        const route = http && (typeof http === 'string' ? http.split(' ')[1] : http.path);
+        if (route && /^\/?models\/[^/]+\/predict\/?$/.test(route)) {
+          predictPaths.push(`/${route.replace(/^\/+|\/+$/g, '')}`);
+        }
+      }
+    }
+    const logs = production.accessLogResources(service.service, stage,
+      service.provider.logRetentionInDays);
+    if (production.stageSettings(resources, throttles, predictPaths,
+      'ApiGatewayAccessLogGroup', 'ApiGatewayAccountSettings')) {
+      Object.assign(resources, logs);
+    }
+    const functionIds = {};
+    for (const name of service.getAllFunctions()) {
+      functionIds[naming.getLambdaLogicalId(name)] = service.getFunction(name).name || name;
+    }
+    const alarms = settings.alarms || {};
+    Object.assign(resources, production.alarmResources(functionIds,
+      naming.getApiGatewayName(), stage, {
+        alarmTopicArn: alarms.topicArn || '',
+        alarmDurationMs: production.positiveInteger(alarms.durationMs, 'alarmDurationMs', Error),
+      }));
+    const bucket = resources[naming.getDeploymentBucketLogicalId()];
+    if (bucket && bucket.Properties && bucket.Properties.VersioningConfiguration) {
+      bucket.Properties.LifecycleConfiguration = { Rules: [{
+        Id: 'ExpireReplacedArtifacts', Status: 'Enabled',
+        NoncurrentVersionExpiration: { NoncurrentDays: NONCURRENT_VERSION_DAYS },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      }] };
+    }
   }
 
   skipLayerComparisonWithoutCredentials() {

@@ -38,6 +38,13 @@ STAGE_PARAMS = {
     "logRetentionInDays": 30,
     "modelSource": "s3://featherserve-models/prod",
     "modelVersion": "prod",
+    "stageRateLimit": 120,
+    "stageBurstLimit": 240,
+    "predictRateLimit": 60,
+    "predictBurstLimit": 120,
+    "reservedConcurrency": 25,
+    "alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:featherserve-alarms",
+    "alarmDurationMs": 2500,
 }
 # API Gateway's own errors and the contract's status for each.
 GATEWAY_STATUS = {
@@ -185,7 +192,8 @@ def log_group_arn(name: str) -> dict[str, str]:
 
 
 def test_each_function_may_write_its_own_logs_and_nothing_else(template):
-    roles = of_type(template, "AWS::IAM::Role")
+    roles = {k: r for k, r in of_type(template, "AWS::IAM::Role").items()
+             if k != "ApiGatewayCloudWatchRole"}  # API Gateway's: the access log's test
     fns = functions(template)
     assert len(roles) == len(fns) == len(MODELS)  # no shared role
     for properties in fns.values():
@@ -229,7 +237,8 @@ def test_without_an_s3_model_source_functions_serve_from_layers(template):
 @pytest.mark.parametrize(("fixture", "days"), [("template", 14), ("stage_template", 30)])
 def test_logs_expire(request, fixture, days):
     template = request.getfixturevalue(fixture)
-    groups = of_type(template, "AWS::Logs::LogGroup")
+    groups = {k: g for k, g in of_type(template, "AWS::Logs::LogGroup").items()
+              if k != "ApiGatewayAccessLogGroup"}  # the access log's own test
     assert len(groups) == len(MODELS)
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
 
@@ -276,3 +285,155 @@ def test_the_mock_aws_plugin_refuses_a_real_endpoint(service, tmp_path):
                                    "FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
     assert result.returncode != 0
     assert "FEATHERSERVE_MOCK_AWS=1" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------- production guards (stage)
+# serverless_plugins/production.js: what a production stage needs beyond the functions.
+ACCESS_LOG = "ApiGatewayAccessLogGroup"
+DEFAULT_THROTTLES = {"stageRateLimit": 50, "stageBurstLimit": 100, "predictRateLimit": 25,
+                     "predictBurstLimit": 50}
+
+
+def stage_description(template: dict[str, Any]) -> dict[str, Any]:
+    (deployment,) = of_type(template, "AWS::ApiGateway::Deployment").values()
+    return deployment["Properties"]["StageDescription"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("fixture", "limits"), [
+    ("template", DEFAULT_THROTTLES),
+    ("stage_template", {k: STAGE_PARAMS[k] for k in DEFAULT_THROTTLES}),
+])
+def test_the_stage_and_each_predict_method_are_throttled(request, fixture, limits):
+    template = request.getfixturevalue(fixture)
+    description = stage_description(template)
+    # The whole stage, every key together: API Gateway's default method setting.
+    assert description["ThrottlingRateLimit"] == limits["stageRateLimit"]
+    assert description["ThrottlingBurstLimit"] == limits["stageBurstLimit"]
+    predict = {s["ResourcePath"]: s for s in description["MethodSettings"]
+               if s["ResourcePath"].startswith("/~1models~1")}
+    assert sorted(predict) == sorted(f"/~1models~1{m}~1predict" for m in MODELS)
+    for setting in predict.values():
+        assert setting["HttpMethod"] == "*"
+        assert setting["ThrottlingRateLimit"] == limits["predictRateLimit"]
+        assert setting["ThrottlingBurstLimit"] == limits["predictBurstLimit"]
+        assert setting["ThrottlingRateLimit"] <= description["ThrottlingRateLimit"]
+
+
+@pytest.mark.parametrize(("fixture", "days"), [("template", 14), ("stage_template", 30)])
+def test_the_api_writes_an_access_log_that_expires(request, fixture, days):
+    template = request.getfixturevalue(fixture)
+    stage = "sec" if fixture == "template" else "secure"
+    group = template["Resources"][ACCESS_LOG]["Properties"]
+    assert group["LogGroupName"] == f"/aws/api-gateway/featherserve-{stage}-access"
+    assert group["RetentionInDays"] == days
+    setting = stage_description(template)["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": [ACCESS_LOG, "Arn"]}
+    fields = json.loads(setting["Format"])  # one JSON object per request
+    assert fields["requestId"] == "$context.requestId"
+    assert {"status", "httpMethod", "resourcePath", "apiKeyId", "ip"} <= set(fields)
+    assert "$context.identity.apiKey" not in fields.values()  # the id, never the key
+    # API Gateway writes logs through the region's CloudWatch role, set before the stage.
+    account = template["Resources"]["ApiGatewayAccountSettings"]
+    assert account["Type"] == "AWS::ApiGateway::Account"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["apigateway.amazonaws.com"]}
+    assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/"
+                                                     "service-role/AmazonAPIGatewayPushToCloudWatchLogs"}]
+    assert "Policies" not in role
+    (deployment,) = of_type(template, "AWS::ApiGateway::Deployment").values()
+    assert "ApiGatewayAccountSettings" in deployment["DependsOn"]
+
+
+@pytest.mark.parametrize(("fixture", "reserved"), [
+    ("template", 10), ("stage_template", STAGE_PARAMS["reservedConcurrency"])])
+def test_every_function_has_reserved_concurrency(request, fixture, reserved):
+    template = request.getfixturevalue(fixture)
+    fns = functions(template)
+    assert fns
+    for properties in fns.values():
+        assert isinstance(properties["ReservedConcurrentExecutions"], int)
+        assert properties["ReservedConcurrentExecutions"] >= 1
+    models = [p for p in fns.values() if p["Handler"] in
+              {f"handlers/{m}.handler" for m in MODELS}]
+    assert len(models) == len(MODELS)
+    assert {p["ReservedConcurrentExecutions"] for p in models} == {reserved}
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: r["Properties"] for k, r in of_type(template, "AWS::CloudWatch::Alarm").items()}
+
+
+@pytest.mark.parametrize("fixture", ["template", "stage_template"])
+def test_alarms_watch_5xx_errors_throttles_and_duration(request, fixture):
+    template = request.getfixturevalue(fixture)
+    stage = "sec" if fixture == "template" else "secure"
+    found = alarms(template)
+    api = found["ApiGateway5xxAlarm"]
+    assert (api["Namespace"], api["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert api["Dimensions"] == [{"Name": "ApiName", "Value": f"{stage}-featherserve"},
+                                 {"Name": "Stage", "Value": stage}]
+    (rest_api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
+    assert rest_api["Properties"]["Name"] == f"{stage}-featherserve"
+    duration_ms = STAGE_PARAMS["alarmDurationMs"] if fixture == "stage_template" else 3000
+    for function_id in functions(template):
+        base = function_id.removesuffix("LambdaFunction")
+        for kind, metric in (("Errors", "Errors"), ("Throttles", "Throttles"),
+                             ("Duration", "Duration")):
+            alarm = found[f"{base}{kind}Alarm"]
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric)
+            assert alarm["Dimensions"] == [{"Name": "FunctionName",
+                                            "Value": {"Ref": function_id}}]
+            assert alarm["TreatMissingData"] == "notBreaching"
+        assert found[f"{base}DurationAlarm"]["Threshold"] == duration_ms
+        assert found[f"{base}DurationAlarm"]["ExtendedStatistic"] == "p99"
+    topic = STAGE_PARAMS["alarmTopicArn"]
+    for alarm in found.values():
+        if fixture == "stage_template":
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [topic]
+        else:  # no topic: the alarms exist and notify no one
+            assert "AlarmActions" not in alarm and "OKActions" not in alarm
+
+
+def test_the_deployment_bucket_is_private_versioned_and_pruned(template):
+    bucket = template["Resources"]["ServerlessDeploymentBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+    # The framework's own policy: TLS only.
+    policy = template["Resources"]["ServerlessDeploymentBucketPolicy"]["Properties"]
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": False}}
+
+
+def test_a_stage_with_the_local_cors_origin_is_never_deployed(service):
+    # Refused before any AWS call: no credentials, no endpoint, nothing to reach.
+    result = run_cli([SLS, "deploy", "--stage", "prod", "--region", "us-east-1"], cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'refusing to deploy stage "prod" with corsOrigin http://localhost:8000' in output
+    assert "--param=\"corsOrigin=https://your.site\"" in output
+
+
+@pytest.mark.parametrize(("stage", "origin", "endpoint", "refused"), [
+    ("prod", "http://localhost:8000", "", True),
+    ("staging", "http://127.0.0.1:3000", "", True),
+    ("prod", "https://demo.example.org", "", False),
+    ("dev", "http://localhost:8000", "", False),
+    ("mock", "http://localhost:8000", "http://127.0.0.1:5000", False),  # a local mock of AWS
+    ("prod", "http://localhost:8000", "https://lambda.us-east-1.amazonaws.com", True),
+])
+def test_which_deploys_the_cors_guard_refuses(stage, origin, endpoint, refused):
+    script = ("const {corsRefusal} = require('./serverless_plugins/production');"
+              "const [stage, origin, endpoint] = process.argv.slice(1);"
+              "process.stdout.write(JSON.stringify(corsRefusal(stage, origin,"
+              " {AWS_ENDPOINT_URL: endpoint})));")
+    result = run_cli(["node", "-e", script, stage, origin, endpoint], env=tool_env())
+    assert result.returncode == 0, result.stderr
+    assert (json.loads(result.stdout) is not None) is refused

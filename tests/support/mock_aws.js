@@ -43,6 +43,10 @@ const NOT_IN_MOTO = new Set([
   'AWS::ApiGateway::UsagePlanKey',
   'AWS::ApiGateway::GatewayResponse',
   'AWS::S3::BucketPolicy',
+  // The region's API Gateway settings (the access log's CloudWatch role) and the alarms
+  // (serverless_plugins/production.js): moto's CloudFormation has neither.
+  'AWS::ApiGateway::Account',
+  'AWS::CloudWatch::Alarm',
 ]);
 const BUCKET_OUTPUT = 'ServerlessDeploymentBucketName';
 
