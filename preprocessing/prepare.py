@@ -248,7 +248,11 @@ def _trimmed_span(profile: npt.NDArray[np.float32]) -> tuple[float, float]:
     total = float(cumulative[-1])
     start = _crossing(cumulative, profile, INK_TRIM * total)
     stop = _crossing(cumulative, profile, (1.0 - INK_TRIM) * total)
-    return start, max(stop, start + 1.0)
+    # At least one pixel wide, never past the image's edge (a 1-pixel-wide working image,
+    # from a very thin photo, would otherwise give a crop box outside it).
+    length = float(len(profile))
+    start = min(start, length - 1.0)
+    return start, min(max(stop, start + 1.0), length)
 
 
 def _crossing(cumulative: npt.NDArray[np.float64], profile: npt.NDArray[np.float32],

@@ -257,6 +257,20 @@ def test_ink_box_centres_and_scales_the_ink():
     assert ink_rows[0] >= 3 and ink_rows[-1] <= 24  # padding 0.15 of 28 px on each side
 
 
+@pytest.mark.parametrize("size", [(9, 1400), (1400, 9), (8, 4096)])
+def test_a_very_thin_image_with_a_line_is_read_not_a_crash(size):
+    """Reduced to a working image one pixel across, the ink box still fits inside it (it
+    used to reach past the edge: "box can't exceed original image size", a 500)."""
+    width, height = size
+    pixels = np.full((height, width), 255, np.uint8)
+    if width < height:
+        pixels[height // 3: 2 * height // 3, width // 2] = 0
+    else:
+        pixels[height // 2, width // 3: 2 * width // 3] = 0
+    array = image_bytes_to_array(encode(Image.fromarray(pixels), "PNG"), SPEC)
+    assert_model_input(array)
+
+
 @pytest.mark.parametrize("policy", ["stretch", "fit-pad", "center-crop"])
 def test_other_resize_policies(policy):
     spec = ImageSpec(height=32, width=48, mode="RGB", mean=(0.5,) * 3, std=(0.25,) * 3,

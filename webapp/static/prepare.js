@@ -178,7 +178,10 @@ function trimmedSpan(profile) {
   const total = cumulative[cumulative.length - 1];
   const start = crossing(cumulative, profile, INK_TRIM * total);
   const stop = crossing(cumulative, profile, (1.0 - INK_TRIM) * total);
-  return [start, Math.max(stop, start + 1.0)];
+  // At least one pixel wide, never past the edge (as preprocessing/prepare.py).
+  const length = profile.length;
+  const first = Math.min(start, length - 1.0);
+  return [first, Math.min(Math.max(stop, first + 1.0), length)];
 }
 
 function inkBounds(mass, width, height) {
