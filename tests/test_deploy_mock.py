@@ -231,7 +231,7 @@ def test_deploy_creates_the_stack_functions_layers_api_and_artifacts(deployment)
     # The artifacts the stack was built from are in the deployment bucket.
     folder = deployment.uploads[0]
     uploaded = deployment.uploaded_names(folder)
-    assert uploaded >= {"featherserve.zip", "runtime.zip", "model-breast_cancer.zip",
+    assert uploaded >= {"function.zip", "runtime.zip", "model-breast_cancer.zip",
                         "model-digits.zip", "compiled-cloudformation-template.json"}
     for model in MODELS:
         zip_name = f"model-{model}.zip"
@@ -322,8 +322,8 @@ def test_new_model_version_rolls_out_to_its_function_only_and_rolls_back(deploym
     digits_old, digits_new = (t["DigitsLambdaFunction"]["Properties"] for t in (old, new))
     assert digits_old["Code"]["S3Key"] != digits_new["Code"]["S3Key"]
     assert {**digits_old, "Code": None} == {**digits_new, "Code": None}
-    assert deployment.uploaded(first, "featherserve.zip") == \
-        deployment.uploaded(rollout, "featherserve.zip")
+    assert deployment.uploaded(first, "function.zip") == \
+        deployment.uploaded(rollout, "function.zip")
 
     label = f"breast_cancer v2 sha256:{manifest.sha256[:12]}"
     assert served_by_live(lam, "breast_cancer") == ("2", label)
