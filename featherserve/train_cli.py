@@ -35,6 +35,13 @@ def register(commands: Any) -> None:
                              "(default 0.97; 0.99 for images)")
     common.add_argument("--no-serve", action="store_true",
                         help="publish only; do not write the model's handler and function")
+    common.add_argument("--frontier", action="store_true",
+                        help="sweep student sizes (training/frontier.py): accuracy, latency, "
+                             "cold start, size and cost of each in DIR/frontier.*, then "
+                             "publish the smallest within --max-accuracy-loss of the teacher")
+    common.add_argument("--max-accuracy-loss", type=float, default=0.01, metavar="SHARE",
+                        help="with --frontier: the accuracy a student may lose against the "
+                             "teacher (default 0.01, one point)")
     common.add_argument("--reports", type=Path, default=None, metavar="DIR",
                         help="where the report and its picture go (default build/reports)")
 
@@ -105,6 +112,13 @@ def run_train_tabular(args: argparse.Namespace) -> int:
     config = TabularConfig.quick() if args.quick else TabularConfig()
     if args.min_retention is not None:
         config = replace(config, min_retention=args.min_retention)
+    if args.frontier:
+        from training.frontier import QUICK_TABULAR_HIDDEN, TABULAR_HIDDEN, tabular_frontier
+
+        return _frontier(args, lambda work: tabular_frontier(
+            args.name, data=args.data, target=args.target, task=args.task, work=work,
+            seed=args.seed, config=config,
+            hidden=QUICK_TABULAR_HIDDEN if args.quick else TABULAR_HIDDEN))
     try:
         manifest = build_tabular_model(args.name, data=args.data, target=args.target,
                                        task=args.task, store_root=args.store, seed=args.seed,
@@ -124,6 +138,12 @@ def run_train_image(args: argparse.Namespace) -> int:
     try:
         config = image_config(preset=args.preset, size=args.size, color=args.color,
                               quick=args.quick, min_retention=args.min_retention)
+        if args.frontier:
+            from training.frontier import IMAGE_CHANNELS, QUICK_IMAGE_CHANNELS, image_frontier
+
+            return _frontier(args, lambda work: image_frontier(
+                args.name, work=work, folder=args.folder, seed=args.seed, config=config,
+                channels=QUICK_IMAGE_CHANNELS if args.quick else IMAGE_CHANNELS))
         manifest = build_image_model(args.name, folder=args.folder, store_root=args.store,
                                      seed=args.seed, quick=args.quick, config=config,
                                      report_dir=args.reports)
@@ -146,6 +166,32 @@ def run_import(args: argparse.Namespace) -> int:
     except TrainingError as exc:
         return _refused(exc)
     return _serve(args, manifest.name)
+
+
+def _frontier(args: argparse.Namespace, sweep: Any) -> int:
+    """``--frontier``: the sweep, its report, then the chosen student published and served."""
+    import tempfile
+
+    from training.errors import TrainingError
+    from training.frontier import measure, publish_pick
+    from training.frontier_report import write_frontiers
+
+    out = (args.reports or Path("build") / "reports") / args.name
+    with tempfile.TemporaryDirectory(prefix="featherserve-frontier-") as work:
+        try:
+            frontier = measure(sweep(Path(work)), samples=1 if args.quick else 3,
+                               warm_requests=50 if args.quick else 200)
+        except TrainingError as exc:
+            return _refused(exc)
+        written = write_frontiers([frontier], out, args.max_accuracy_loss)
+        print("frontier: " + ", ".join(str(p) for p in written))
+        published = publish_pick(frontier, args.store, args.max_accuracy_loss)
+    if published is None:
+        return _refused(ValueError(f"no student within {args.max_accuracy_loss:.1%} of the "
+                                   f"teacher; see {written[1]}"))
+    print(f"{published.name} v{published.version}: the smallest student within "
+          f"{args.max_accuracy_loss:.1%} of the teacher")
+    return _serve(args, published.name)
 
 
 def _refused(error: Exception) -> int:

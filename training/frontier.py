@@ -1,0 +1,232 @@
+"""The accuracy–latency–cost frontier: one model's build swept over student sizes.
+
+    python -m training.frontier [--models breast_cancer,digits] [--quick] [--out DIR]
+    featherserve train tabular|image NAME ... --frontier [--max-accuracy-loss 0.01]
+
+Each student size is built by the model's own pipeline (same data, teacher recipe, seed,
+export, int8 where the build applies it) into a scratch store, then every file is measured
+the same way: test accuracy (from its build), file size, parameters, warm latency and cold
+start of the real handler serving it (fresh processes, ``benchmarks/probe.py``), and cost
+per million requests at that latency (``featherserve.pricing``). For image models the fp32
+export of each student is measured beside its int8 file.
+
+Affordable on two cores: image students get a lighter schedule than the shipped build
+(``IMAGE_SWEEP_SCHEDULE``: fewer synthetic samples and epochs, the same for every size), so
+their accuracies compare with each other, not with the shipped model, which is measured as
+its own point. ``pick_smallest`` is the build's choice: the smallest file within a stated
+accuracy loss of the teacher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from model_store.local import LocalStore
+from model_store.manifest import Manifest, Quantization
+from training.frontier_measure import measure_point
+
+TABULAR_HIDDEN: tuple[tuple[int, ...], ...] = ((2,), (4,), (8,), (16,), (32,), (64, 32))
+IMAGE_CHANNELS: tuple[tuple[int, ...], ...] = ((4, 8, 8), (8, 16, 16), (12, 24, 32),
+                                              (16, 32, 48), (24, 48, 64))
+# --quick (tests, smoke runs): three sizes around the shipped one.
+QUICK_TABULAR_HIDDEN = TABULAR_HIDDEN[1:4]
+QUICK_IMAGE_CHANNELS = IMAGE_CHANNELS[1:3]
+DEFAULT_MAX_LOSS = 0.01
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    label: str                  # "hidden (16,)", "channels (12, 24, 32) int8"
+    size_key: int               # parameters: what "smallest" means
+    quantization: str
+    accuracy: float | None
+    teacher_accuracy: float | None
+    file_bytes: int
+    parameters: int | None
+    store: str                  # the scratch store holding it (version 1 of the model)
+    shipped: bool = False       # the configuration the project ships
+    warm_us: float | None = None
+    cold_ms: float | None = None
+    cost_per_million: float | None = None
+    error: str = ""             # why it could not be measured
+
+    @property
+    def accuracy_loss(self) -> float | None:
+        if self.accuracy is None or self.teacher_accuracy is None:
+            return None
+        return self.teacher_accuracy - self.accuracy
+
+
+@dataclass(frozen=True)
+class Frontier:
+    model: str
+    points: tuple[FrontierPoint, ...]
+    schedule: str               # how the sweep's students were trained
+
+    def pick_smallest(self, max_loss: float = DEFAULT_MAX_LOSS) -> FrontierPoint | None:
+        """The smallest student (parameters, then bytes) within ``max_loss`` of the teacher."""
+        within = [p for p in self.points
+                  if p.accuracy_loss is not None and p.accuracy_loss <= max_loss]
+        return min(within, key=lambda p: (p.size_key, p.file_bytes), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "schedule": self.schedule,
+                "points": [{**asdict(p), "accuracy_loss": p.accuracy_loss}
+                           for p in self.points]}
+
+
+# -- sweeps --------------------------------------------------------------------------------
+def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int = 0,
+                     config: Any = None, hidden: Sequence[tuple[int, ...]] = TABULAR_HIDDEN,
+                     task: str | None = None) -> Frontier:
+    from training.tabular.build import build_tabular_model
+    from training.tabular.config import TabularConfig
+
+    base = config or TabularConfig()
+    points = []
+    for size in hidden:
+        store = work / f"hidden-{'x'.join(map(str, size))}"
+        manifest = build_tabular_model(name, data=data, target=target, task=task,  # type: ignore[arg-type]
+                                       store_root=store, seed=seed,
+                                       config=replace(base, hidden=size),
+                                       teacher_dir=work / "teachers", report_dir=work / "reports")
+        points.append(_point(manifest, store, f"hidden {size}",
+                             shipped=size == TabularConfig().hidden))
+    return Frontier(name, tuple(points), f"the build's own schedule ({base.epochs} epochs, "
+                                         f"{base.teacher_trees}-tree teacher)")
+
+
+def image_frontier(name: str, *, work: Path, folder: Path | None = None, seed: int = 0,
+                   config: Any = None,
+                   channels: Sequence[tuple[int, ...]] = IMAGE_CHANNELS) -> Frontier:
+    from training.image.build import build_image_model
+    from training.image.config import ImageBuildConfig, image_config
+    from training.image.models import STUDENT
+
+    base = sweep_schedule(config or (image_config(preset="digits") if folder is None
+                                     else ImageBuildConfig()))
+    points = []
+    for widths in channels:
+        tag = "x".join(map(str, widths))
+        store, build = work / f"channels-{tag}", work / f"build-{tag}"
+        manifest = build_image_model(name, folder=folder, store_root=store, seed=seed,
+                                     work_dir=build, report_dir=work / "reports",
+                                     config=replace(base, student=replace(base.student,
+                                                                          channels=widths)))
+        shipped = widths == STUDENT.channels
+        quantized = manifest.quantization.method != "none"
+        points.append(_point(manifest, store, f"channels {widths} "
+                             f"{'int8' if quantized else 'fp32'}", shipped=shipped))
+        fp32_file = build / "image" / name / "student_fp32.onnx"
+        if quantized and fp32_file.is_file():
+            fp32 = _fp32_twin(manifest, fp32_file, work / f"channels-{tag}-fp32")
+            points.append(_point(fp32, work / f"channels-{tag}-fp32",
+                                 f"channels {widths} fp32", shipped=False))
+    epochs = (base.teacher_training.epochs, base.student_training.epochs)
+    return Frontier(name, tuple(points),
+                    f"sweep schedule: teacher {epochs[0]} epochs, students {epochs[1]} epochs, "
+                    f"{base.mixture.font_digits} font + {base.mixture.stroke_digits} stroke "
+                    f"digits, {base.mixture.augmented_copies} augmented copies (lighter than "
+                    "the shipped build; the same for every size)")
+
+
+def sweep_schedule(config: Any) -> Any:
+    """IMAGE_SWEEP_SCHEDULE: fewer synthetic samples and epochs, bars reported, not enforced."""
+    mixture = replace(config.mixture, augmented_copies=min(config.mixture.augmented_copies, 1),
+                      font_digits=min(config.mixture.font_digits, 800),
+                      stroke_digits=min(config.mixture.stroke_digits, 800))
+    return replace(config, mixture=mixture, enforce_bars=False,
+                   teacher_training=replace(config.teacher_training,
+                                            epochs=min(config.teacher_training.epochs, 3)),
+                   student_training=replace(config.student_training,
+                                            epochs=min(config.student_training.epochs, 5)))
+
+
+def _point(manifest: Manifest, store: Path, label: str, *, shipped: bool) -> FrontierPoint:
+    metrics = manifest.metrics
+    return FrontierPoint(label=label, size_key=metrics.student_parameters or manifest.bytes,
+                         quantization=manifest.quantization.method,
+                         accuracy=metrics.student_accuracy,
+                         teacher_accuracy=metrics.teacher_accuracy, file_bytes=manifest.bytes,
+                         parameters=metrics.student_parameters, store=str(store),
+                         shipped=shipped)
+
+
+def _fp32_twin(manifest: Manifest, fp32_file: Path, store: Path) -> Manifest:
+    """The same student's fp32 export, published with its own accuracy and no int8 claim."""
+    metrics = replace(manifest.metrics, student_accuracy=manifest.metrics.student_fp32_accuracy)
+    twin = replace(manifest, version="", sha256="", bytes=0, metrics=metrics,
+                   quantization=Quantization(method="none", reason="frontier: fp32 twin"))
+    return LocalStore(store).publish(twin, fp32_file)
+
+
+# -- measuring and choosing ------------------------------------------------------------------
+def measure(frontier: Frontier, *, samples: int = 3, warm_requests: int = 200,
+            log: Callable[[str], None] = print) -> Frontier:
+    points = []
+    for point in frontier.points:
+        log(f"  frontier {frontier.model}: measuring {point.label}")
+        points.append(replace(point, **measure_point(frontier.model, Path(point.store),
+                                                     samples=samples,
+                                                     warm_requests=warm_requests)))
+    return replace(frontier, points=tuple(points))
+
+
+def publish_pick(frontier: Frontier, store: Path, max_loss: float) -> Manifest | None:
+    """Publish ``pick_smallest``'s student to ``store`` (None: no student was close enough)."""
+    pick = frontier.pick_smallest(max_loss)
+    if pick is None:
+        return None
+    source = LocalStore(pick.store)
+    manifest = source.manifest(frontier.model)
+    return LocalStore(store).publish(manifest, source.model_path(frontier.model))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from training.frontier_report import write_frontiers
+
+    parser = argparse.ArgumentParser(prog="python -m training.frontier", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="breast_cancer,digits")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--quick", action="store_true", help="tiny builds: a smoke run")
+    parser.add_argument("--samples", type=int, default=3, help="cold starts per point")
+    args = parser.parse_args(argv)
+    frontiers = []
+    with tempfile.TemporaryDirectory(prefix="featherserve-frontier-") as scratch:
+        for name in args.models.split(","):
+            frontiers.append(measure(shipped_frontier(name, Path(scratch) / name, args.quick),
+                                     samples=args.samples))
+        write_frontiers(frontiers, args.out)
+    print(json.dumps({f.model: [p.label for p in f.points] for f in frontiers}))
+    return 0
+
+
+def shipped_frontier(name: str, work: Path, quick: bool) -> Frontier:
+    """The sweep for one of the project's own models, built as the project builds it."""
+    if name == "breast_cancer":
+        from training.tabular.config import TabularConfig
+
+        config = TabularConfig.quick() if quick else TabularConfig()
+        return tabular_frontier(name, data="sklearn:breast_cancer", target="diagnosis",
+                                work=work, config=config,
+                                hidden=QUICK_TABULAR_HIDDEN if quick else TABULAR_HIDDEN)
+    if name == "digits":
+        from training.image.config import image_config
+
+        return image_frontier(name, work=work,
+                              config=image_config(preset="digits", quick=quick),
+                              channels=QUICK_IMAGE_CHANNELS if quick else IMAGE_CHANNELS)
+    raise SystemExit(f"{name}: not one of the shipped models; use `featherserve train ... "
+                     "--frontier` for your own")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
