@@ -8,6 +8,8 @@
                  inference; before/after pairs for the warm changes
     snapstart    the fidelity runner's SnapStart run: hooks in order, first request after
                  the restore against warm ones
+    throughput   requests/s on loopback, same requests: in process, serverless-offline,
+                 and Flask + waitress serving the scikit-learn teacher (benchmarks/throughput.py)
     goals        issue 13's goals as ratios with pass/fail (benchmarks/goals.py)
     memory       peak RSS of every process
     output       results.json, results.md, chart.png in --out; the Markdown is also printed
@@ -51,6 +53,7 @@ from benchmarks.scenarios import (
     shipped_model_names,
 )
 from benchmarks.snapstart_run import baseline_tree, snapstart_runs
+from benchmarks.throughput import Load, run_throughput
 from benchmarks.warm import WarmPlan, run_warm
 from model_store.base import PROJECT_STORE
 
@@ -85,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 scenarios")
     parser.add_argument("--no-packaged", action="store_true",
                         help="skip the packaged (CPython 3.12) scenarios and the SnapStart run")
+    parser.add_argument("--no-throughput", action="store_true",
+                        help="skip the serving-throughput comparison")
     parser.add_argument("--no-ablations", action="store_true",
-                        help="skip the scenarios that undo one change each")
+                        help="skip the scenarios that undo one change each (--quick does)")
     return parser
 
 
@@ -130,8 +135,8 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
         process_env = function_environment()
         code = CodeTrees(bytecode=stage_code(scratch / "code" / "bytecode", bytecode=True),
                          source=stage_code(scratch / "code" / "source", bytecode=False))
-        packaged = ({} if args.no_packaged
-                    else packaged_functions(scratch / "packaged", list(models), notes))
+        packaged = ({} if args.no_packaged else
+                    packaged_functions(scratch / "packaged", layer_root, list(models), notes))
         s3_context: contextlib.AbstractContextManager[S3Fixture | None] = (
             contextlib.nullcontext() if args.no_s3 else moto_s3(scratch, models))
         if args.no_s3:
@@ -139,13 +144,19 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
         with s3_context as s3:
             scenarios = plan_scenarios(models, teachers, requests, layer_root, s3, code=code,
                                        process_env=process_env, packaged=packaged,
-                                       ablations=not args.no_ablations)
+                                       ablations=not (args.no_ablations or args.quick))
             cold = run_cold_starts(scenarios, samples=size.samples, scratch=scratch)
         before = baseline_tree(scratch / "baseline", notes)
         warm = run_warm(models, requests, teachers, layer_root=layer_root, plan=plan,
                         scratch=scratch, baseline_tree=before,
-                        code_env={"PYTHONPATH": str(code.bytecode), **process_env})
+                        code_env={"PYTHONPATH": os.pathsep.join((str(code.bytecode), str(ROOT))),
+                                  **process_env})
         extra: dict[str, Any] = {"errors": {}}
+        if not args.no_throughput:
+            extra["throughput"] = run_throughput(
+                models, {n: r.first for n, r in requests.items()}, teachers, warm.handlers,
+                layer_root=layer_root, scratch=scratch / "throughput",
+                load=Load(requests=max(100, size.requests)))
         if packaged:
             extra["snapstart"] = snapstart_runs(
                 packaged, {n: r.first for n, r in requests.items()}, scratch / "snapstart",
@@ -164,14 +175,14 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
         extra=extra)
 
 
-def packaged_functions(scratch: Path, names: list[str], notes: list[str]
+def packaged_functions(scratch: Path, store: Path, names: list[str], notes: list[str]
                        ) -> dict[str, PackagedFunction]:
     """Each model's function zip + layers unpacked as Lambda would (needs CPython 3.12)."""
     interpreter = find_python312()
     if interpreter is None or not interpreter.can_import_layer:
         notes.append("no CPython 3.12 that can load the layers: packaged scenarios skipped")
         return {}
-    functions = PackagedFunctions(scratch, interpreter)
+    functions = PackagedFunctions(scratch, interpreter, store)
     found = {}
     for name in names:
         missing = functions.missing_layers(name)

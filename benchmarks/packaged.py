@@ -4,9 +4,10 @@
   by the running interpreter (``unchecked-hash``, as the function zip has) or without it:
   what the virtualenv scenarios import, so that "bytecode present" is a choice, not an
   accident of whatever ``__pycache__`` the working tree holds.
-- ``PackagedFunctions``: the function zip built now by the layer build's own code (CPython
-  3.12 bytecode), with ``build/layers`` runtime and model layers, unpacked by the fidelity
-  runner's ``Unpacker`` into a task root and an opt folder, with Lambda's environment.
+- ``PackagedFunctions``: the function zip and the model layers (of the models frozen for
+  this run) built now by the layer build's own code (CPython 3.12 bytecode), with
+  ``build/layers/runtime.zip``, unpacked by the fidelity runner's ``Unpacker`` into a task
+  root and an opt folder, with Lambda's environment.
 - ``function_environment``: the variables every function gets from serverless.yml's
   ``provider.environment`` that change how the process runs (BLAS threads): the like-for-
   like floor gets the same.
@@ -27,6 +28,8 @@ from featherserve.fidelity.sandbox import Sandbox, Unpacker, lambda_environment
 from featherserve.layers.code_package import RUNTIME_PACKAGES, build_function_zip, stage_packages
 from featherserve.layers.exceptions import TargetInterpreterError
 from featherserve.layers.interpreter import TargetInterpreter, find_target_interpreter
+from featherserve.layers.model_layer import ModelRef, build_model_layers, model_layer_zip
+from model_store.local import LocalStore
 
 LAYERS_DIR = ROOT / "build" / "layers"
 # Process-wide settings read by native libraries at load time, not by featherserve.
@@ -85,14 +88,16 @@ class PackagedFunction:
 class PackagedFunctions:
     """Each model's function as Lambda would unpack it, under ``scratch``."""
 
-    def __init__(self, scratch: Path, interpreter: TargetInterpreter,
+    def __init__(self, scratch: Path, interpreter: TargetInterpreter, store: Path,
                  layers_dir: Path = LAYERS_DIR) -> None:
         self.scratch, self.interpreter, self.layers_dir = scratch, interpreter, layers_dir
+        self.store = store
         self.code = build_function_zip(scratch / "function", interpreter).layer.zip_path
         self.unpacker = Unpacker(scratch / "zips")
 
     def missing_layers(self, name: str) -> list[str]:
-        return [str(p) for p in self._layers(name) if not p.is_file()]
+        runtime = self.layers_dir / "runtime.zip"
+        return [] if runtime.is_file() else [str(runtime)]
 
     def function(self, name: str, extra_env: dict[str, str]) -> PackagedFunction:
         spec = FunctionSpec(name=name, function_name=f"featherserve-bench-{name}",
@@ -107,4 +112,6 @@ class PackagedFunctions:
         return PackagedFunction(name, sandbox, env, str(python), spec)
 
     def _layers(self, name: str) -> tuple[Path, ...]:
-        return (self.layers_dir / "runtime.zip", self.layers_dir / f"model-{name}.zip")
+        models = self.scratch / "model-layers"
+        build_model_layers(LocalStore(self.store), [ModelRef(name)], models)
+        return (self.layers_dir / "runtime.zip", model_layer_zip(models, name))

@@ -7,7 +7,8 @@ from typing import Any
 
 def render_markdown(results: dict[str, Any]) -> str:
     parts = [_heading(results), goals_table(results), cold_start_table(results),
-             changes_table(results), warm_table(results), snapstart_table(results),
+             changes_table(results), warm_table(results), throughput_table(results),
+             snapstart_table(results),
              inference_table(results), _footer(results)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -89,6 +90,26 @@ def changes_table(results: dict[str, Any]) -> str:
             before, after = (pair.get(k, {}).get("median") for k in ("before", "after"))
             speedup = before / after if before and after else None
             lines.append(f"| {what} | {_us(before)} | {_us(after)} | {_times(speedup)} |")
+    return "\n".join(lines)
+
+
+def throughput_table(results: dict[str, Any]) -> str:
+    throughput = results.get("throughput") or {}
+    rows = throughput.get("rows") or {}
+    if not rows:
+        return ""
+    lines = [f"### Serving throughput: {throughput['model']}, {throughput['request']}, "
+             "same requests, same run, loopback", "",
+             "| server | requests/s | average latency | p50 | p99 | concurrency | errors |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in rows.items():
+        latency = row["latency_ms"]
+        errors = "; ".join(row.get("errors") or []) or "0"
+        lines.append(f"| {name} | {_rps(row['requests_per_s'])} | {_ms(latency['mean'])}"
+                     f" | {_ms(latency['median'])} | {_ms(latency['p99'])}"
+                     f" | {row.get('concurrency', '—')} | {errors[:120]} |")
+    lines += ["", "The client (Python threads, keep-alive) runs on the same two cores as the "
+              "server, for every row alike."]
     return "\n".join(lines)
 
 
@@ -208,6 +229,10 @@ def _percent(value: float | None) -> str:
 
 def _rps(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} req/s"
+
+
+def _ms_small(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} ms"
 
 
 def _mib(kib: float | None) -> str:

@@ -6,13 +6,14 @@ frozen layer folder; one more child per model times the bare models on the same 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.children import ChildFailed, child_env, run_child, script_command
+from benchmarks.children import ROOT, ChildFailed, child_env, run_child, script_command
 from benchmarks.payloads import ModelRequests
 from benchmarks.scenarios import ShippedModel, Teachers
 from benchmarks.summary import describe
@@ -54,7 +55,7 @@ def run_warm(models: Mapping[str, ShippedModel], requests: Mapping[str, ModelReq
             spec = {"mode": "inference", "manifest": str(model.manifest_file),
                     "request": str(requests[name].first), "engines": engines, **timing}
             _collect(results, results.inference, name, spec, env, scratch, plan)
-            for engine in engines:
+            for engine in engines if name in results.inference else ():
                 results.inference[name]["variants"][engine["name"]]["file_bytes"] = \
                     Path(engine["path"]).stat().st_size
         if model.is_image and baseline_tree is not None:
@@ -62,9 +63,10 @@ def run_warm(models: Mapping[str, ShippedModel], requests: Mapping[str, ModelReq
             spec = {"mode": "preprocess", "manifest": str(model.manifest_file),
                     "image": str(image), **timing}
             pair = {}
-            for when, tree in (("before", baseline_tree), ("after", env["PYTHONPATH"])):
+            for when, tree in (("before", str(baseline_tree)), ("after", env["PYTHONPATH"])):
                 into: dict[str, dict[str, Any]] = {}
-                _collect(results, into, f"{name}-{when}", spec, {**env, "PYTHONPATH": str(tree)},
+                path = os.pathsep.join((tree, str(ROOT)))
+                _collect(results, into, f"{name}-{when}", spec, {**env, "PYTHONPATH": path},
                          scratch, plan)
                 if into:
                     pair[when] = into[f"{name}-{when}"]["variants"]["preprocess"]["summary_us"]

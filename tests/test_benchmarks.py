@@ -1,7 +1,8 @@
 """``python -m benchmarks --quick`` end to end, on stand-in models and teachers built here.
 
 Only ratios measured in the same run are asserted, with margins wide enough for a busy
-two-core machine; absolute times never are.
+two-core machine; absolute times never are. The cold-start ratios are asserted against
+both floors of the same run (plain, and like for like), in the virtualenv and packaged.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.goals import LIKE_FOR_LIKE_LIMIT, PLAIN_FLOOR_LIMIT
+from benchmarks.packaged import find_python312
 from featherserve.support.processes import ROOT, run_cli, tool_env
 
 pytestmark = pytest.mark.perf
 
 BREAST_CANCER_LABELS = ("malignant", "benign")
 DIGIT_LABELS = tuple(str(d) for d in range(10))
-HAS_DIGITS_HANDLER = (ROOT / "handlers" / "digits.py").is_file()
+# Cold start ÷ floor, same run: what three samples on a shared two-core machine can show
+# stays under these. Issue 13's goals themselves (1.0× the plain floor, 1.15× the like-for-
+# like one: benchmarks/goals.py) are judged by `make bench` on 15 interleaved samples; the
+# quick run measured 0.8-1.5× and 1.0-1.8× here.
+PLAIN_CEILING = 2.0 * PLAIN_FLOOR_LIMIT
+LIKE_FOR_LIKE_CEILING = 2.0 * LIKE_FOR_LIKE_LIMIT
+HAS_PYTHON312 = find_python312() is not None and (ROOT / "build/layers/runtime.zip").is_file()
 
 
 # -- stand-ins: a student in a throwaway store, and its teachers ---------------------------
@@ -101,8 +110,7 @@ def run(tmp_path_factory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("bench")
     store, teachers, out = root / "store", root / "teachers", root / "out"
     build_breast_cancer(store, teachers)
-    if HAS_DIGITS_HANDLER:
-        build_digits(store, teachers)
+    build_digits(store, teachers)
     done = run_cli([sys.executable, "-m", "benchmarks", "--quick", "--store", str(store),
                     "--teachers", str(teachers), "--out", str(out)],
                    env=tool_env(), timeout=300)
@@ -118,10 +126,12 @@ def median(run: dict[str, Any], scenario: str) -> float:
 
 def test_every_scenario_ran_every_sample(run):
     results, rows = run["results"], run["rows"]
-    expected = {"floor", "breast_cancer/layer", "breast_cancer/s3",
-                "breast_cancer/joblib-teacher"}
-    if HAS_DIGITS_HANDLER:
-        expected |= {"digits/layer", "digits/s3", "digits/torch-teacher"}
+    expected = {"floor", "floor-l4l", "breast_cancer/layer", "breast_cancer/s3",
+                "breast_cancer/joblib-teacher", "digits/layer", "digits/s3",
+                "digits/torch-teacher"}
+    if HAS_PYTHON312:
+        expected |= {"packaged/floor", "packaged/floor-l4l", "packaged/breast_cancer",
+                     "packaged/digits"}
     assert expected <= set(rows)
     assert results["errors"] == {}
     assert results["settings"]["samples"] == 3
@@ -129,7 +139,7 @@ def test_every_scenario_ran_every_sample(run):
         assert len(row["samples"]) == 3, row["id"]
         for sample in row["samples"]:
             assert sample["wall_ms"] > 0 and sample["peak_rss_kb"] > 0
-            if row["kind"] != "floor":
+            if not row["kind"].startswith("floor"):
                 assert sample["status"] == 200
                 assert sample["import_ms"] > 0 and sample["init_ms"] > 0
                 assert sample["first_response_ms"] > 0
@@ -160,13 +170,53 @@ def test_s3_samples_each_downloaded_into_an_empty_cache_and_left_nothing(run):
         os.killpg(settings["moto_server_pid"], 0)  # moto_server's whole group is gone
 
 
-def test_layer_handlers_start_close_to_the_floor(run):
-    # Measured here: 1.1-1.6× (import powertools and featherserve, read and check the
-    # model, create the session, answer); 3× leaves room for a noisy neighbour.
-    layers = [row["id"] for row in run["results"]["cold_start"] if row["kind"] == "layer"]
-    assert layers
-    for scenario in layers:
-        assert median(run, scenario) < 3.0 * median(run, "floor"), scenario
+def test_handlers_start_within_the_goals_of_both_floors_of_the_same_run(run):
+    handlers = [row for row in run["results"]["cold_start"] if row["kind"] == "layer"]
+    assert {row["where"] for row in handlers} == ({"venv", "packaged"} if HAS_PYTHON312
+                                                  else {"venv"})
+    for row in handlers:
+        prefix = "" if row["where"] == "venv" else "packaged/"
+        plain, l4l = median(run, f"{prefix}floor"), median(run, f"{prefix}floor-l4l")
+        handler = median(run, row["id"])
+        assert row["ratio_to_floor"] == pytest.approx(handler / plain)
+        assert row["ratio_to_l4l"] == pytest.approx(handler / l4l)
+        assert handler / plain <= PLAIN_CEILING, row["id"]
+        assert handler / l4l <= LIKE_FOR_LIKE_CEILING, row["id"]
+
+
+def test_the_packaged_handlers_ran_on_cpython_312_isolated_from_the_zip(run):
+    if not HAS_PYTHON312:
+        pytest.skip("no CPython 3.12 with build/layers/runtime.zip (make layers)")
+    for name in ("breast_cancer", "digits"):
+        for sample in run["rows"][f"packaged/{name}"]["samples"]:
+            assert sample["python"].startswith("3.12.") and sample["isolated"]
+            assert "/sandboxes/" in sample["module_file"]  # the unpacked function zip
+    for sample in run["rows"]["breast_cancer/layer"]["samples"]:
+        assert "/code/bytecode/" in sample["module_file"]  # the staged code, with .pyc
+
+
+def test_every_goal_is_judged_and_printed(run):
+    goals = run["results"]["goals"]
+    ids = {g["id"] for g in goals}
+    for name in ("breast_cancer", "digits"):
+        assert {f"cold/{name}/layer/plain", f"cold/{name}/layer/l4l",
+                f"first/{name}/layer", f"snapstart/{name}"} <= ids
+    assert "warm/digits/json b64 JPEG 224×224" in ids
+    assert "warm/breast_cancer/json v2, 2 instances" in ids
+    for entry in goals:
+        if entry["met"] is not None:
+            assert entry["met"] == (entry["value"] <= entry["limit"])
+    assert "### Goals (issue 13)" in run["stdout"]
+    assert "PASS" in run["stdout"] or "FAIL" in run["stdout"]
+
+
+def test_snapstart_runs_the_hooks_in_snapshot_order_then_serves(run):
+    if not HAS_PYTHON312:
+        pytest.skip("no CPython 3.12 with build/layers/runtime.zip (make layers)")
+    for name, entry in run["results"]["snapstart"].items():
+        assert entry["hooks_in_order"], (name, entry)
+        assert entry["statuses"] and set(entry["statuses"]) == {200}, name
+        assert entry["first_ms"] > 0 and entry["warm_median_ms"] > 0
 
 
 def test_the_handler_starts_faster_than_unpickling_the_sklearn_teacher(run):
@@ -175,7 +225,6 @@ def test_the_handler_starts_faster_than_unpickling_the_sklearn_teacher(run):
     assert median(run, "breast_cancer/layer") < 0.9 * median(run, "breast_cancer/joblib-teacher")
 
 
-@pytest.mark.skipif(not HAS_DIGITS_HANDLER, reason="handlers/digits.py does not exist yet")
 def test_the_image_handler_starts_far_faster_than_the_torch_teacher(run):
     # Measured here: the torch baseline takes 4-8× as long (importing torch alone does).
     assert median(run, "digits/layer") * 2 < median(run, "digits/torch-teacher")
@@ -184,11 +233,43 @@ def test_the_image_handler_starts_far_faster_than_the_torch_teacher(run):
 def test_warm_latency_and_inference_were_measured(run):
     results = run["results"]
     warm = results["warm"]["breast_cancer"]["variants"]["json v2, 2 instances"]
-    assert warm["summary_us"]["n"] == 200
-    assert warm["summary_us"]["median"] <= warm["summary_us"]["p99"]
-    assert warm["throughput_rps"] > 0
+    latencies = warm["latencies_us"]
+    assert warm["summary_us"]["n"] == len(latencies) == 200 and min(latencies) > 0
+    # Throughput is requests over their busy time: never above one every fastest request.
+    assert 0 < warm["throughput_rps"] <= 1e6 / min(latencies)
     engines = results["inference"]["breast_cancer"]["variants"]
     assert list(engines) == ["student, onnxruntime", "teacher, scikit-learn (joblib)"]
     # A 100-tree forest against one matrix product: far slower, even on a noisy machine.
     student, teacher = (engines[e]["summary_us"]["median"] for e in engines)
     assert teacher > 3 * student
+
+
+def test_throughput_is_measured_side_by_side_on_the_same_requests(run):
+    throughput = run["results"]["throughput"]
+    rows = throughput["rows"]
+    assert set(rows) == {"featherserve handler, in process (1 thread)",
+                         "featherserve, serverless-offline (local API Gateway + Lambda)",
+                         "Flask + waitress, scikit-learn teacher via joblib (baseline)"}
+    for name, row in rows.items():
+        assert not row["errors"], (name, row["errors"])
+        assert row["requests_per_s"] > 0 and row["latency_ms"]["n"] == row["requests"]
+    for name in list(rows)[1:]:  # over HTTP: every request answered 200
+        assert rows[name]["statuses"] == {"200": rows[name]["requests"]}
+    assert "### Serving throughput" in run["stdout"]
+
+
+def test_each_change_is_the_ablated_handler_against_the_whole_one():
+    from benchmarks.goals import change_gains
+
+    def row(scenario: str, kind: str, median_ms: float, change: str | None = None,
+            first: float = 1.2) -> dict[str, Any]:
+        return {"id": scenario, "kind": kind, "model": "m", "change": change,
+                "label": f"m handler without: {change}",
+                "summary": {"wall_ms": {"median": median_ms}},
+                "first_to_warm": {"median": first}}
+
+    gains = change_gains([row("m/layer", "layer", 100.0),
+                          row("m/no-blas", "ablation", 130.0, "blas"),
+                          row("m/no-warm-up", "ablation", 98.0, "warm-up", first=9.0)])
+    assert [(g["change"], g["gain_ms"]) for g in gains] == [("blas", 30.0), ("warm-up", -2.0)]
+    assert gains[1]["first_to_warm_without"] == 9.0 and gains[1]["first_to_warm_with"] == 1.2
