@@ -129,7 +129,7 @@ class LocalStore:
     def open(self, name: str, ref: str = LATEST) -> VerifiedModel:
         manifest = self.manifest(name, ref)
         path = self.root / name / manifest.version / manifest.file
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ModelStoreError(f"{path}: model file listed in the manifest is missing")
         data = read_bounded(path, self.root, limit=manifest.bytes, exact=manifest.bytes)
         verify_bytes(data, manifest.sha256, str(path))
