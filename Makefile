@@ -22,7 +22,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve chromium test lint layers package verify deploy remove rollback models invoke bench clean
+.PHONY: help setup serve chromium test lint layers package verify deploy remove rollback models invoke bench frontier clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,8 +95,11 @@ build/teachers/breast_cancer_teacher.joblib: | $(PY_STAMP)
 build/teachers/digits_teacher.pt: | $(PY_STAMP)
 	$(BIN)/featherserve train image digits --preset digits --store build/teacher-store --no-serve
 
-bench: setup layers $(TEACHERS)  ## cold start, warm latency, memory → bench/results (minutes)
+bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapStart → bench/results (~10 min)
 	$(BIN)/python -m benchmarks --out bench/results
+
+frontier: setup  ## student sizes × accuracy, latency, cold start, size, cost → bench/results/frontier.*
+	$(BIN)/python -m training.frontier --out bench/results
 
 invoke: setup  ## FN=breast_cancer EVENT=tests/events/breast_cancer_predict_v1.json
 	sls invoke local --stage $(STAGE) -f $(FN) --path $(EVENT)
