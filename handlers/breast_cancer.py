@@ -1,5 +1,8 @@
 """Lambda handler for the distilled breast-cancer classifier (tabular, 30 features)."""
 
 from handlers.runtime import serve_model
+from handlers.runtime.batch import serve_batch
 
 handler = serve_model("breast_cancer")
+# Files dropped under in/breast_cancer/ of the stage's bucket, through SQS: the same loaded model.
+batch_handler = serve_batch(handler)

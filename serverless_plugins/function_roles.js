@@ -10,8 +10,13 @@
 //     (models/<name>/...) and the content-addressed model bytes (blobs/sha256/...), and list
 //     only its own model's folder. Serving from a layer (the default) needs no S3 access,
 //     so then there is none.
+//   - a model's batch function (handler `handlers/<model>.batch_handler`, see bulk.js) also
+//     reads in/<model>/ of the stage's bulk bucket, writes (and clears) out/<model>/, and
+//     receives and deletes the messages of the one queue that feeds it.
 // A function's model is the function's name in serverless.yml. Functions that name their
 // own `role` keep it.
+
+const { batchModel, feedingQueue } = require('./bulk');
 
 const S3_SCHEME = 's3://';
 const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
@@ -66,6 +71,29 @@ function s3Statements({ bucket, prefix }, modelName) {
       Action: ['s3:ListBucket'],
       Resource: [{ 'Fn::Sub': bucketArn }],
       Condition: { StringLike: { 's3:prefix': [`${modelPrefix}*`] } },
+    },
+  ];
+}
+
+function bulkStatements(bucketName, model, queueId) {
+  const bucketArn = `arn:\${AWS::Partition}:s3:::${bucketName}`;
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [{ 'Fn::Sub': `${bucketArn}/in/${model}/*` }],
+    },
+    {
+      // Multipart parts of an output it had to abort; a refused file's stale predictions.
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+      Resource: [{ 'Fn::Sub': `${bucketArn}/out/${model}/*` }],
+    },
+    {
+      Effect: 'Allow',
+      // What Lambda's event source mapping needs to poll the queue as this function.
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      Resource: [{ 'Fn::GetAtt': [queueId, 'Arn'] }],
     },
   ];
 }
@@ -133,7 +161,18 @@ class FunctionRolesPlugin {
       if (!functionObject.disableLogs) {
         statements.push(logStatement(provider.naming.getLogGroupName(functionObject.name)));
       }
-      if (source) statements.push(...s3Statements(source, functionName));
+      const bulkModel = batchModel(functionObject);
+      if (source) statements.push(...s3Statements(source, bulkModel || functionName));
+      if (bulkModel) {
+        if (!settings.bulkBucket) {
+          throw new this.serverless.classes.Error(
+            `${functionName} is a batch function, but custom.featherserve.bulkBucket is not set`,
+            'FEATHERSERVE_BULK_BUCKET'
+          );
+        }
+        const queueId = feedingQueue(functionObject);
+        statements.push(...bulkStatements(settings.bulkBucket, bulkModel, queueId));
+      }
       const logicalId = `${provider.naming.getNormalizedFunctionName(functionName)}IamRole`;
       resources[logicalId] = roleResource(functionObject, statements);
       functionObject.role = logicalId;

@@ -203,7 +203,8 @@ def test_deploy_creates_the_stack_functions_layers_api_and_artifacts(deployment)
             f"{function_name(model)}:*"]
         group = logs.describe_log_groups(
             logGroupNamePrefix=f"/aws/lambda/{function_name(model)}")["logGroups"]
-        assert [g.get("retentionInDays") for g in group] == [14]
+        assert [g.get("retentionInDays") for g in group
+                if g["logGroupName"] == f"/aws/lambda/{function_name(model)}"] == [14]
 
     # Each layer was published from exactly the zip that was built.
     for layer, zip_name in [("runtime", "runtime.zip")] + [
@@ -238,6 +239,50 @@ def test_deploy_creates_the_stack_functions_layers_api_and_artifacts(deployment)
         uploaded_zip = deployment.uploaded(folder, zip_name)
         assert hashlib.sha256(uploaded_zip).hexdigest() == \
             file_sha256(deployment.layers / zip_name)
+
+
+def test_deploy_creates_the_bulk_bucket_queues_and_mappings(deployment):
+    """Bulk scoring: the bucket (encrypted, private), each model's queue with its dead-letter
+    queue and policy, S3's notifications for in/<model>/, and Lambda's mapping."""
+    s3, sqs, lam, iam = (deployment.client(n) for n in ("s3", "sqs", "lambda", "iam"))
+    bucket = deployment.outputs()["BulkBucketName"]
+    assert bucket == f"{STACK}-bulk-123456789012-{MOCK_REGION}"
+    (encryption,) = s3.get_bucket_encryption(Bucket=bucket)[
+        "ServerSideEncryptionConfiguration"]["Rules"]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True}
+    rules = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+    notified = {r["Filter"]["Key"]["FilterRules"][0]["Value"]: r["QueueArn"] for r in rules}
+    arn = f"arn:aws:sqs:{MOCK_REGION}:123456789012:{STACK}"
+    assert notified == {f"in/{m}/": f"{arn}-{m}-bulk" for m in MODELS}
+    assert {e for r in rules for e in r["Events"]} == {"s3:ObjectCreated:*"}
+    for model in MODELS:
+        url = sqs.get_queue_url(QueueName=f"{STACK}-{model}-bulk")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == f"{arn}-{model}-bulk-dlq"
+        assert int(redrive["maxReceiveCount"]) == 3
+        sqs.get_queue_url(QueueName=f"{STACK}-{model}-bulk-dlq")
+        (allow,) = json.loads(attributes["Policy"])["Statement"]
+        assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert allow["Condition"]["ArnEquals"] == {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}
+        function = function_name(f"{model}-batch")
+        config = lam.get_function_configuration(FunctionName=function)
+        assert config["Handler"] == f"handlers/{model}.batch_handler"
+        assert int(attributes["VisibilityTimeout"]) > config["Timeout"]
+        (mapping,) = lam.list_event_source_mappings(EventSourceArn=attributes["QueueArn"])[
+            "EventSourceMappings"]
+        assert mapping["FunctionArn"].split(":")[6] == function
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        role = config["Role"].rsplit("/", 1)[1]
+        (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        statements = policy_document(iam.get_role_policy(
+            RoleName=role, PolicyName=policy)["PolicyDocument"])["Statement"]
+        resources = {a for s in statements for a in s["Resource"]}
+        assert {f"arn:aws:s3:::{bucket}/in/{model}/*", f"arn:aws:s3:::{bucket}/out/{model}/*",
+                attributes["QueueArn"]} <= resources
 
 
 def test_the_deployed_bytes_run_as_lambda_runs_them_and_answer(deployment, tmp_path):
@@ -381,7 +426,9 @@ def test_remove_deletes_the_stack_and_what_it_created(deployment):
     lam = deployment.client("lambda")
     assert lam.list_functions()["Functions"] == []
     assert lam.list_layers()["Layers"] == []
-    assert deployment.client("s3").list_buckets()["Buckets"] == []
+    # The bulk bucket holds users' files: the stack leaves it (DeletionPolicy: Retain).
+    assert [b["Name"] for b in deployment.client("s3").list_buckets()["Buckets"]] == [
+        f"{STACK}-bulk-123456789012-{MOCK_REGION}"]
     assert deployment.client("logs").describe_log_groups()["logGroups"] == []
     assert deployment.client("iam").list_roles()["Roles"] == []
     # moto 5 cannot delete an AWS::ApiGateway::RestApi through CloudFormation; on AWS the

@@ -67,6 +67,7 @@ def service(tmp_path_factory) -> Iterator[Path]:
     service = snapshot_service(root / "service")
     config = yaml.safe_load((service / "serverless.yml").read_text())
     config["params"]["secure"] = STAGE_PARAMS  # a stage of its own, as a user would add
+    config["params"]["nobulk"] = {"batch": False}  # a stage without bulk scoring
     (service / "serverless.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     service.joinpath(".layers").symlink_to(layers)
     yield service
@@ -92,6 +93,11 @@ def stage_template(service, tmp_path_factory) -> dict[str, Any]:
     return package(service, "secure", tmp_path_factory.mktemp("secure"))
 
 
+@pytest.fixture(scope="module")
+def no_bulk_template(service, tmp_path_factory) -> dict[str, Any]:
+    return package(service, "nobulk", tmp_path_factory.mktemp("nobulk"))
+
+
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
 
@@ -99,6 +105,11 @@ def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Function logical id -> properties."""
     return {k: r["Properties"] for k, r in of_type(template, "AWS::Lambda::Function").items()}
+
+
+def is_batch(properties: dict[str, Any]) -> bool:
+    """A model's bulk function (the bulk tests at the end check its extra permissions)."""
+    return str(properties["Handler"]).endswith(".batch_handler")
 
 
 def test_no_route_answers_without_an_api_key(template):
@@ -195,16 +206,20 @@ def test_each_function_may_write_its_own_logs_and_nothing_else(template):
     roles = {k: r for k, r in of_type(template, "AWS::IAM::Role").items()
              if k != "ApiGatewayCloudWatchRole"}  # API Gateway's: the access log's test
     fns = functions(template)
-    assert len(roles) == len(fns) == len(MODELS)  # no shared role
+    assert len(roles) == len(fns)  # no shared role
+    assert len([p for p in fns.values() if not is_batch(p)]) == len(MODELS)
     for properties in fns.values():
         (role_id, attribute) = properties["Role"]["Fn::GetAtt"]
         assert attribute == "Arn"
         role = roles[role_id]
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert [s["Principal"] for s in trust] == [{"Service": ["lambda.amazonaws.com"]}]
-        assert policy_statements(role) == [{
-            "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn(properties["FunctionName"])]}]
+        logs = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn(properties["FunctionName"])]}
+        statements = policy_statements(role)
+        assert statements[0] == logs
+        if not is_batch(properties):
+            assert statements == [logs]
         assert "ManagedPolicyArns" not in role["Properties"]
     assert '"*"' not in json.dumps(roles)
 
@@ -214,10 +229,13 @@ def test_with_an_s3_model_source_each_function_reads_only_its_own_model(stage_te
     bucket = "arn:${AWS::Partition}:s3:::featherserve-models"
     for properties in functions(stage_template).values():
         model = properties["FunctionName"].removeprefix("featherserve-secure-")
+        model = model.removesuffix("-batch")  # a batch function reads its model's keys too
         variables = properties["Environment"]["Variables"]
         assert variables["FEATHERSERVE_MODEL_SOURCE"] == STAGE_PARAMS["modelSource"]
         assert variables["FEATHERSERVE_MODEL_VERSION"] == "prod"
-        logs, read, listing = policy_statements(roles[properties["Role"]["Fn::GetAtt"][0]])
+        statements = policy_statements(roles[properties["Role"]["Fn::GetAtt"][0]])
+        logs, read, listing = statements[:3]
+        assert len(statements) == (6 if is_batch(properties) else 3)
         assert logs["Resource"] == [log_group_arn(properties["FunctionName"])]
         assert read["Action"] == ["s3:GetObject"]
         assert read["Resource"] == [{"Fn::Sub": f"{bucket}/prod/models/{model}/*"},
@@ -239,7 +257,7 @@ def test_logs_expire(request, fixture, days):
     template = request.getfixturevalue(fixture)
     groups = {k: g for k, g in of_type(template, "AWS::Logs::LogGroup").items()
               if k != "ApiGatewayAccessLogGroup"}  # the access log's own test
-    assert len(groups) == len(MODELS)
+    assert len(groups) == len(functions(template))
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
 
 
@@ -254,7 +272,7 @@ def test_request_bodies_are_capped_before_the_model_runs(template):
 def test_the_api_invokes_each_functions_live_alias(template):
     aliases = of_type(template, "AWS::Lambda::Alias")
     versions = of_type(template, "AWS::Lambda::Version")
-    assert len(aliases) == len(versions) == len(MODELS)
+    assert len(aliases) == len(versions) == len(functions(template))
     for alias in aliases.values():
         properties = alias["Properties"]
         assert properties["Name"] == "live"
@@ -285,6 +303,134 @@ def test_the_mock_aws_plugin_refuses_a_real_endpoint(service, tmp_path):
                                    "FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
     assert result.returncode != 0
     assert "FEATHERSERVE_MOCK_AWS=1" in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- bulk scoring (S3 → SQS)
+BULK_BUCKET = "featherserve-sec-bulk-${AWS::AccountId}-${AWS::Region}"
+BULK_ARN = f"arn:${{AWS::Partition}}:s3:::{BULK_BUCKET}"
+
+
+def bulk_queue_ids(template: dict[str, Any]) -> dict[str, str]:
+    """Model → the logical id of the queue its bucket prefix notifies."""
+    bucket = template["Resources"]["BulkBucket"]["Properties"]
+    rules = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    found = {}
+    for rule in rules:
+        assert rule["Event"] == "s3:ObjectCreated:*"
+        (prefix,) = rule["Filter"]["S3Key"]["Rules"]
+        assert prefix["Name"] == "prefix"
+        model = prefix["Value"].removeprefix("in/").removesuffix("/")
+        assert prefix["Value"] == f"in/{model}/"
+        found[model] = rule["Queue"]["Fn::GetAtt"][0]
+    return found
+
+
+def test_the_bulk_bucket_is_encrypted_private_and_tls_only(template):
+    bucket = template["Resources"]["BulkBucket"]
+    properties = bucket["Properties"]
+    assert properties["BucketName"] == {"Fn::Sub": BULK_BUCKET}
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership":
+                                                           "BucketOwnerEnforced"}]}
+    (lifecycle,) = properties["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # Users' files: removing the stack leaves the bucket.
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    (policy,) = [p["Properties"] for p in of_type(template, "AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": "BulkBucket"}]
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [
+        {"Fn::GetAtt": ["BulkBucket", "Arn"]},
+        {"Fn::Join": ["", [{"Fn::GetAtt": ["BulkBucket", "Arn"]}, "/*"]]}]
+    assert template["Outputs"]["BulkBucketName"]["Value"] == {"Ref": "BulkBucket"}
+
+
+def test_only_each_models_input_prefix_notifies_its_own_queue(template):
+    queues = bulk_queue_ids(template)
+    assert sorted(queues) == sorted(MODELS)
+    assert len(set(queues.values())) == len(MODELS)
+    # Nothing watches out/: the function's output can never trigger it again.
+    assert "out/" not in json.dumps(template["Resources"]["BulkBucket"])
+    # S3 may send to a queue only from this bucket of this account; the bucket waits for
+    # the policies (S3 checks them when it saves the notifications).
+    policies = {p["Properties"]["Queues"][0]["Ref"]: p["Properties"]["PolicyDocument"]
+                for p in of_type(template, "AWS::SQS::QueuePolicy").values()}
+    assert set(policies) == set(queues.values())
+    for queue_id, document in policies.items():
+        (statement,) = document["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::Sub": BULK_ARN}},
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        assert f"{queue_id}Policy" in template["Resources"]["BulkBucket"]["DependsOn"]
+
+
+def test_each_queue_has_a_dead_letter_queue_and_outlasts_its_function(template):
+    fns = {p["Handler"]: (k, p) for k, p in functions(template).items()}
+    mappings = [m["Properties"] for m in
+                of_type(template, "AWS::Lambda::EventSourceMapping").values()]
+    assert len(mappings) == len(MODELS)
+    for model, queue_id in bulk_queue_ids(template).items():
+        queue = template["Resources"][queue_id]["Properties"]
+        assert queue["QueueName"] == f"featherserve-sec-{model}-bulk"
+        assert queue["SqsManagedSseEnabled"] is True
+        redrive = queue["RedrivePolicy"]
+        assert 2 <= redrive["maxReceiveCount"] <= 5
+        dead_letter_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        dead_letter = template["Resources"][dead_letter_id]["Properties"]
+        assert dead_letter["QueueName"] == f"featherserve-sec-{model}-bulk-dlq"
+        assert dead_letter["MessageRetentionPeriod"] >= queue.get("MessageRetentionPeriod",
+                                                                  345600)
+        function_id, function = fns[f"handlers/{model}.batch_handler"]
+        assert queue["VisibilityTimeout"] > function["Timeout"]
+        (mapping,) = [m for m in mappings if m["EventSourceArn"] == {
+            "Fn::GetAtt": [queue_id, "Arn"]}]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 1 <= mapping["BatchSize"] <= 10
+        assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
+        # Lambda polls as the function's live alias (rolled back with it).
+        target = mapping["FunctionName"]["Fn::Join"][1]
+        assert target == [{"Fn::GetAtt": [function_id, "Arn"]}, "live"]
+
+
+def test_each_batch_function_reads_its_input_writes_its_output_and_polls_its_queue(template):
+    roles = of_type(template, "AWS::IAM::Role")
+    queues = bulk_queue_ids(template)
+    batch = {p["Handler"].split("/")[1].split(".")[0]: p
+             for p in functions(template).values() if is_batch(p)}
+    assert sorted(batch) == sorted(MODELS)
+    for model, properties in batch.items():
+        variables = properties["Environment"]["Variables"]
+        assert int(variables["FEATHERSERVE_BATCH_MAX_OBJECT_BYTES"]) > 0
+        _, read, write, poll = policy_statements(roles[properties["Role"]["Fn::GetAtt"][0]])
+        assert read == {"Effect": "Allow", "Action": ["s3:GetObject"],
+                        "Resource": [{"Fn::Sub": f"{BULK_ARN}/in/{model}/*"}]}
+        assert write == {"Effect": "Allow",
+                         "Action": ["s3:PutObject", "s3:AbortMultipartUpload",
+                                    "s3:DeleteObject"],
+                         "Resource": [{"Fn::Sub": f"{BULK_ARN}/out/{model}/*"}]}
+        assert poll == {"Effect": "Allow",
+                        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                   "sqs:GetQueueAttributes"],
+                        "Resource": [{"Fn::GetAtt": [queues[model], "Arn"]}]}
+
+
+def test_a_stage_can_leave_bulk_scoring_out(no_bulk_template):
+    resources = no_bulk_template["Resources"]
+    assert not [k for k in resources if k.startswith("Bulk")]
+    assert not of_type(no_bulk_template, "AWS::Lambda::EventSourceMapping")
+    assert not [p for p in functions(no_bulk_template).values() if is_batch(p)]
+    assert len(functions(no_bulk_template)) >= len(MODELS)
+    assert "BulkBucketName" not in no_bulk_template.get("Outputs", {})
 
 
 # ------------------------------------------------------------- production guards (stage)

@@ -27,8 +27,11 @@ handler is shared code: this module only names its model.
 """
 
 from handlers.runtime import serve_model
+from handlers.runtime.batch import serve_batch
 
 handler = serve_model("{name}")
+# Files dropped under in/{name}/ of the stage's bucket, through SQS: the same loaded model.
+batch_handler = serve_batch(handler)
 '''
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from featherserve.codegen.bulk_files import BULK_FILE, batch_function_lines, render_bulk
 from featherserve.codegen.handler_modules import (
     HANDLERS_DIR,
     check_model_name,
@@ -112,6 +113,7 @@ def render_functions(models: Sequence[ServedModel]) -> str:
             '               cors: "${self:custom.cors}" }',
             "",
         ]
+        lines += batch_function_lines(model, label, sizing.max_body_bytes)
     if not models:
         lines.append("{}")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -172,7 +174,8 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
     models = describe_served(store, served_models(handlers_dir))
     changed = []
     for file_name, text in ((FUNCTIONS_FILE, render_functions(models)),
-                            (LAYERS_FILE, render_layers(models))):
+                            (LAYERS_FILE, render_layers(models)),
+                            (BULK_FILE, render_bulk(models, HEADER))):
         path = out_dir / file_name
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:

@@ -22,13 +22,20 @@
 // - Outputs lose their Export names: moto's DeleteStack fails looking up the exports of a
 //   stack it has updated.
 // - AWS::Lambda::Alias is not implemented, and a Lambda::Permission on an alias ARN fails.
-//   Aliases are left out, permissions name the function, and each alias is created or moved
+//   Aliases are left out, permissions and event source mappings name the function, and
+//   each alias is created or moved
 //   through the Lambda API when CloudFormation would do it: when its target (the function's
 //   AWS::Lambda::Version resource) changed, or when it does not exist yet.
 // - AWS::Lambda::Version: in a stack update moto creates the new version resource before it
 //   updates the function, so it "publishes" the configuration from before the update. Where
 //   an alias moves, the version is published again after the update, as CloudFormation
 //   orders it (the version depends on the function).
+//
+// - The bulk path's bucket: moto's CloudFormation creates it with its encryption only, and
+//   has no AWS::SQS::QueuePolicy. The queue policies are left out of the stack, and after
+//   each deploy the bucket's notifications, public access block, ownership controls and
+//   lifecycle rules and the queues' policies are set through the S3 and SQS APIs, as
+//   CloudFormation would set them (the template's values, its intrinsics resolved).
 //
 // Everything left out of the mock is checked in the packaged template instead
 // (tests/test_template_security.py), and the test reads the template the framework
@@ -47,8 +54,19 @@ const NOT_IN_MOTO = new Set([
   // (serverless_plugins/production.js): moto's CloudFormation has neither.
   'AWS::ApiGateway::Account',
   'AWS::CloudWatch::Alarm',
+  // The web pages' CDN: references to it become a placeholder origin (cdnPlaceholders).
+  'AWS::CloudFront::Distribution',
+  'AWS::CloudFront::OriginAccessControl',
 ]);
+const CDN_PLACEHOLDER = 'https://cdn.mock.invalid';
 const BUCKET_OUTPUT = 'ServerlessDeploymentBucketName';
+// Bucket properties moto's CloudFormation ignores; the mock sets them through the S3 API.
+const BUCKET_SETTINGS = [
+  'NotificationConfiguration',
+  'PublicAccessBlockConfiguration',
+  'OwnershipControls',
+  'LifecycleConfiguration',
+];
 
 function mockEndpoint(env, ServerlessError) {
   if (env.FEATHERSERVE_MOCK_AWS !== '1') return null;
@@ -81,10 +99,23 @@ function adaptForMoto(template) {
   const { Resources: resources, Outputs: outputs = {} } = template;
   const aliases = [];
   const layers = [];
+  const buckets = [];
+  const queuePolicies = [];
   const removed = new Set();
   for (const [logicalId, resource] of Object.entries(resources)) {
     const { Type: type, Properties: properties } = resource;
-    if (type === 'AWS::Lambda::Alias') {
+    if (type === 'AWS::S3::Bucket' && properties) {
+      const settings = {};
+      for (const name of BUCKET_SETTINGS) {
+        if (name in properties) settings[name] = properties[name];
+        delete properties[name];
+      }
+      if (Object.keys(settings).length) buckets.push({ logicalId, settings });
+      continue;
+    }
+    if (type === 'AWS::SQS::QueuePolicy') {
+      queuePolicies.push(properties);
+    } else if (type === 'AWS::Lambda::Alias') {
       aliases.push({
         functionLogicalId: properties.FunctionName.Ref,
         versionLogicalId: properties.FunctionVersion['Fn::GetAtt'][0],
@@ -98,7 +129,13 @@ function adaptForMoto(template) {
     removed.add(logicalId);
     delete resources[logicalId];
   }
+  cdnPlaceholders(resources, removed);
   for (const [key, output] of Object.entries(outputs)) {
+    if (output.Value && JSON.stringify(output.Value).includes('WebStatic')
+        && [...removed].some((id) => JSON.stringify(output.Value).includes(`"${id}"`))) {
+      delete outputs[key];
+      continue;
+    }
     if (output.Value && removed.has(output.Value.Ref)) delete outputs[key];
     // moto's DeleteStack fails looking up the exports of a stack it has updated.
     delete output.Export;
@@ -112,12 +149,63 @@ function adaptForMoto(template) {
       integration.IntegrationHttpMethod = integration.IntegrationHttpMethod || 'POST';
       integration.Uri = integration.Uri || 'mock://cors-preflight';
     }
-    const joined = resource.Type === 'AWS::Lambda::Permission' && properties.FunctionName['Fn::Join'];
+    const aliased = ['AWS::Lambda::Permission', 'AWS::Lambda::EventSourceMapping'];
+    const joined = aliased.includes(resource.Type) && properties.FunctionName['Fn::Join'];
     if (joined && joined[0] === ':' && joined[1][1] === ALIAS_NAME) {
       properties.FunctionName = joined[1][0];
     }
   }
-  return { aliases, layers, removed };
+  return { aliases, layers, buckets, queuePolicies, removed };
+}
+
+// The intrinsics the bulk resources use, resolved as CloudFormation would.
+function resolveIntrinsics(value, context) {
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, context));
+  if (!value || typeof value !== 'object') return value;
+  if ('Ref' in value) {
+    return context.pseudo[value.Ref] !== undefined ? context.pseudo[value.Ref]
+      : context.physical[value.Ref];
+  }
+  if ('Fn::GetAtt' in value) {
+    const [logicalId, attribute] = value['Fn::GetAtt'];
+    if (attribute !== 'Arn') throw new Error(`mock AWS: Fn::GetAtt ${logicalId}.${attribute}`);
+    return context.arns[logicalId];
+  }
+  if ('Fn::Sub' in value) {
+    return value['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (match, name) =>
+      context.pseudo[name] !== undefined ? context.pseudo[name] : context.physical[name]);
+  }
+  if ('Fn::Join' in value) {
+    const [separator, parts] = value['Fn::Join'];
+    return resolveIntrinsics(parts, context).join(separator);
+  }
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, resolveIntrinsics(item, context)])
+  );
+}
+
+// CloudFormation's spelling of a bucket's settings → the S3 API's.
+function notificationForApi(configuration) {
+  return {
+    QueueConfigurations: (configuration.QueueConfigurations || []).map((entry) => ({
+      QueueArn: entry.Queue,
+      Events: [entry.Event],
+      Filter: entry.Filter && {
+        Key: { FilterRules: entry.Filter.S3Key.Rules.map((r) => ({ Name: r.Name, Value: r.Value })) },
+      },
+    })),
+  };
+}
+
+function lifecycleForApi(configuration) {
+  return {
+    Rules: configuration.Rules.map(({ Id, Status, AbortIncompleteMultipartUpload, Prefix }) => ({
+      ID: Id,
+      Status,
+      Filter: { Prefix: Prefix || '' },
+      AbortIncompleteMultipartUpload,
+    })),
+  };
 }
 
 class MockAwsPlugin {
@@ -128,7 +216,7 @@ class MockAwsPlugin {
     this.endpoint = mockEndpoint(process.env, serverless.classes.Error);
     this.hooks = {};
     if (!this.endpoint) return;
-    this.plan = { aliases: [], layers: [] };
+    this.plan = { aliases: [], layers: [], buckets: [], queuePolicies: [] };
     this.deployed = { versions: {}, outputs: {} };
     this.hooks = {
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.adaptTemplate(),
@@ -136,6 +224,7 @@ class MockAwsPlugin {
       'after:aws:deploy:deploy:updateStack': async () => {
         await this.publishLayers();
         await this.applyAliases();
+        await this.applyBulkSettings();
       },
       'after:remove:remove': () => this.removeLayers(),
     };
@@ -143,8 +232,8 @@ class MockAwsPlugin {
 
   adaptTemplate() {
     const template = this.serverless.service.provider.compiledCloudFormationTemplate;
-    const { aliases, layers, removed } = adaptForMoto(template);
-    this.plan = { aliases, layers };
+    const { aliases, layers, buckets, queuePolicies, removed } = adaptForMoto(template);
+    this.plan = { aliases, layers, buckets, queuePolicies };
     this.log.notice(
       `featherserve: mock AWS at ${this.endpoint}: ${removed.size} resources go through the ` +
         'Lambda API or are left out (see serverless_plugins/mock_aws.js)'
@@ -239,6 +328,80 @@ class MockAwsPlugin {
     }
   }
 
+  // What CloudFormation would have set on the bulk bucket and queues (see the header).
+  async applyBulkSettings() {
+    const { buckets, queuePolicies } = this.plan;
+    if (!buckets.length && !queuePolicies.length) return;
+    const { ListStackResourcesCommand } = require('@aws-sdk/client-cloudformation');
+    const { GetCallerIdentityCommand, STSClient } = require('@aws-sdk/client-sts');
+    const s3 = require('@aws-sdk/client-s3');
+    const sqs = require('@aws-sdk/client-sqs');
+    const config = await this.provider.getAwsSdkV3Config();
+    const { cloudFormation } = await this.clients();
+    const listed = await cloudFormation.send(
+      new ListStackResourcesCommand({ StackName: this.provider.naming.getStackName() })
+    );
+    const { Account: account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+    const region = this.provider.getRegion();
+    const context = {
+      pseudo: { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': 'aws' },
+      physical: {},
+      arns: {},
+    };
+    // moto's queue URLs name AWS's host: the mock's endpoint, never the URL's, is called.
+    const sqsClient = new sqs.SQSClient({ ...config, useQueueUrlAsEndpoint: false });
+    for (const summary of listed.StackResourceSummaries || []) {
+      const id = summary.LogicalResourceId;
+      context.physical[id] = summary.PhysicalResourceId;
+      if (summary.ResourceType === 'AWS::S3::Bucket') {
+        context.arns[id] = `arn:aws:s3:::${summary.PhysicalResourceId}`;
+      } else if (summary.ResourceType === 'AWS::SQS::Queue') {
+        const { Attributes: attributes } = await sqsClient.send(
+          new sqs.GetQueueAttributesCommand({
+            QueueUrl: summary.PhysicalResourceId,
+            AttributeNames: ['QueueArn'],
+          })
+        );
+        context.arns[id] = attributes.QueueArn;
+      }
+    }
+    for (const properties of queuePolicies) {
+      const document = resolveIntrinsics(properties.PolicyDocument, context);
+      for (const url of resolveIntrinsics(properties.Queues, context)) {
+        await sqsClient.send(
+          new sqs.SetQueueAttributesCommand({
+            QueueUrl: url,
+            Attributes: { Policy: JSON.stringify(document) },
+          })
+        );
+      }
+    }
+    const s3Client = new s3.S3Client({ ...config, forcePathStyle: true });
+    for (const { logicalId, settings } of buckets) {
+      const Bucket = context.physical[logicalId];
+      const resolved = resolveIntrinsics(settings, context);
+      if (resolved.PublicAccessBlockConfiguration) {
+        await s3Client.send(new s3.PutPublicAccessBlockCommand({
+          Bucket, PublicAccessBlockConfiguration: resolved.PublicAccessBlockConfiguration }));
+      }
+      if (resolved.OwnershipControls) {
+        await s3Client.send(new s3.PutBucketOwnershipControlsCommand({
+          Bucket, OwnershipControls: resolved.OwnershipControls }));
+      }
+      if (resolved.LifecycleConfiguration) {
+        await s3Client.send(new s3.PutBucketLifecycleConfigurationCommand({
+          Bucket, LifecycleConfiguration: lifecycleForApi(resolved.LifecycleConfiguration) }));
+      }
+      if (resolved.NotificationConfiguration) {
+        await s3Client.send(new s3.PutBucketNotificationConfigurationCommand({
+          Bucket,
+          NotificationConfiguration: notificationForApi(resolved.NotificationConfiguration),
+        }));
+      }
+      this.log.notice(`featherserve (mock AWS): bucket ${Bucket} configured`);
+    }
+  }
+
   async removeLayers() {
     const { DeleteLayerVersionCommand } = require('@aws-sdk/client-lambda');
     const { lambda } = await this.clients();
@@ -248,6 +411,18 @@ class MockAwsPlugin {
       for (const version of await this.layerVersions(lambda, layerName)) {
         await lambda.send(new DeleteLayerVersionCommand({ LayerName: layerName, VersionNumber: version }));
       }
+    }
+  }
+}
+
+// A function's environment that names the (dropped) CDN gets a placeholder origin instead.
+function cdnPlaceholders(resources, removed) {
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const variables = ((resource.Properties || {}).Environment || {}).Variables || {};
+    for (const [name, value] of Object.entries(variables)) {
+      const text = JSON.stringify(value);
+      if ([...removed].some((id) => text.includes(`"${id}"`))) variables[name] = CDN_PLACEHOLDER;
     }
   }
 }

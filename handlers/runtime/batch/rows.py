@@ -85,13 +85,13 @@ def _header_columns(header: list[str], features: Sequence[Feature],
     duplicated = sorted({n for n in names if names.count(n) > 1})
     missing = [n for n in wanted if n not in present]
     unknown = [n for n in names if n not in known]
-    if duplicated:
-        raise UnprocessableInstance(f"the header names {_quote(duplicated)} more than once",
-                                    code="invalid_header")
     if missing and all(_looks_numeric(n) for n in names):
         raise UnprocessableInstance(
             "the first row looks like data; it must be a header naming the features "
             f"({hint})", code="invalid_header")
+    if duplicated:
+        raise UnprocessableInstance(f"the header names {_quote(duplicated)} more than once",
+                                    code="invalid_header")
     if missing or unknown:
         parts = ([f"missing column(s) {_quote(missing)}"] if missing else []) + (
             [f"unknown column(s) {_quote(unknown)}"] if unknown else [])
