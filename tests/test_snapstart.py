@@ -81,6 +81,10 @@ def test_snapstart_is_a_stage_switch_that_keeps_the_live_alias(service, tmp_path
             == "PublishedVersions"
     for logical_id, function in model_functions(off).items():
         assert "SnapStart" not in function["Properties"], logical_id
+    # Every function, either way, runs numpy's BLAS on one thread (no pool at import).
+    for function in (*model_functions(on).values(), *model_functions(off).values()):
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["OPENBLAS_NUM_THREADS"] == "1" and variables["OMP_NUM_THREADS"] == "1"
     # Only `live` aliases, one per function, each on that function's published version.
     aliases = resources(on, "AWS::Lambda::Alias")
     assert {a["Properties"]["Name"] for a in aliases.values()} == {"live"}
