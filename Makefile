@@ -42,7 +42,12 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP)  ## create .venv and node_modules when missing or stale
 
-serve: setup  ## the web app and every shipped model on http://127.0.0.1:3000 (serverless-offline)
+# serverless-offline unpacks the function zip (package.artifact) before a function's first
+# answer, though it imports the handlers from here: on a fresh checkout, build the layers once.
+build/layers/function.zip: | $(PY_STAMP)
+	$(BIN)/featherserve layers
+
+serve: setup build/layers/function.zip  ## the web app and every served model on http://127.0.0.1:3000 (serverless-offline)
 	@echo "Web app (catalog, demos, API docs): http://127.0.0.1:3000/"
 	@$(BIN)/python -m featherserve.examples --base-url http://127.0.0.1:3000
 	sls offline start --stage $(STAGE)
@@ -74,6 +79,8 @@ verify: package  ## run .serverless/'s functions as Lambda would, on every event
 # Real AWS: the credentials of your shell (AWS_PROFILE, ...). README.md "Deploying to AWS" has the steps.
 deploy: layers  ## sls deploy STAGE=... REGION=... to AWS (`npx sls info` shows the API key)
 	sls deploy --stage $(STAGE) --region $(REGION) --conceal $(SLS_ARGS)
+	@# The web pages' JS, CSS, onnxruntime-web and model files go to the CDN's bucket.
+	$(BIN)/featherserve web-static --stage $(STAGE) --region $(REGION)
 
 remove: setup  ## sls remove STAGE=... REGION=...: delete the stage's stack and what it created
 	sls remove --stage $(STAGE) --region $(REGION)

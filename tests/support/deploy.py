@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from featherserve.fidelity.lambda_runtime import COMPLETE_MARKER
 from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
 from tests.support.tiny_models import publish_tiny_tabular
 
@@ -42,6 +43,47 @@ def snapshot_service(dest: Path, *, mock_aws: bool = True) -> Path:
     if mock_aws:
         add_mock_plugin(dest)
     return dest
+
+
+# A whole project beside the service: the tooling, training and the store, so that the
+# `featherserve` CLI run from the copy (``project_env``) finds every default (models/,
+# handlers/, generated/, build/layers, requirements/) under the copy, as in a user's checkout.
+PROJECT_FILES = ("pyproject.toml",)
+PROJECT_DIRS = ("featherserve", "training", "webapp", "models", "requirements", "examples")
+# Cached layer builds the copy's `featherserve layers` reuses while they are current (no pip
+# run). Copied, never linked: a rebuild writes its build-info in place.
+LAYER_CACHES = ("runtime", "runtime.zip", "web", "web.zip")
+# The fidelity runner's emulated /var/runtime: only read once complete, so linked.
+FIDELITY_CACHE = Path("build") / "fidelity"
+
+
+def snapshot_project(dest: Path) -> Path:
+    """The service plus what the CLI needs to train, serve, build layers and package in it."""
+    snapshot_service(dest, mock_aws=False)
+    for name in PROJECT_FILES:
+        shutil.copy2(ROOT / name, dest / name)
+    for name in PROJECT_DIRS:
+        shutil.copytree(ROOT / name, dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    built, layers = ROOT / "build" / "layers", dest / "build" / "layers"
+    layers.mkdir(parents=True)
+    for name in LAYER_CACHES:
+        source = built / name
+        if source.is_dir():
+            shutil.copytree(source, layers / name, symlinks=True)
+        elif source.is_file():
+            shutil.copy2(source, layers / name)
+    (dest / FIDELITY_CACHE).mkdir(parents=True)
+    for runtime in (ROOT / FIDELITY_CACHE).glob("lambda-runtime-*"):
+        if (runtime / COMPLETE_MARKER).is_file():
+            (dest / FIDELITY_CACHE / runtime.name).symlink_to(runtime, target_is_directory=True)
+    return dest
+
+
+def project_env(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The CLI's environment with the copy's packages first: its PROJECT_ROOT is the copy."""
+    return tool_env({"PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1",
+                     **(extra or {})})
 
 
 def add_mock_plugin(service: Path) -> None:
