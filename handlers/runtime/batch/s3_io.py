@@ -26,15 +26,10 @@ _READ_BUFFER = 256 * 1024
 _PART_CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1",
                    "ChecksumSHA256")
 
-_client: Any = None
-
-
 def s3_client() -> Any:
-    """One client per process, made on first use (never at import: moto and cold start)."""
-    global _client
-    if _client is None:
-        _client = make_s3_client(CLIENT_CONFIG)
-    return _client
+    """A new client, made when first needed (never at import: moto and cold start); the
+    batch handler keeps the one it makes for the life of its process."""
+    return make_s3_client(CLIENT_CONFIG)
 
 
 class _Body(io.RawIOBase):
