@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "featherserve.bulk.commands",
     "featherserve.locking",
     "featherserve.fidelity.command",
+    "featherserve.web_static",
 )
 
 

@@ -9,9 +9,14 @@
 // - POST /demo/{name}/predict gets its own stage throttle (params demoRateLimit and
 //   demoBurstLimit), below the API key's: the public page cannot run up the bill. The
 //   web function's reserved concurrency (webReservedConcurrency) caps it again.
+// - FEATHERSERVE_STATIC_URL, the static files' CDN origin (generated/web.yml), is set in
+//   the compiled template only: `sls invoke local` cannot resolve a CloudFormation
+//   intrinsic in a function's environment, and locally the app serves /static itself.
 
 const WEB_FUNCTION = 'web';
 const DEMO_RESOURCE_PATH = '/~1demo~1{name}~1predict';
+const DISTRIBUTION = 'WebStaticDistribution';
+const STATIC_URL = 'FEATHERSERVE_STATIC_URL';
 
 function modelFunctions(service) {
   // A model's HTTP function is named after it and runs handlers/<name>.handler.
@@ -48,6 +53,7 @@ class WebAppPlugin {
     this.hooks = {
       'after:package:compileFunctions': () => this.grantDemoInvoke(),
       'after:package:compileEvents': () => this.throttleDemo(),
+      'after:aws:package:finalize:mergeCustomProviderResources': () => this.staticUrl(),
     };
   }
 
@@ -77,6 +83,21 @@ class WebAppPlugin {
     const settings = (service.custom && service.custom.featherserve) || {};
     const source = parseModelSource(settings.modelSource, this.serverless.classes.Error);
     if (source) policy.Statement.push(...manifestStatements(source));
+  }
+
+  staticUrl() {
+    const { service } = this.serverless;
+    if (!service.getAllFunctions().includes(WEB_FUNCTION)) return;
+    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    const provider = this.serverless.getProvider('aws');
+    const fn = resources[provider.naming.getLambdaLogicalId(WEB_FUNCTION)];
+    if (!fn || !resources[DISTRIBUTION]) return;  // no CDN: the app serves /static itself
+    const properties = fn.Properties;
+    properties.Environment = properties.Environment || { Variables: {} };
+    properties.Environment.Variables = properties.Environment.Variables || {};
+    properties.Environment.Variables[STATIC_URL] = {
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [DISTRIBUTION, 'DomainName'] }]],
+    };
   }
 
   throttleDemo() {

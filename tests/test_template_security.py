@@ -112,10 +112,24 @@ def is_batch(properties: dict[str, Any]) -> bool:
     return str(properties["Handler"]).endswith(".batch_handler")
 
 
+def is_web(properties: dict[str, Any]) -> bool:
+    """The web app's function (the web tests at the end check what differs for it)."""
+    return properties["Handler"] == "handlers/web.handler"
+
+
+def integration_function(method: dict[str, Any]) -> str:
+    """The logical id of the function a method's Lambda proxy integration calls."""
+    parts = method["Properties"]["Integration"]["Uri"]["Fn::Join"][1]
+    (function,) = [p["Fn::GetAtt"][0] for p in parts if isinstance(p, dict) and "Fn::GetAtt" in p]
+    return str(function)
+
+
 def test_no_route_answers_without_an_api_key(template):
     methods = of_type(template, "AWS::ApiGateway::Method")
+    # The web pages are public (test_the_web_pages_need_no_key_and_the_api_still_does).
     model_methods = [m["Properties"] for m in methods.values()
-                     if m["Properties"]["HttpMethod"] != "OPTIONS"]
+                     if m["Properties"]["HttpMethod"] != "OPTIONS"
+                     and integration_function(m) != "WebLambdaFunction"]
     assert len(model_methods) == 2 * len(MODELS)
     for method in model_methods:
         assert method["ApiKeyRequired"] is True
@@ -207,7 +221,7 @@ def test_each_function_may_write_its_own_logs_and_nothing_else(template):
              if k != "ApiGatewayCloudWatchRole"}  # API Gateway's: the access log's test
     fns = functions(template)
     assert len(roles) == len(fns)  # no shared role
-    assert len([p for p in fns.values() if not is_batch(p)]) == len(MODELS)
+    assert len([p for p in fns.values() if not is_batch(p) and not is_web(p)]) == len(MODELS)
     for properties in fns.values():
         (role_id, attribute) = properties["Role"]["Fn::GetAtt"]
         assert attribute == "Arn"
@@ -218,7 +232,7 @@ def test_each_function_may_write_its_own_logs_and_nothing_else(template):
                 "Resource": [log_group_arn(properties["FunctionName"])]}
         statements = policy_statements(role)
         assert statements[0] == logs
-        if not is_batch(properties):
+        if not is_batch(properties) and not is_web(properties):
             assert statements == [logs]
         assert "ManagedPolicyArns" not in role["Properties"]
     assert '"*"' not in json.dumps(roles)
@@ -228,6 +242,8 @@ def test_with_an_s3_model_source_each_function_reads_only_its_own_model(stage_te
     roles = of_type(stage_template, "AWS::IAM::Role")
     bucket = "arn:${AWS::Partition}:s3:::featherserve-models"
     for properties in functions(stage_template).values():
+        if is_web(properties):  # manifests only: test_the_web_role_may_invoke_only_live_aliases
+            continue
         model = properties["FunctionName"].removeprefix("featherserve-secure-")
         model = model.removesuffix("-batch")  # a batch function reads its model's keys too
         variables = properties["Environment"]["Variables"]
@@ -249,6 +265,10 @@ def test_without_an_s3_model_source_functions_serve_from_layers(template):
     for properties in functions(template).values():
         variables = properties["Environment"]["Variables"]
         assert variables["FEATHERSERVE_MODEL_SOURCE"] == ""  # empty: /opt/models
+        if is_web(properties):  # its own layers: the model functions' cold start is theirs
+            assert properties["Layers"] == [{"Ref": "WebLambdaLayer"},
+                                            {"Ref": "WebCatalogLambdaLayer"}]
+            continue
         assert {"Ref": "RuntimeLambdaLayer"} in properties["Layers"]
 
 
@@ -263,7 +283,11 @@ def test_logs_expire(request, fixture, days):
 
 def test_request_bodies_are_capped_before_the_model_runs(template):
     for properties in functions(template).values():
-        limit = int(properties["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"])
+        variables = properties["Environment"]["Variables"]
+        if is_web(properties):  # it proxies a demo body base64-encoded in an event: ≤ 6 MB
+            assert 0 < int(variables["FEATHERSERVE_DEMO_MAX_BODY_BYTES"]) <= 3_000_000
+            continue
+        limit = int(variables["FEATHERSERVE_MAX_BODY_BYTES"])
         assert 0 < limit <= MAX_BODY_LIMIT
     tabular = functions(template)["BreastUnderscorecancerLambdaFunction"]
     assert int(tabular["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"]) <= 262144
@@ -583,3 +607,126 @@ def test_which_deploys_the_cors_guard_refuses(stage, origin, endpoint, refused):
     result = run_cli(["node", "-e", script, stage, origin, endpoint], env=tool_env())
     assert result.returncode == 0, result.stderr
     assert (json.loads(result.stdout) is not None) is refused
+
+
+# ------------------------------------------------------------------ the web app
+WEB_PATHS = ("/", "/docs", "/openapi.json", "/demo/{name}", "/demo/{name}/predict",
+             "/static/{proxy+}")
+DEMO_PATH = "/~1demo~1{name}~1predict"
+
+
+def resource_paths(template: dict[str, Any]) -> dict[str, str]:
+    """REST API resource logical id → its full path ("/" for the root)."""
+    resources = of_type(template, "AWS::ApiGateway::Resource")
+
+    def path(logical_id: str) -> str:
+        properties = resources[logical_id]["Properties"]
+        parent = properties["ParentId"]
+        above = path(parent["Ref"]) if "Ref" in parent else ""
+        return f"{above}/{properties['PathPart']}"
+
+    return {k: path(k) for k in resources}
+
+
+def test_the_web_pages_need_no_key_and_the_api_still_does(template):
+    paths = resource_paths(template)
+    web, api = {}, {}
+    for method in of_type(template, "AWS::ApiGateway::Method").values():
+        properties = method["Properties"]
+        if properties["HttpMethod"] == "OPTIONS":
+            continue
+        resource = properties["ResourceId"]
+        path = paths[resource["Ref"]] if "Ref" in resource else "/"
+        (web if integration_function(method) == "WebLambdaFunction" else api)[path] = properties
+    assert sorted(web) == sorted(WEB_PATHS)
+    assert all(not p.get("ApiKeyRequired") for p in web.values())
+    assert sorted(api) == sorted(p for m in MODELS for p in (f"/models/{m}",
+                                                             f"/models/{m}/predict"))
+    assert all(p["ApiKeyRequired"] is True for p in api.values())
+
+
+@pytest.mark.parametrize(("fixture", "api_rate"), [
+    ("template", 10), ("stage_template", STAGE_PARAMS["apiRateLimit"])])
+def test_the_public_demo_has_its_own_lower_throttle_and_concurrency(request, fixture, api_rate):
+    template = request.getfixturevalue(fixture)
+    description = stage_description(template)
+    (demo,) = [s for s in description["MethodSettings"] if s["ResourcePath"] == DEMO_PATH]
+    assert (demo["HttpMethod"], demo["ThrottlingRateLimit"], demo["ThrottlingBurstLimit"]) \
+        == ("*", 2, 5)
+    predict = [s for s in description["MethodSettings"]
+               if s["ResourcePath"].startswith("/~1models~1")]
+    assert predict and all(demo["ThrottlingRateLimit"] < s["ThrottlingRateLimit"]
+                           and demo["ThrottlingBurstLimit"] < s["ThrottlingBurstLimit"]
+                           for s in predict)
+    assert demo["ThrottlingRateLimit"] < api_rate
+    fns = functions(template)
+    web = fns["WebLambdaFunction"]
+    assert web["ReservedConcurrentExecutions"] == 5
+    assert all(web["ReservedConcurrentExecutions"] < p["ReservedConcurrentExecutions"]
+               for k, p in fns.items() if k != "WebLambdaFunction")
+
+
+@pytest.mark.parametrize("fixture", ["template", "stage_template"])
+def test_the_web_role_may_invoke_only_the_models_live_aliases(request, fixture):
+    template = request.getfixturevalue(fixture)
+    stage = "sec" if fixture == "template" else "secure"
+    web = functions(template)["WebLambdaFunction"]
+    variables = web["Environment"]["Variables"]
+    assert variables["FEATHERSERVE_DEMO_FUNCTION_PREFIX"] == f"featherserve-{stage}-"
+    assert variables["FEATHERSERVE_DEMO_QUALIFIER"] == "live"
+    role = of_type(template, "AWS::IAM::Role")[web["Role"]["Fn::GetAtt"][0]]
+    logs, invoke, *rest = policy_statements(role)
+    assert logs["Resource"] == [log_group_arn(web["FunctionName"])]
+    assert invoke == {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+                    f"featherserve-{stage}-{m}:live"} for m in MODELS]}
+    if fixture == "template":
+        assert rest == []  # the manifests come from its catalog layer
+        return
+    # With an S3 store: the manifests and alias tables, never a model's bytes.
+    read, listing = rest
+    bucket = "arn:${AWS::Partition}:s3:::featherserve-models"
+    assert read["Action"] == ["s3:GetObject"]
+    assert read["Resource"] == [{"Fn::Sub": f"{bucket}/prod/models/*/*/manifest.json"},
+                                {"Fn::Sub": f"{bucket}/prod/models/*/aliases.json"}]
+    assert listing["Action"] == ["s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["prod/models/*"]}}
+
+
+def test_the_static_files_bucket_is_private_and_only_cloudfront_reads_it(template):
+    resources = template["Resources"]
+    bucket = resources["WebStaticBucket"]["Properties"]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "WebsiteConfiguration" not in bucket and "AccessControl" not in bucket
+    policy = resources["WebStaticBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "WebStaticBucket"}
+    deny, allow = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Effect"] == "Allow" and allow["Action"] == "s3:GetObject"
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
+    assert {"Ref": "WebStaticDistribution"} in source
+    # Origin access control: CloudFront signs every request to the bucket.
+    control = resources["WebStaticOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (control["OriginAccessControlOriginType"], control["SigningBehavior"],
+            control["SigningProtocol"]) == ("s3", "always", "sigv4")
+    config = resources["WebStaticDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebStaticOriginAccessControl",
+                                                              "Id"]}
+    assert origin["DomainName"] == {"Fn::GetAtt": ["WebStaticBucket", "RegionalDomainName"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the old OAI
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    # The pages load their files from that CDN, and the CSP allows it (tests/test_web_app.py).
+    web = functions(template)["WebLambdaFunction"]["Environment"]["Variables"]
+    assert web["FEATHERSERVE_STATIC_URL"] == {"Fn::Join": ["", [
+        "https://", {"Fn::GetAtt": ["WebStaticDistribution", "DomainName"]}]]}
+    assert {"WebStaticBucketName", "WebStaticUrl"} <= set(template["Outputs"])

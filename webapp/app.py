@@ -60,7 +60,9 @@ ROUTES = Map([
     Rule("/static/app/<version>/<path:file_name>", endpoint="static_app", methods=["GET"]),
     Rule("/static/ort/<version>/<file_name>", endpoint="static_ort", methods=["GET"]),
     Rule("/static/models/<name>/<sha256>.onnx", endpoint="static_model", methods=["GET"]),
-])
+    # No redirects (werkzeug's would build an absolute URL from the Host header): "/docs/"
+    # is "/docs", and "//x" is simply not found.
+], merge_slashes=False, strict_slashes=False)
 JSON_ENDPOINTS = {"openapi", "demo_predict", "static_app", "static_ort", "static_model"}
 
 
@@ -94,9 +96,10 @@ class WebApp:
         endpoint = None
         try:
             if request.method == "OPTIONS":
-                return self._options(adapter)
-            endpoint, args = adapter.match()
-            response = self._views[str(endpoint)](request, **args)
+                response = self._options(adapter)
+            else:
+                endpoint, args = adapter.match()
+                response = self._views[str(endpoint)](request, **args)
         except HTTPException as exc:  # werkzeug's own 404/405/308
             response = self._http_exception(request, exc, endpoint)
         except WebError as error:
@@ -136,7 +139,10 @@ class WebApp:
             LOG.error("request failed: %s %s", error.code, error.message)
         wants_json = endpoint in JSON_ENDPOINTS or (endpoint is None and (
             request.path.startswith("/static/") or request.path.endswith(("/predict", ".json"))))
-        if error.status == 404 and not wants_json and request.method in ("GET", "HEAD"):
+        # A person's browser gets a page; an API client (or anything not asking for HTML)
+        # gets the contract's JSON.
+        if error.status == 404 and asks_for_html(request) and not wants_json \
+                and request.method in ("GET", "HEAD"):
             return Response(not_found_page(self.assets(request), error.public_message),
                             status=404, mimetype="text/html")
         return Response(error.body(request_id(request)), status=error.status,
@@ -214,6 +220,12 @@ class WebApp:
             LOG.exception("cannot read %s's model file", name)
             raise NotFound(f"{name}'s model file is not in this store") from exc
         return self._static(opened.model_bytes, f"{name}.onnx")
+
+
+def asks_for_html(request: Request) -> bool:
+    """The client names HTML in its Accept header (a browser does; curl's */* does not)."""
+    return any(value in ("text/html", "application/xhtml+xml") and quality > 0
+               for value, quality in request.accept_mimetypes)
 
 
 def request_id(request: Request) -> str:

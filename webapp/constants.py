@@ -29,5 +29,9 @@ DEFAULT_QUALIFIER = "live"
 # plus the envelope) and Lambda's synchronous payload limit is 6 MB: 3 MB of image fits.
 DEFAULT_DEMO_MAX_BODY_BYTES = 3_000_000
 DEFAULT_MODEL_MEMORY_MB = 1024
-# Where the web catalog layer unpacks (besides the manifests under /opt/models).
-LAYER_WEB_DIR = "/opt/featherserve-web"
+# Where the layers unpack: /opt on Lambda; the fidelity runner's sandbox sets another (the
+# same variable as handlers.runtime.constants.OPT_DIR).
+OPT_DIR = "FEATHERSERVE_OPT_DIR"
+DEFAULT_OPT_DIR = "/opt"
+# The web catalog layer's folder under the opt dir (the manifests are under <opt>/models).
+LAYER_WEB_DIR = "featherserve-web"

@@ -69,28 +69,64 @@ def normalise_event(raw: Any) -> dict[str, Any]:
         if not isinstance(http, dict) or not isinstance(http.get("method"), str) \
                 or not isinstance(event.get("rawPath"), str):
             raise EventError("an HTTP API event needs requestContext.http.method and rawPath")
+        event["requestContext"] = _objects(context, "requestContext", ("http", "authorizer"))
         event["headers"] = _text_map(event.get("headers"), "headers")
         cookies = event.get("cookies") or []
         if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
             raise EventError("cookies must be a list of text")
         if not isinstance(event.get("rawQueryString", ""), str):
             raise EventError("rawQueryString must be text")
+        for text in (http["method"], event["rawPath"], event.get("rawQueryString", "")):
+            _check_text(text, "the request line")
+        _stage_apart_v2(event, event["requestContext"])
     elif isinstance(event.get("httpMethod"), str):
         if not isinstance(event.get("path", "/"), str):
             raise EventError("path must be text")
         event.setdefault("path", "/")
+        for text in (event["httpMethod"], event["path"]):
+            _check_text(text, "the request line")
         event["headers"] = _text_map(event.get("headers"), "headers")
         event["multiValueHeaders"] = _text_map(event.get("multiValueHeaders"),
                                                "multiValueHeaders", multi=True) or None
         for name in ("queryStringParameters", "multiValueQueryStringParameters"):
             event[name] = _text_map(event.get(name), name, multi=name.startswith("multi")) \
                 or None
-        if not isinstance(event.get("requestContext") or {}, dict):
-            raise EventError("requestContext must be an object")
+        event["requestContext"] = _objects(event.get("requestContext"), "requestContext",
+                                           ("identity", "authorizer"))
     else:
         raise EventError("this function answers API Gateway (REST or HTTP API) events only")
     _check_body(event)
     return event
+
+
+def _objects(value: Any, where: str, inner: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` and its ``inner`` fields as objects (null: empty), for serverless-wsgi,
+    which reads them with ``.get`` unchecked."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise EventError(f"{where} must be an object")
+    checked = dict(value)
+    for name in inner:
+        if checked.get(name) is None:
+            checked[name] = {}
+        elif not isinstance(checked[name], dict):
+            raise EventError(f"{where}.{name} must be an object")
+    return checked
+
+
+def _stage_apart_v2(event: dict[str, Any], context: dict[str, Any]) -> None:
+    """An HTTP API's stage as serverless-wsgi should see it: "$default" is no path prefix
+    (serverless-wsgi would make it one, and every link /$default/...), and a named stage's
+    prefix is in rawPath, so it moves to the script name instead of reaching the routes."""
+    stage = context.get("stage")
+    if not isinstance(stage, str) or stage in ("", "$default"):
+        event["requestContext"] = {**context, "stage": ""}
+        return
+    prefix = f"/{stage}"
+    path = event["rawPath"]
+    if path == prefix or path.startswith(prefix + "/"):
+        event["rawPath"] = path[len(prefix):] or "/"
 
 
 def _check_body(event: dict[str, Any]) -> None:
@@ -103,7 +139,7 @@ def _check_body(event: dict[str, Any]) -> None:
     _check_text(body, "body")
     if event.get("isBase64Encoded"):
         try:
-            base64.b64decode(body, validate=False)
+            base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise EventError("the body is not valid base64", code="invalid_base64") from None
 
@@ -120,10 +156,12 @@ def _configure_logging() -> None:
         LOG.addHandler(logging.StreamHandler(sys.stderr))
 
 
-def serve_web(settings: WebSettings | None = None) -> LambdaHandler:
-    """Build the app now (Lambda init) and return the handler that serves it."""
+def serve_web(settings: WebSettings | None = None, *, app: WebApp | None = None
+              ) -> LambdaHandler:
+    """Build the app now (Lambda init) and return the handler that serves it (``app``: one
+    built already, e.g. with another demo backend)."""
     _configure_logging()
-    app = WebApp(settings)
+    app = app or WebApp(settings)
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
         request_id = str(getattr(context, "aws_request_id", "") or "")

@@ -9,11 +9,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from model_store.base import LATEST, LAYER_STORE, PROJECT_STORE
+from model_store.base import LATEST, PROJECT_STORE
 from webapp import constants as c
 
 PROJECT_ROOT = PROJECT_STORE.parent
-LAYER_WEB_DIR = Path(c.LAYER_WEB_DIR)
 STATIC_ORIGIN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -41,15 +40,17 @@ class WebSettings:
     demo_lambda_endpoint: str = ""
     demo_max_body_bytes: int = c.DEFAULT_DEMO_MAX_BODY_BYTES
     model_memory_mb: int = c.DEFAULT_MODEL_MEMORY_MB
+    opt_dir: str = c.DEFAULT_OPT_DIR
 
     def __post_init__(self) -> None:
         # Defaults that depend on where the app runs: Lambda (layers under /opt) or a checkout.
+        opt = Path(self.opt_dir or c.DEFAULT_OPT_DIR)
+        web_dir = opt / c.LAYER_WEB_DIR
         defaults = {
-            "model_source": _first_existing(LAYER_STORE, PROJECT_STORE),
-            "bench_results": _first_existing(LAYER_WEB_DIR / "bench" / "results.json",
+            "model_source": _first_existing(opt / "models", PROJECT_STORE),
+            "bench_results": _first_existing(web_dir / "bench" / "results.json",
                                              PROJECT_ROOT / "bench" / "results" / "results.json"),
-            "examples_dir": _first_existing(LAYER_WEB_DIR / "examples",
-                                            PROJECT_ROOT / "examples"),
+            "examples_dir": _first_existing(web_dir / "examples", PROJECT_ROOT / "examples"),
             "ort_dist": str(PROJECT_ROOT / "node_modules" / "onnxruntime-web" / "dist"),
         }
         for name, value in defaults.items():
@@ -83,7 +84,7 @@ class WebSettings:
             "demo_qualifier": c.DEMO_QUALIFIER,
             "demo_lambda_endpoint": c.DEMO_LAMBDA_ENDPOINT,
             "demo_max_body_bytes": c.DEMO_MAX_BODY_BYTES,
-            "model_memory_mb": c.MODEL_MEMORY_MB,
+            "model_memory_mb": c.MODEL_MEMORY_MB, "opt_dir": c.OPT_DIR,
         }
         values: dict[str, Any] = {}
         for field in fields(cls):

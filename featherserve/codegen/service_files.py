@@ -21,6 +21,12 @@ from featherserve.codegen.handler_modules import (
     served_models,
     write_handler,
 )
+from featherserve.codegen.web_files import (
+    WEB_FILE,
+    render_web,
+    web_function_lines,
+    web_layer_lines,
+)
 from featherserve.layers.runtime_layer import PROJECT_ROOT
 from model_store.base import LATEST, ModelStore
 from model_store.exceptions import ModelStoreError
@@ -114,8 +120,8 @@ def render_functions(models: Sequence[ServedModel]) -> str:
             "",
         ]
         lines += batch_function_lines(model, label, sizing.max_body_bytes)
-    if not models:
-        lines.append("{}")
+    # The web app (catalog, demos, OpenAPI) serves whatever models there are, even none.
+    lines += web_function_lines()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -143,6 +149,7 @@ def render_layers(models: Sequence[ServedModel]) -> str:
             f"    artifact: ${{self:custom.layersDir}}/model-{model.name}.zip",
             "",
         ]
+    lines += web_layer_lines()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -175,7 +182,8 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
     changed = []
     for file_name, text in ((FUNCTIONS_FILE, render_functions(models)),
                             (LAYERS_FILE, render_layers(models)),
-                            (BULK_FILE, render_bulk(models, HEADER))):
+                            (BULK_FILE, render_bulk(models, HEADER)),
+                            (WEB_FILE, render_web(HEADER))):
         path = out_dir / file_name
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:

@@ -9,7 +9,7 @@ aliases (serverless_plugins/function_roles.js gives its role exactly that). Its 
 throttle (``params.demoRateLimit`` / ``demoBurstLimit``) and reserved concurrency keep a
 public page from running up the bill. The static files are larger than Lambda's 6 MB
 response limit (onnxruntime's wasm is 14 MB), so they never go through a function:
-uploading them after a deploy is not automated yet (README "Web app").
+``featherserve web-static`` uploads them to the bucket after a deploy (``make deploy``).
 """
 
 from __future__ import annotations
@@ -36,10 +36,8 @@ def web_function_lines() -> list[str]:
         "    FEATHERSERVE_DEMO_FUNCTION_PREFIX: ${self:service}-${sls:stage}-",
         "    FEATHERSERVE_DEMO_QUALIFIER: live",
         '    FEATHERSERVE_DEMO_MAX_BODY_BYTES: "${param:demoMaxBodyBytes}"',
-        "    # The CDN in front of the static-assets bucket (generated/web.yml).",
-        "    FEATHERSERVE_STATIC_URL:",
-        '      "Fn::Join": ["", ["https://", { "Fn::GetAtt": [WebStaticDistribution, '
-        'DomainName] }]]',
+        "    # FEATHERSERVE_STATIC_URL (the CDN's origin) is set in the compiled template by",
+        "    # serverless_plugins/web_app.js: `sls invoke local` cannot resolve it here.",
         "  layers:",
         "    - { Ref: WebLambdaLayer }",
         "    - { Ref: WebCatalogLambdaLayer }",
@@ -74,9 +72,10 @@ def render_web(header: str) -> str:
     return header + """
 # The web pages' static files (JavaScript, CSS, onnxruntime-web's 14 MB wasm, model files):
 # a private bucket that only this CloudFront distribution may read (origin access control),
-# HTTPS only, content-addressed paths cached for a year. uploading them after a deploy (README "Web app")
-# <stage>` uploads them after `sls deploy`. The mocked deploy drops the distribution and its
-# access control (moto's CloudFormation cannot create them); the template test checks them.
+# HTTPS only, content-addressed paths cached for a year. `featherserve web-static --stage
+# <stage>` uploads them after `sls deploy` (`make deploy` runs it). The mocked deploy drops
+# the distribution and its access control (moto's CloudFormation cannot create them); the
+# template test checks them.
 Resources:
   WebStaticBucket:
     Type: AWS::S3::Bucket
