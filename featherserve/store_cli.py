@@ -17,6 +17,9 @@ A LOCATION is a store folder or ``s3://bucket/prefix``; it defaults to the proje
 ``publish`` copies one version (REF: a version or alias, default latest) into the store
 ``--to`` names, usually S3; the bytes are checked against their sha256 on the way, and
 bytes the destination already holds are not uploaded again: it reports that version.
+Before anything is copied, the ONNX graph is checked against its manifest as a handler
+does at init (input names, dtypes, shapes; output against the labels and task): a
+mismatch is refused with both sides named, and nothing is published.
 Version numbers belong to each store, so v3 here may be v1 there. ``promote`` points an
 alias (prod) at a version and ``rollback`` points it back at the one it named before.
 ``pull`` writes one version, and the aliases naming it, to DIR as a store folder, so
@@ -56,7 +59,9 @@ from featherserve.layers.limits import format_bytes
 from model_store.aliases import PROD
 from model_store.base import LATEST, PROJECT_STORE, ModelStore
 from model_store.exceptions import ModelStoreError
+from model_store.graph_check import GraphMismatchError, check_graph, signature_of
 from model_store.local import LocalStore
+from model_store.manifest import Manifest
 from model_store.s3_cache import install_version, version_folder
 from model_store.s3_layout import S3_SCHEME
 from model_store.stores import open_store
@@ -159,10 +164,26 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def check_published_graph(manifest: Manifest, model_bytes: bytes) -> None:
+    """The handler's init check, before a byte is copied: the ONNX graph takes and gives
+    what the manifest says (``GraphMismatchError`` naming both sides), or nothing is
+    published where a function would load it and answer 503."""
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own error types: a file it cannot load
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GraphMismatchError(f"{manifest.name}: {manifest.file} is not an ONNX graph "
+                                 f"onnxruntime can load ({first})") from exc
+    check_graph(manifest, signature_of(session))
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     source = _open_from_args(args)
     opened = source.open(args.name, args.ref)  # checks the bytes against their sha256
     manifest = opened.manifest
+    check_published_graph(manifest, opened.model_bytes)
     # A new folder is a new store; a destination bucket must already exist.
     target = _open(args.to, must_exist=False)
     before = set(target.versions(manifest.name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import featherserve.cli as cli
@@ -17,6 +19,7 @@ from featherserve.codegen.handler_modules import write_handler
 from featherserve.layers import LambdaLimits, LayersRequest
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
 from model_store.s3 import S3Store
+from tests.support.tiny_models import tiny_tabular_manifest, tiny_tabular_onnx
 
 
 def make_manifest(name: str) -> Manifest:
@@ -25,13 +28,25 @@ def make_manifest(name: str) -> Manifest:
                     output=OutputSpec(name="probabilities"), labels=("no", "yes"))
 
 
+# Real ONNX graphs (publish checks each against its manifest): iris v1, iris v2, digits v1.
+PAYLOADS = {("iris", "1"): tiny_tabular_onnx(np.full((3, 2), 1.0)),
+            ("iris", "2"): tiny_tabular_onnx(np.full((3, 2), 2.0)),
+            ("digits", "1"): tiny_tabular_onnx(np.full((3, 2), 3.0))}
+
+
+def corrupt(path: Path) -> None:
+    """One bit flipped: the same size, another sha256."""
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
     store = LocalStore(tmp_path / "store")
-    for name, payload in [("iris", b"iris one"), ("iris", b"iris two!"), ("digits", b"digits")]:
+    for (name, _), payload in PAYLOADS.items():
         source = tmp_path / f"{name}.onnx"
         source.write_bytes(payload)
-        store.publish(make_manifest(name), source)
+        store.publish(tiny_tabular_manifest(name), source)
     store.set_alias("iris", "prod", "1")
     return store
 
@@ -156,7 +171,33 @@ def test_publish_copies_a_version_once_per_sha256(store, tmp_path, capsys):
     copied = LocalStore(target)
     assert copied.manifest("iris", "1").sha256 == store.manifest("iris", "1").sha256
     assert copied.manifest("iris", "2").sha256 == store.manifest("iris", "2").sha256
-    assert copied.open("iris", "2").model_bytes == b"iris two!"
+    assert copied.open("iris", "2").model_bytes == PAYLOADS["iris", "2"]
+
+
+@pytest.mark.parametrize(("change", "payload", "both_sides"), [
+    ({"labels": ("a", "b", "c")}, None,
+     ["manifest task tabular-classification with 3 labels needs output [N, 3]",
+      "the graph's is 'probabilities' float32 [N, 2]"]),
+    ({"input_name": "features"}, None,
+     ["manifest input 'features' float32 [N, 3] is not an input of the graph",
+      "graph inputs: 'input' float32 [N, 3]"]),
+    ({}, b"not an onnx graph",
+     ["model.onnx is not an ONNX graph onnxruntime can load"]),
+])
+def test_publish_refuses_a_graph_its_manifest_does_not_describe(tmp_path, capsys, change,
+                                                               payload, both_sides):
+    # LocalStore.publish stores what it is given: a source store can hold a mismatch.
+    source, target = LocalStore(tmp_path / "source"), tmp_path / "target"
+    model = tmp_path / "model.onnx"
+    model.write_bytes(payload or tiny_tabular_onnx())
+    source.publish(dataclasses.replace(tiny_tabular_manifest("odd"), **change), model)
+    code, out, err = run(capsys, "publish", "odd", "--from", str(source.root),
+                         "--to", str(target))
+    assert code == store_cli.EXIT_ERROR and out == ""
+    assert err.startswith("error: odd: ") and err.count("\n") == 1
+    for side in both_sides:
+        assert side in err
+    assert not target.exists() or LocalStore(target).names() == []
 
 
 def test_pull_copies_a_version_and_its_aliases(store, tmp_path, capsys):
@@ -189,7 +230,7 @@ def test_new_commands_exit_1_with_a_message(store, tmp_path, capsys, monkeypatch
 
 
 def test_a_corrupt_source_is_never_published(store, tmp_path, capsys):
-    store.model_path("digits").write_bytes(b"DIGITS")
+    corrupt(store.model_path("digits"))
     code, _, err = run(capsys, "publish", "digits", "--from", str(store.root),
                        "--to", str(tmp_path / "target"))
     assert code == store_cli.EXIT_ERROR and "sha256" in err
@@ -262,7 +303,7 @@ def test_layers_errors_exit_1(store, tmp_path, capsys, extra, message):
 
 
 def test_layers_stop_on_a_corrupt_model(store, tmp_path, capsys):
-    store.model_path("digits").write_bytes(b"DIGITS")
+    corrupt(store.model_path("digits"))
     code, _, err = run(capsys, *layers_args(store, tmp_path))
     assert code == store_cli.EXIT_ERROR and "sha256" in err
     assert not list((tmp_path / "out").glob("*.zip"))

@@ -52,6 +52,7 @@ from training.image.quantize import (
 from training.image.report import BuildResult, build_manifest, result_rows
 from training.image.train import TrainConfig, accuracy, predict_logits, train_classifier
 from training.plots import write_confusion_matrix
+from training.publishing import check_model_file
 
 PROJECT_BUILD = Path(__file__).resolve().parents[2] / "build"
 
@@ -146,7 +147,9 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
         # A smoke-run model must never become the project's "latest".
         store_root = work_dir / "store"
         log(f"  quick run: publishing to {store_root}, not the project store")
-    published = LocalStore(store_root).publish(build_manifest(result), served)
+    manifest = build_manifest(result)
+    check_model_file(manifest, served)  # the handler's init check, before anything is stored
+    published = LocalStore(store_root).publish(manifest, served)
     log(f"[{data.name}] published {published.name} v{published.version} "
         f"({published.bytes} bytes, sha256 {published.sha256[:12]}…) to {store_root} "
         f"in {time.perf_counter() - started:.0f}s")
