@@ -46,6 +46,9 @@ WEB_DIR = "featherserve-web"
 BENCH_RESULTS = PROJECT_ROOT / "bench" / "results" / "results.json"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 _KEY_FILE = ".build-key"
+# The project's own build: another output folder (a test's, a copy's) reuses its web layer
+# when the requirements and interpreter are the same, instead of running pip again.
+SHARED_BUILD = PROJECT_ROOT / "build" / "layers" / WEB_LAYER
 
 
 def read_web_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
@@ -71,7 +74,12 @@ def build_web_layer(out_dir: Path, interpreter: TargetInterpreter | None, *,
                                      interpreter.version if interpreter else None]).encode()
                          ).hexdigest()
     key_file = folder / _KEY_FILE
-    if not (key_file.is_file() and key_file.read_text().strip() == key and python_dir.is_dir()):
+    if not _built(folder, key) and folder.resolve() != SHARED_BUILD.resolve() \
+            and _built(SHARED_BUILD, key):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(SHARED_BUILD, folder, symlinks=True)
+        log(f"web layer: reused {SHARED_BUILD}")
+    if not _built(folder, key):
         shutil.rmtree(folder, ignore_errors=True)
         staging = folder / ".staging"
         command = pip_install_command(requirements, target, staging)
@@ -90,6 +98,12 @@ def build_web_layer(out_dir: Path, interpreter: TargetInterpreter | None, *,
     entries = entries_from_tree(python_dir, LAYER_PYTHON_DIR)
     return write_layer_zip(LayerSpec(WEB_LAYER, out_dir / f"{WEB_LAYER}.zip", entries,
                                      "werkzeug and serverless-wsgi for python3.12"))
+
+
+def _built(folder: Path, key: str) -> bool:
+    key_file = folder / _KEY_FILE
+    return key_file.is_file() and key_file.read_text().strip() == key \
+        and (folder / LAYER_PYTHON_DIR).is_dir()
 
 
 def trimmed_results(results: dict[str, Any]) -> dict[str, Any]:
