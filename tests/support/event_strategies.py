@@ -1,0 +1,182 @@
+"""Hypothesis strategies for Lambda events of every HTTP shape the handlers accept, and worse.
+
+An event is built from a request (method, path, query, headers, body) and a shape: REST API
+v1 (single- and multi-value maps), HTTP API v2, Function URL, ALB in single- and
+multi-value mode, a hand-written `sls invoke local` event, or a malformed one (maps and
+values of the wrong JSON type, surrogates, junk). Bodies are drawn for both input kinds:
+tabular rows (valid, almost valid, hostile JSON) and images (valid small files of many
+formats, corrupted ones, base64 in every spelling clients use).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import zlib
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from PIL import Image
+
+from tests.support.contract import INTERNAL_DETAIL
+
+SHAPES = ("rest_v1", "http_api_v2", "function_url", "alb_single", "alb_multi", "sls_local",
+          "malformed")
+METHODS = ("GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "get", "TRACE")
+CONTENT_TYPES = (None, "application/json", "application/json; charset=utf-8", "image/png",
+                 "image/jpeg", "application/octet-stream", "text/plain", "text/csv",
+                 "application/json,application/json", "application/json, text/csv",
+                 "multipart/form-data; boundary=\"a,b\"", "application/x-www-form-urlencoded",
+                 "application/vnd.api+json", "", ";", "image/*")
+ENCODINGS = (None, "gzip", "x-gzip", "deflate", "br", "gzip, gzip", "identity", "zstd")
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                         st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20))
+ANY_JSON = st.recursive(JSON_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12)
+SAFE_TEXT = st.text(max_size=40).filter(lambda t: not INTERNAL_DETAIL.search(t))
+
+
+def _image_pool() -> list[bytes]:
+    """Small real files: the formats, modes and depths clients send."""
+    rng = np.random.default_rng(7)
+    grey = rng.integers(0, 255, (40, 40), dtype=np.uint8)
+    grey[10:30, 18:22] = 255
+    base = Image.fromarray(grey)
+    pool = []
+    for mode, fmt, options in [("L", "PNG", {}), ("RGBA", "PNG", {}), ("P", "PNG", {}),
+                               ("1", "PNG", {}), ("RGB", "JPEG", {}),
+                               ("RGB", "JPEG", {"progressive": True}), ("L", "JPEG", {}),
+                               ("CMYK", "JPEG", {}), ("RGB", "WEBP", {}),
+                               ("RGBA", "WEBP", {"lossless": True}), ("RGB", "BMP", {}),
+                               ("P", "GIF", {}), ("L", "TIFF", {})]:
+        buffer = io.BytesIO()
+        base.convert(mode).save(buffer, format=fmt, **options)
+        pool.append(buffer.getvalue())
+    buffer = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16) * 16).save(buffer, format="PNG")  # 12-bit in 16
+    pool.append(buffer.getvalue())
+    return pool
+
+
+IMAGES = _image_pool()
+
+
+@st.composite
+def image_bytes(draw: st.DrawFn) -> bytes:
+    data = draw(st.sampled_from(IMAGES))
+    damage = draw(st.sampled_from(["none", "none", "truncate", "flip", "junk", "empty"]))
+    if damage == "truncate":
+        return data[:draw(st.integers(0, len(data)))]
+    if damage == "flip":
+        index = draw(st.integers(0, len(data) - 1))
+        return data[:index] + bytes([data[index] ^ draw(st.integers(1, 255))]) + data[index + 1:]
+    if damage == "junk":
+        return draw(st.binary(max_size=200))
+    return b"" if damage == "empty" else data
+
+
+@st.composite
+def base64_text(draw: st.DrawFn, data: bytes) -> str:
+    encoded = base64.b64encode(data).decode()
+    style = draw(st.sampled_from(["plain", "wrapped", "unpadded", "urlsafe", "data_url",
+                                  "spaces", "garbage"]))
+    if style == "wrapped":
+        return base64.encodebytes(data).decode()
+    if style == "unpadded":
+        return encoded.rstrip("=")
+    if style == "urlsafe":
+        return base64.urlsafe_b64encode(data).decode()
+    if style == "data_url":
+        return "data:image/png;base64," + encoded
+    if style == "spaces":
+        return " ".join(encoded[i:i + 7] for i in range(0, len(encoded), 7))
+    if style == "garbage":
+        return encoded[:draw(st.integers(0, len(encoded)))] + draw(st.text(max_size=5))
+    return encoded
+
+
+@st.composite
+def tabular_body(draw: st.DrawFn, features: tuple[str, ...]) -> bytes:
+    numbers = st.one_of(st.floats(-1e6, 1e6), st.integers(-1000, 1000))
+    row_object = st.fixed_dictionaries({f: numbers for f in features})
+    row_list = st.lists(numbers, min_size=len(features), max_size=len(features))
+    good = draw(st.lists(st.one_of(row_object, row_list), min_size=1, max_size=3))
+    kind = draw(st.sampled_from(["valid", "valid", "mutated", "any_json", "hostile", "text"]))
+    if kind == "valid":
+        return json.dumps({"instances": good}).encode()
+    if kind == "mutated":
+        instances: Any = [draw(st.one_of(ANY_JSON, st.just(r))) for r in good]
+        if draw(st.booleans()) and isinstance(instances[0], dict):
+            instances[0].pop(next(iter(instances[0]), None), None)
+        payload = draw(st.sampled_from([{"instances": instances}, {"instances": instances,
+                                                                     "extra": 1}, instances]))
+        return json.dumps(payload).encode()
+    if kind == "any_json":
+        return json.dumps(draw(ANY_JSON)).encode()
+    if kind == "hostile":
+        return draw(st.sampled_from([
+            b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            b'{"instances": [[1' + b"0" * 400 + b"]]}",
+            b'{"instances": [[' + b"9" * 5000 + b"]]}",
+            b'{"instances": [[NaN, Infinity, -Infinity]]}',
+            b'{"instances": [{"\\ud800": 1}]}',
+            b'{"instances": [["\xed\xa0\x80"]]}',
+            b'\xef\xbb\xbf{"instances": []}',
+            b'{"instances": [[]' + b",[]" * 300_000 + b"]}",
+        ]))
+    return draw(st.binary(max_size=300)) if draw(st.booleans()) else draw(
+        st.text(max_size=100)).encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def image_body(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """(body, a Content-Type that fits it) for an image model."""
+    kind = draw(st.sampled_from(["raw", "json", "json", "other"]))
+    if kind == "raw":
+        return draw(image_bytes()), draw(st.sampled_from(
+            ["image/png", "application/octet-stream", None, "image/jpeg"]))
+    if kind == "json":
+        items = draw(st.lists(image_bytes(), min_size=0, max_size=3))
+        instances: list[Any] = [{"b64": draw(base64_text(i))} for i in items]
+        if draw(st.booleans()):
+            instances.append(draw(ANY_JSON))
+        return json.dumps({"instances": instances}).encode(), "application/json"
+    return draw(st.binary(max_size=200)), draw(st.sampled_from(CONTENT_TYPES))
+
+
+@st.composite
+def requests(draw: st.DrawFn, model: str, features: tuple[str, ...] | None
+             ) -> dict[str, Any]:
+    """A request to a model: tabular when ``features`` is given, otherwise an image model."""
+    # Mostly the predict route with POST, so that bodies are what gets exercised.
+    predict = f"/models/{model}/predict"
+    route = draw(st.sampled_from([predict] * 12 + [
+        f"/models/{model}", f"/models/{model}/predict/", "/models/other/predict",
+        f"/dev/models/{model}/predict", "/", "/models"]))
+    path = route if draw(st.integers(0, 9)) else "/" + draw(SAFE_TEXT)
+    method = "POST" if draw(st.integers(0, 4)) else draw(st.sampled_from(METHODS))
+    if features is not None:
+        body, content_type = draw(tabular_body(features)), draw(st.sampled_from(CONTENT_TYPES))
+    else:
+        body, content_type = draw(image_body())
+    headers: dict[str, str] = {}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    encoding = draw(st.sampled_from(ENCODINGS))
+    if encoding is not None:
+        headers["content-encoding"] = encoding
+        if encoding in ("gzip", "x-gzip") and draw(st.booleans()):
+            body = gzip.compress(body)
+        elif encoding == "deflate" and draw(st.booleans()):
+            body = zlib.compress(body)
+    query: dict[str, str] = {}
+    if draw(st.booleans()):
+        query["top_k"] = draw(st.one_of(
+            st.sampled_from(["1", "2", "3", "0", "-1", "²", "٣", "1,2", " 2", "", "9" * 4301]),
+            st.text(max_size=8)))
+    return {"method": method, "path": path, "headers": headers,
+            "query": query, "body": body}
