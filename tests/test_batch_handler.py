@@ -398,3 +398,57 @@ def test_a_large_output_appears_whole_or_not_at_all(bulk, tabular):
     lines = bulk.lines("breast_cancer", "large.csv")
     assert len(lines) == len(rows) and lines[-1]["row"] == len(rows)
     assert bulk.summary("breast_cancer", "large.csv")["predicted"] == len(rows)
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        for name, data in files.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_a_tar_of_images_is_one_file_with_a_line_per_image(bulk, images):
+    chosen = sorted(IMAGES.glob("d[058]_0064px_*.png"))
+    files = {f"photos/{p.name}": p.read_bytes() for p in chosen}
+    files["photos/._resource_fork"] = b"\0\0"  # hidden: not an image of the folder
+    files["photos/notes.txt"] = b"not an image"
+    messages = bulk.upload("digits", "june/photos.tar.gz", tar_of(files))
+    assert bulk.score(bulk.batch_handler(images), "digits", messages) == {
+        "batchItemFailures": []}
+    lines = bulk.lines("digits", "june/photos.tar.gz")
+    assert [line["member"] for line in lines] == [f"photos/{p.name}" for p in chosen] + [
+        "photos/notes.txt"]
+    for line in lines:
+        data = files[line["member"]]
+        assert_same_answer(line, *http_image_answer(images, data, "image/png"),
+                           same_message=False)
+    assert [line["prediction"]["label"] for line in lines[:-1]] == [p.name[1] for p in chosen]
+    assert bulk.summary("digits", "june/photos.tar.gz")["errors"] == 1
+
+
+def test_json_lines_of_b64_images_are_scored_as_json_requests(bulk, images):
+    import base64
+
+    chosen = sorted(IMAGES.glob("d[46]_0040px_*.png"))
+    instances = [{"b64": base64.b64encode(p.read_bytes()).decode()} for p in chosen]
+    instances.append({"b64": "not base64!"})
+    body = "\n".join(json.dumps(i) for i in instances).encode()
+    messages = bulk.upload("digits", "batch.jsonl", body)
+    bulk.score(bulk.batch_handler(images), "digits", messages)
+    lines = bulk.lines("digits", "batch.jsonl")
+    assert len(lines) == len(instances)
+    for line, instance in zip(lines, instances, strict=True):
+        status, answer = http_answer(images, "digits", instance)
+        assert_same_answer(line, status, answer)
+
+
+def test_a_broken_archive_is_refused(bulk, images):
+    messages = bulk.upload("digits", "broken.tar", b"this is not a tar archive" * 40)
+    bulk.score(bulk.batch_handler(images), "digits", messages)
+    assert refused(bulk, "digits", "broken.tar")["code"] == "malformed_archive"

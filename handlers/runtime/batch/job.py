@@ -11,7 +11,8 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Protocol
 
 from handlers.runtime.batch.exceptions import OutOfTime
-from handlers.runtime.batch.rows import Row, csv_rows, image_rows, jsonl_rows
+from handlers.runtime.batch.image_rows import image_rows, is_tar, tar_rows
+from handlers.runtime.batch.rows import Row, csv_rows, jsonl_rows
 from handlers.runtime.batch.scoring import Deadline, ScoringModel, Tally, score_rows
 from handlers.runtime.batch.settings import BatchSettings
 from handlers.runtime.errors import (
@@ -23,6 +24,7 @@ from handlers.runtime.errors import (
 from model_store.manifest import TabularSpec
 
 TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 PAST_ONE_INVOCATION = ("split it into smaller files, or score it with Step Functions "
                        "Distributed Map over this function (README.md, \"Score a file\")")
 
@@ -47,10 +49,15 @@ class Outcome:
 
 
 def rows_of(name: str, stream: IO[bytes], model: ScoringModel) -> Iterator[Row]:
-    """The reader for this file: one image for an image model, else by file extension."""
-    if model.takes_images:
-        return image_rows(stream, max_bytes=model.max_row_bytes)
+    """The reader for this file, by its extension; any other file of an image model is one
+    image."""
     suffix = PurePosixPath(name).suffix.lower()
+    if model.takes_images:
+        if is_tar(name):
+            return tar_rows(stream, max_bytes=model.max_row_bytes)
+        if suffix in JSON_LINES_SUFFIXES:  # {"b64": ...} instances, as in a request
+            return jsonl_rows(stream, max_row_bytes=model.max_row_bytes)
+        return image_rows(stream, max_bytes=model.max_row_bytes)
     if suffix not in TABULAR_SUFFIXES:
         raise UnsupportedMediaType(
             f"{PurePosixPath(name).name!r}: {model.name} scores tabular rows from .csv, .tsv, "

@@ -1,11 +1,11 @@
-"""Streaming row readers: a CSV or JSON Lines file, or one image, → ``Row``s, one at a time.
+"""Streaming row readers: a CSV or JSON Lines file → ``Row``s, one at a time.
 
 A row carries what the HTTP contract would receive as one instance (a list of raw values
-in manifest order for CSV, the decoded JSON value for JSON Lines, the file's bytes for an
-image), or the error that row already has. Nothing here holds more than one row (CSV reads
-through an 8 KiB text buffer; JSON Lines reads a line at a time, capped), so memory does
-not grow with the file. Rows are numbered from 1 in file order; blank lines are not rows
-(a CSV's header is not one either).
+in manifest order for CSV, the decoded JSON value for JSON Lines, an image file's bytes:
+see image_rows.py), or the error that row already has. Nothing here holds more than one
+row (CSV reads through an 8 KiB text buffer; JSON Lines reads a line at a time, capped), so
+memory does not grow with the file. Rows are numbered from 1 in file order; blank lines
+are not rows (a CSV's header is not one either).
 
 A problem with the whole file (no header, a broken header, bytes that are not UTF-8, CSV
 that cannot be parsed) raises an ``HttpError``: the file is refused, nothing is written.
@@ -32,6 +32,7 @@ class Row:
     number: int
     instance: Any = None
     error: HttpError | None = None
+    member: str | None = None  # the file inside an archive this row is
 
 
 def not_utf8(rows_read: int) -> UnprocessableInstance:
@@ -56,6 +57,7 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
                 code="invalid_header")
         columns = _header_columns(header, features, model_name)
         converters = [(column, _converter(feature)) for column, feature in columns]
+        row_values = _row_converter(converters)
         width = len(header)
         for cells in reader:
             if not cells:
@@ -66,7 +68,7 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
                     f"row {number}: has {len(cells)} values; the header has {width} columns",
                     code="wrong_length"))
                 continue
-            yield Row(number, [convert(cells[column]) for column, convert in converters])
+            yield Row(number, row_values(cells))
     except UnicodeDecodeError:
         raise not_utf8(number) from None
     except csv.Error as exc:
@@ -99,6 +101,26 @@ def _header_columns(header: list[str], features: Sequence[Feature],
                                     code="invalid_header")
     position = {name: i for i, name in enumerate(names)}
     return [(position[f.name], f) for f in features]
+
+
+def _row_converter(converters: list[tuple[int, Callable[[str], Any]]]
+                   ) -> Callable[[list[str]], list[Any]]:
+    """A row's cells → its values in manifest order (all-number rows the fast way)."""
+    if any(convert is not _number_cell for _, convert in converters):
+        return lambda cells: [convert(cells[column]) for column, convert in converters]
+    order = [column for column, _ in converters]
+
+    def numbers(cells: list[str]) -> list[Any]:
+        picked = [cells[column] for column in order]
+        try:
+            values: list[Any] = list(map(float, picked))
+        except ValueError:  # an empty or non-numeric cell: each cell on its own
+            return [_number_cell(cell) for cell in picked]
+        text = "".join(picked)
+        return values if text.isascii() and "_" not in text else [
+            _number_cell(cell) for cell in picked]
+
+    return numbers
 
 
 def _converter(feature: Feature) -> Callable[[str], Any]:
@@ -159,11 +181,6 @@ def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int) -> Iterator[Row]:
 def _skip_line(stream: IO[bytes], chunk: int) -> None:
     while (part := stream.readline(chunk)) and not part.endswith(b"\n"):
         pass
-
-
-def image_rows(stream: IO[bytes], *, max_bytes: int) -> Iterator[Row]:
-    """An image object is one row; one byte past the limit is enough to refuse it."""
-    yield Row(1, stream.read(max_bytes + 1))
 
 
 def _quote(names: list[str]) -> str:

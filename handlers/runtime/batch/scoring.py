@@ -116,7 +116,7 @@ class ScoringModel:
         return (self._batch(valid) if valid else None), valid, errors
 
     def _batch(self, rows: list[Row]) -> Any:
-        if self.takes_images:
+        if self.takes_images and isinstance(rows[0].instance, bytes):  # image files
             arrays = [self.parser.from_raw_body(r.instance, OCTET_STREAM) for r in rows]
             return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
         return self.parser.from_instances([r.instance for r in rows])
@@ -136,18 +136,22 @@ def at_row(error: HttpError, number: int) -> HttpError:
     return renamed
 
 
-def prediction_line(number: int, prediction: dict[str, Any], source: str | None = None) -> str:
-    line = {"row": number, "prediction": prediction}
-    return json.dumps(line if source is None else {"file": source, **line},
+def _where(row: Row, source: str | None) -> dict[str, Any]:
+    where: dict[str, Any] = {} if source is None else {"file": source}
+    where["row"] = row.number
+    if row.member is not None:
+        where["member"] = row.member
+    return where
+
+
+def prediction_line(row: Row, prediction: dict[str, Any], source: str | None = None) -> str:
+    return json.dumps({**_where(row, source), "prediction": prediction},
                       separators=(",", ":"), allow_nan=False)
 
 
-def error_line(number: int, error: HttpError, request_id: str,
-               source: str | None = None) -> str:
+def error_line(row: Row, error: HttpError, request_id: str, source: str | None = None) -> str:
     body = {"code": error.code, "message": error.public_message, "request_id": request_id}
-    line = {"row": number, "error": body}
-    return json.dumps(line if source is None else {"file": source, **line},
-                      separators=(",", ":"))
+    return json.dumps({**_where(row, source), "error": body}, separators=(",", ":"))
 
 
 def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
@@ -169,9 +173,9 @@ def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
         for row in chunk:
             error = errors.get(row.number)
             if error is None:
-                lines.append(prediction_line(row.number, next(predictions), source))
+                lines.append(prediction_line(row, next(predictions), source))
             else:
-                lines.append(error_line(row.number, error, request_id, source))
+                lines.append(error_line(row, error, request_id, source))
                 tally.error_codes[error.code] += 1
         writer.write(("\n".join(lines) + "\n").encode())
         tally.rows += len(chunk)
