@@ -23,6 +23,13 @@ from featherserve.support.processes import (
 )
 from model_store import LocalStore
 from model_store.base import PROJECT_STORE
+from tests.support.hostile_store import (
+    HOSTILE_DESCRIPTION,
+    HOSTILE_FEATURES,
+    HOSTILE_LABELS,
+    hostile_manifest,
+    publish_hostile,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,19 +42,32 @@ PARITY = 1e-4
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[str]:
+def serve(log: Path, *params: str) -> Iterator[str]:
+    """`make serve`'s stack on free loopback ports (``params``: sls --param values)."""
     if not CHROMIUM.is_file():
         pytest.fail("no /usr/bin/chromium: `make chromium` installs Debian's package")
     port, lambda_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("web") / "offline.log"
     command = [str(NODE_BIN / "sls"), "offline", "start", "--stage", "dev", "--host",
-               "127.0.0.1", "--httpPort", str(port), "--lambdaPort", str(lambda_port)]
+               "127.0.0.1", "--httpPort", str(port), "--lambdaPort", str(lambda_port),
+               *(f"--param={p}" for p in params)]
     env = tool_env({"FEATHERSERVE_DEMO_LAMBDA_ENDPOINT": f"http://127.0.0.1:{lambda_port}"})
     with running(command, env=env, log_path=log) as process:
         wait_for_port(port, process, log)
         wait_for_port(lambda_port, process, log)
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[str]:
+    yield from serve(tmp_path_factory.mktemp("web") / "offline.log")
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory) -> Iterator[str]:
+    """The same stack serving a store whose breast_cancer has markup for names and labels."""
+    folder = tmp_path_factory.mktemp("hostile")
+    publish_hostile(folder / "store", hostile_manifest("breast_cancer"))
+    yield from serve(folder / "offline.log", f"modelSource={folder / 'store'}")
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +87,14 @@ def page(browser, request) -> Iterator[Any]:
     opened.on("pageerror", lambda e: problems.append(str(e)))
     opened.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     opened.problems = problems
+    failed_before = request.session.testsfailed
     yield opened
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+    # The test's own report is counted before its fixtures are torn down: a failure shows.
+    if request.session.testsfailed > failed_before or problems:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert problems == [], problems
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):  # noqa: ARG001 - pytest's hook signature
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
 
 
 def last_answer(page: Any) -> dict[str, Any]:
@@ -129,15 +144,17 @@ def test_digits_demo_reads_a_drawn_seven(site, page):
     page.goto(site + "/demo/digits")
     draw_seven(page)
     page.click("#predict-drawing")
-    assert_parity(last_answer(page), "7")
+    largest = assert_parity(last_answer(page), "7")
+    print(f"drawn digit: largest probability difference {largest:.3g}")
 
 
 def test_tabular_demo_submits_its_prefilled_row(site, page):
     page.goto(site + "/demo/breast_cancer")
     assert page.locator("#f0").input_value() == "17.99"  # examples/breast_cancer.json row 0
     page.click("#features button[type=submit]")
-    assert_parity(last_answer(page), "malignant")
+    largest = assert_parity(last_answer(page), "malignant")
     assert page.locator("#browser .label").inner_text() == "malignant"
+    print(f"tabular row: largest probability difference {largest:.3g}")
 
 
 def test_phone_viewport(site, browser):
@@ -196,3 +213,34 @@ def test_browser_preprocessing_matches_the_server_bit_for_bit(site, page):
         diff = float(np.abs(np.asarray(got["tensor"], np.float32) - expected.ravel()).max())
         worst = max(worst, diff)
     assert worst == 0.0, worst
+
+
+def assert_nothing_ran(page: Any) -> None:
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("img[src='x'], svg, b[onclick]").count() == 0
+
+
+def test_markup_in_a_manifest_is_shown_as_text_and_never_runs(hostile_site, page):
+    page.goto(hostile_site + "/")
+    assert page.locator("article.model .description").inner_text() == HOSTILE_DESCRIPTION
+    assert_nothing_ran(page)
+    page.goto(hostile_site + "/demo/breast_cancer")
+    page.wait_for_selector("#demo[data-ready=true]")
+    assert page.locator("#features label").all_inner_texts() == list(HOSTILE_FEATURES)
+    for index, value in enumerate(("0.5", "-1", "2")):
+        page.fill(f"#f{index}", value)
+    page.click("#features button[type=submit]")
+    answer = last_answer(page)
+    label = answer["server"]["label"]
+    assert label in HOSTILE_LABELS
+    assert_parity(answer, label)
+    assert page.locator("#server .label").inner_text() == label
+    assert page.locator("#browser .label").inner_text() == label
+    bars = page.locator("#server .bars").inner_text()
+    assert all(shown in bars for shown in HOSTILE_LABELS)
+    assert_nothing_ran(page)
+    page.goto(hostile_site + "/docs")
+    page.wait_for_selector("#docs[data-ready=true]")
+    spec = page.locator("#spec").text_content()  # collapsed sections too
+    assert HOSTILE_DESCRIPTION in spec and HOSTILE_FEATURES[2] in spec  # JSON-quoted others
+    assert_nothing_ran(page)
