@@ -102,8 +102,9 @@ build/teachers/breast_cancer_teacher.joblib: | $(PY_STAMP)
 build/teachers/digits_teacher.pt: | $(PY_STAMP)
 	$(BIN)/featherserve train image digits --preset digits --store build/teacher-store --no-serve
 
-bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapStart → bench/results (~10 min)
+bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapStart, bulk → bench/results (~11 min)
 	$(BIN)/python -m benchmarks --out bench/results
+	$(BIN)/python -m benchmarks.bulk --out bench/results
 
 frontier: setup  ## student sizes × accuracy, latency, cold start, size, cost → bench/results/frontier.*
 	$(BIN)/python -m training.frontier --out bench/results

@@ -29,6 +29,8 @@ from handlers.runtime.service import ModelEndpoint, ModelService
 from model_store.manifest import ImageSpec
 
 _HTTP_WHERE = "instances[0]"
+# One encoder for every line (json.dumps would build one per call with these options).
+_LINES = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 class LineWriter(Protocol):
@@ -145,13 +147,12 @@ def _where(row: Row, source: str | None) -> dict[str, Any]:
 
 
 def prediction_line(row: Row, prediction: dict[str, Any], source: str | None = None) -> str:
-    return json.dumps({**_where(row, source), "prediction": prediction},
-                      separators=(",", ":"), allow_nan=False)
+    return _LINES.encode({**_where(row, source), "prediction": prediction})
 
 
 def error_line(row: Row, error: HttpError, request_id: str, source: str | None = None) -> str:
     body = {"code": error.code, "message": error.public_message, "request_id": request_id}
-    return json.dumps({**_where(row, source), "error": body}, separators=(",", ":"))
+    return _LINES.encode({**_where(row, source), "error": body})
 
 
 def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
