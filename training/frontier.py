@@ -205,12 +205,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny builds: a smoke run")
     parser.add_argument("--samples", type=int, default=3, help="cold starts per point")
     args = parser.parse_args(argv)
+    import os
+    import platform
+
+    load_before = os.getloadavg()
     frontiers = []
     with tempfile.TemporaryDirectory(prefix="featherserve-frontier-") as scratch:
         for name in args.models.split(","):
             frontiers.append(measure(shipped_frontier(name, Path(scratch) / name, args.quick),
                                      samples=args.samples))
-        write_frontiers(frontiers, args.out)
+        machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                   f"load average {load_before[0]:.1f} at start and {os.getloadavg()[0]:.1f} at "
+                   "the end: warm and cold-start columns are as noisy as that load")
+        write_frontiers(frontiers, args.out, machine=machine)
     print(json.dumps({f.model: [p.label for p in f.points] for f in frontiers}))
     return 0
 

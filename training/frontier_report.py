@@ -10,13 +10,14 @@ from training.frontier import DEFAULT_MAX_LOSS, Frontier, FrontierPoint
 
 
 def write_frontiers(frontiers: Sequence[Frontier], out: Path,
-                    max_loss: float = DEFAULT_MAX_LOSS) -> list[Path]:
+                    max_loss: float = DEFAULT_MAX_LOSS, machine: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "frontier.json", out / "frontier.md", out / "frontier.png"]
-    paths[0].write_text(json.dumps({"max_accuracy_loss": max_loss,
+    paths[0].write_text(json.dumps({"max_accuracy_loss": max_loss, "machine": machine,
                                     "frontiers": [f.to_dict() for f in frontiers]},
                                    indent=1) + "\n")
-    paths[1].write_text(render_markdown(frontiers, max_loss))
+    paths[1].write_text((f"Measured on: {machine}.\n\n" if machine else "")
+                        + render_markdown(frontiers, max_loss))
     draw_chart(frontiers, paths[2])
     return paths
 
@@ -31,7 +32,7 @@ def render_markdown(frontiers: Sequence[Frontier], max_loss: float = DEFAULT_MAX
                  f"Students: {frontier.schedule}. ★ = the size the project ships; "
                  f"✓ = the smallest student within {max_loss:.0%} of the teacher (what "
                  "`--frontier` publishes).", "",
-                 "| student | params | file | test accuracy | loss vs teacher | warm (handler) "
+                 "| student | params | file | test accuracy | loss vs teacher ↓ | warm (handler) "
                  "| cold start | $ per 1M requests |", "|---|---|---|---|---|---|---|---|"]
         for point in frontier.points:
             marks = ("★ " if point.shipped else "") + ("✓ " if point is pick else "")
