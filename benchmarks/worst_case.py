@@ -112,7 +112,7 @@ def image_cases() -> list[Case]:
     cases = [Case(name, "digits", partial(batch_event, build)) for name, build in batches.items()]
     cases.append(Case("64 x 1024^2 JPEG photos, valid (JSON)", "digits",
                       partial(batch_event, partial(hostile.photo_jpeg, 1024))))
-    cases.append(Case("64 x 448^2 RGB PNGs, valid (JSON)", "digits",
+    cases.append(Case("448^2 noisy RGB PNGs, as many as fit, valid (JSON)", "digits",
                       partial(batch_event, partial(hostile.photo_png, 448))))
     cases.append(Case("16-bit RGBA PNG 4096^2 (raw body)", "digits",
                       partial(raw_event, hostile.png_rgba16, "image/png", {})))
