@@ -113,10 +113,11 @@ class S3AtomicWriter:
             created = self._client.create_multipart_upload(
                 Bucket=self.bucket, Key=self.key, ContentType=self._content_type)
             self._upload_id = created["UploadId"]
-        body, self._buffer = bytes(self._buffer), bytearray()
         number = len(self._parts) + 1
-        answer = self._client.upload_part(Bucket=self.bucket, Key=self.key, Body=body,
+        # The buffer itself, not a copy: the part is the only output held in memory.
+        answer = self._client.upload_part(Bucket=self.bucket, Key=self.key, Body=self._buffer,
                                           UploadId=self._upload_id, PartNumber=number)
+        self._buffer = bytearray()
         part = {"ETag": answer["ETag"], "PartNumber": number}
         # Newer botocore checksums each part; the completion must then list them.
         part.update({k: answer[k] for k in _PART_CHECKSUMS if answer.get(k)})
@@ -124,7 +125,7 @@ class S3AtomicWriter:
 
     def commit(self) -> None:
         if self._upload_id is None:
-            self._client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
+            self._client.put_object(Bucket=self.bucket, Key=self.key, Body=self._buffer,
                                     ContentType=self._content_type)
             self._buffer = bytearray()
             return
