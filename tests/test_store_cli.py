@@ -262,13 +262,13 @@ def test_layers_builds_the_chosen_model_layers_and_a_report(store, tmp_path, cap
     assert not (tmp_path / "out" / "model-digits.zip").exists()
     assert "model-iris" in out and "no runtime layer" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["ok"] and [f["name"] for f in report["functions"]] == ["iris"]
+    assert report["ok"] and [f["name"] for f in report["functions"]] == ["iris", "web"]
 
 
 def test_layers_defaults_to_every_served_model(store, tmp_path, capsys):
     code, _, _ = run(capsys, *layers_args(store, tmp_path))
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.zip")) == [
+    assert sorted(p.name for p in (tmp_path / "out").glob("model-*.zip")) == [
         "model-digits.zip", "model-iris.zip"]
     index = json.loads((tmp_path / "out" / "models.json").read_text())
     assert index["iris"]["version"] == "2"
@@ -316,3 +316,15 @@ def test_the_console_script_lists_the_store_commands():
     assert result.returncode == 0, result.stderr
     for command in ("list", "show", "alias", "promote", "rollback", "publish", "pull", "layers"):
         assert command in result.stdout
+
+
+def test_building_some_layers_keeps_the_index_entries_of_the_others(store, tmp_path, capsys):
+    assert run(capsys, *layers_args(store, tmp_path))[0] == 0
+    before = json.loads((tmp_path / "out" / "models.json").read_text())
+    assert run(capsys, *layers_args(store, tmp_path, "--models", "iris@1"))[0] == 0
+    after = json.loads((tmp_path / "out" / "models.json").read_text())
+    assert after["digits"] == before["digits"]  # not rebuilt, still described
+    assert after["iris"]["version"] == "1" != before["iris"]["version"]
+    (tmp_path / "out" / "model-digits.zip").unlink()
+    assert run(capsys, *layers_args(store, tmp_path, "--models", "iris"))[0] == 0
+    assert set(json.loads((tmp_path / "out" / "models.json").read_text())) == {"iris"}

@@ -25,6 +25,7 @@ from featherserve.layers.limits import DEFAULT_LIMITS, LambdaLimits
 from featherserve.layers.model_layer import (
     ModelRef,
     model_layer_name,
+    model_layer_zip,
     plan_model_layer,
     write_model_layers,
 )
@@ -41,6 +42,7 @@ from featherserve.layers.runtime_layer import (
 from featherserve.layers.web_layer import build_web_catalog_layer, build_web_layer
 from featherserve.layers.zipping import BuiltLayer, describe_layer_zip
 from model_store.base import LATEST, ModelStore
+from model_store.exceptions import ModelStoreError
 from model_store.integrity import sha256_file
 from model_store.manifest import Manifest
 
@@ -139,11 +141,13 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
         notes.append("no served models: no model layers were built")
         if runtime_layer:
             functions.append(FunctionSpec(RUNTIME_ONLY_FUNCTION, code, base))
+    # A build of some models only keeps what the others' layers (still in out_dir) hold.
+    deployed = deployed_manifests(store, request.out_dir,
+                                  [s.manifest for s in specs if s.manifest is not None], served)
     web_layers: list[BuiltLayer] = []
     if request.web:
         web_layers = [build_web_layer(request.out_dir, search.interpreter, run=run, log=log),
-                      build_web_catalog_layer(request.out_dir,
-                                              [s.manifest for s in specs if s.manifest])]
+                      build_web_catalog_layer(request.out_dir, deployed)]
         functions.append(FunctionSpec(WEB_FUNCTION, code, tuple(w.name for w in web_layers)))
     layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + web_layers
     report = check_sizes(functions, layers, request.limits, notes)
@@ -151,15 +155,50 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
                         request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))
     request.out_dir.mkdir(parents=True, exist_ok=True)
     build.report_path.write_text(json.dumps(build.to_dict(), indent=2, sort_keys=True) + "\n")
-    write_layer_index(request.out_dir, [s.manifest for s in specs if s.manifest is not None])
+    write_layer_index(request.out_dir, deployed)
     return build
 
 
+def deployed_manifests(store: ModelStore, out_dir: Path, built: list[Manifest],
+                       served: tuple[str, ...] | list[str]) -> list[Manifest]:
+    """This build's manifests, and for every other served model whose layer zip is still in
+    ``out_dir``, the manifest the previous ``models.json`` recorded for it (same sha256)."""
+    found = {m.name: m for m in built}
+    try:
+        previous = json.loads((out_dir / LAYER_INDEX_FILE).read_text())
+    except (OSError, ValueError):
+        previous = {}
+    for name in served:
+        entry = previous.get(name) if isinstance(previous, dict) else None
+        if name in found or not isinstance(entry, dict) \
+                or not model_layer_zip(out_dir, name).is_file():
+            continue
+        try:
+            manifest = store.manifest(name, str(entry.get("version")))
+        except ModelStoreError:
+            continue
+        if manifest.sha256 == entry.get("sha256"):
+            found[name] = manifest
+    return [found[name] for name in sorted(found)]
+
+
 def write_layer_index(out_dir: Path, manifests: list[Manifest]) -> Path:
-    """``models.json``: what the template says about each model layer it deploys."""
-    index = {m.name: {"version": m.version, "sha256": m.sha256,
-                      "label": f"{m.name} v{m.version} sha256:{m.sha256[:12]}"}
-             for m in manifests}
+    """``models.json``: what the template says about each model layer in ``out_dir``.
+
+    A build of some models (``--models``) updates their entries and keeps the others whose
+    zips are still there, so an unchanged layer keeps its description (and is not
+    re-uploaded); an entry whose zip is gone is dropped.
+    """
     path = out_dir / LAYER_INDEX_FILE
+    index: dict[str, dict[str, str]] = {}
+    if path.is_file():
+        try:
+            index = {name: entry for name, entry in json.loads(path.read_text()).items()
+                     if model_layer_zip(out_dir, name).is_file()}
+        except (ValueError, AttributeError):
+            index = {}  # a damaged index is rebuilt from what this build knows
+    for m in manifests:
+        index[m.name] = {"version": m.version, "sha256": m.sha256,
+                         "label": f"{m.name} v{m.version} sha256:{m.sha256[:12]}"}
     path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
     return path
