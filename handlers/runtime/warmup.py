@@ -43,13 +43,28 @@ def sample_events(manifest: Manifest) -> list[dict[str, Any]]:
     request and an HTTP API (v2) one (a raw PNG body for image models), so both adapters run."""
     path = f"/models/{manifest.name}/predict"
     if isinstance(manifest.input, ImageSpec):
-        body = {"instances": [{"b64": base64.b64encode(SAMPLE_JPEG).decode()}]}
+        jpeg = photo_sized(SAMPLE_JPEG, manifest.input)
+        body = {"instances": [{"b64": base64.b64encode(jpeg).decode()}]}
         return [_v1(path, "application/json", json.dumps(body)),
                 _v2(path, "image/png", base64.b64encode(SAMPLE_PNG).decode(), encoded=True)]
     row = {f.name: _sample_value(f) for f in manifest.input.features}
     rows: list[Any] = [row, list(row.values())]  # both instance forms
     text = json.dumps({"instances": rows})
     return [_v1(path, "application/json", text), _v2(path, "application/json", text)]
+
+
+def photo_sized(jpeg: bytes, spec: ImageSpec) -> bytes:
+    """The sample as a JPEG 8× the model's side (224 px for 28×28, at most 512): decoding,
+    draft scaling and the working-size buffers are then the sizes a real upload uses, so the
+    first request does not pay for first-time allocations."""
+    from PIL import Image
+
+    side = min(512, 8 * max(spec.height, spec.width))  # bounded: it costs init time
+    buffer = io.BytesIO()
+    with Image.open(io.BytesIO(jpeg)) as small:
+        small.convert("RGB").resize((side, side), Image.Resampling.BILINEAR).save(
+            buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def warm_up(handler: Callable[[dict[str, Any], Any], dict[str, Any]], service: ModelService,
