@@ -41,6 +41,8 @@ def invalid_event(message: str) -> BadRequest:
 
 def clean(text: str) -> str:
     """``text`` with unpaired surrogates (only a JSON escape can make one) as U+FFFD."""
+    if text.isascii():  # nearly every header and query value: no surrogate possible
+        return text
     return _SURROGATES.sub("\ufffd", text)
 
 
