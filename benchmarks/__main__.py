@@ -156,7 +156,7 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
             extra["throughput"] = run_throughput(
                 models, {n: r.first for n, r in requests.items()}, teachers, warm.handlers,
                 layer_root=layer_root, scratch=scratch / "throughput",
-                load=Load(requests=max(100, size.requests)))
+                load=Load(requests=max(100, size.requests // 4)))
         if packaged:
             extra["snapstart"] = snapstart_runs(
                 packaged, {n: r.first for n, r in requests.items()}, scratch / "snapstart",
