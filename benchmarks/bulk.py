@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bulk", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="10,000 and 2,000 rows, 40 images (the test suite's size)")
+                        help="6,000 and 1,500 rows, 24 images (the test suite's size)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--store", type=Path, default=PROJECT_STORE)
     return parser
@@ -237,8 +237,8 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Two sizes whose output takes several 8 MiB parts (the quick ones: one PUT each).
-    rows = (10_000, 2_000) if args.quick else (100_000, 300_000)
-    images = 40 if args.quick else 200
+    rows = (6_000, 1_500) if args.quick else (100_000, 300_000)
+    images = 24 if args.quick else 200
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="featherserve-bulk-") as scratch_name:
         runs = measure(args, rows, images, Path(scratch_name))

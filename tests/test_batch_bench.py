@@ -17,7 +17,7 @@ def test_the_bulk_benchmark_runs_and_memory_does_not_grow_with_the_file(tmp_path
     results = json.loads((tmp_path / "bulk.json").read_text())
     assert (tmp_path / "bulk.md").read_text() in capsys.readouterr().out
     large, small, tar, objects = results["runs"]
-    assert (large["rows"], small["rows"]) == (10_000, 2_000)
+    assert (large["rows"], small["rows"]) == (6_000, 1_500)
     for run in results["runs"]:
         assert run["rows_per_s"] > 0 and run["http"]["us_per_instance"] > 0
         assert run["cost_per_million"]["bulk"] > 0

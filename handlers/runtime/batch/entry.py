@@ -90,6 +90,8 @@ class BulkScorer:
         def record_handler(record: Any) -> None:
             self._message(record.message_id, record.body, deadline, budget, request_id)
 
+        self.metrics.add_metric(name="Messages", unit=MetricUnit.Count,
+                                value=len(event["Records"]))
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         response = process_partial_response(event=event, record_handler=record_handler,
                                             processor=processor, context=context)

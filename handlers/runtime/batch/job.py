@@ -90,11 +90,14 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
     started = time.perf_counter()
     refusal = refusal_for_size(size, settings)
     if refusal is not None:
+        writer.abort()
         return Outcome(error=refusal, total_s=time.perf_counter() - started)
+    rows: Iterator[Row] = iter(())
     try:
-        tally = score_rows(rows_of(name, stream, model), model, writer,
-                           chunk_rows=settings.chunk_rows, request_id=request_id,
-                           deadline=deadline, on_chunk=on_chunk, source=source)
+        rows = rows_of(name, stream, model)
+        tally = score_rows(rows, model, writer, chunk_rows=settings.chunk_rows,
+                           request_id=request_id, deadline=deadline, on_chunk=on_chunk,
+                           source=source)
         committing = time.perf_counter()
         writer.commit()
         tally.write_s += time.perf_counter() - committing
@@ -104,6 +107,10 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
     except BaseException:  # OutOfTime included: the caller decides what running out means
         writer.abort()
         raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # the reader lets go of the stream before its owner closes it
     return Outcome(tally=tally, total_s=time.perf_counter() - started)
 
 

@@ -13,6 +13,7 @@ that cannot be parsed) raises an ``HttpError``: the file is refused, nothing is 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
@@ -75,7 +76,8 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
         raise UnprocessableInstance(f"the CSV cannot be parsed after row {number}: {exc}",
                                     code="malformed_csv") from None
     finally:
-        text.detach()  # the caller closes its own stream
+        with contextlib.suppress(ValueError):  # already closed by its owner
+            text.detach()  # the caller closes its own stream
 
 
 def _header_columns(header: list[str], features: Sequence[Feature],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from handlers.runtime.service import ModelEndpoint, ModelService
 from model_store.manifest import ImageSpec
 
 _HTTP_WHERE = "instances[0]"
+_log = logging.getLogger("featherserve.batch")
 # One encoder for every line (json.dumps would build one per call with these options).
 _LINES = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
@@ -109,7 +111,8 @@ class ScoringModel:
             except HttpError as error:
                 errors[row.number] = at_row(error, row.number)
                 continue
-            except Exception:
+            except Exception:  # the HTTP path's bug must not sink the other rows
+                _log.exception("row %d: the instance parser failed", row.number)
                 errors[row.number] = UnprocessableInstance(
                     f"row {row.number}: could not be read as an instance",
                     code="invalid_instance")
