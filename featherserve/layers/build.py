@@ -155,7 +155,7 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
                         request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))
     request.out_dir.mkdir(parents=True, exist_ok=True)
     build.report_path.write_text(json.dumps(build.to_dict(), indent=2, sort_keys=True) + "\n")
-    write_layer_index(request.out_dir, deployed)
+    write_layer_index(request.out_dir, deployed, served)
     return build
 
 
@@ -182,19 +182,22 @@ def deployed_manifests(store: ModelStore, out_dir: Path, built: list[Manifest],
     return [found[name] for name in sorted(found)]
 
 
-def write_layer_index(out_dir: Path, manifests: list[Manifest]) -> Path:
+def write_layer_index(out_dir: Path, manifests: list[Manifest],
+                      served: tuple[str, ...] | list[str] | None = None) -> Path:
     """``models.json``: what the template says about each model layer in ``out_dir``.
 
     A build of some models (``--models``) updates their entries and keeps the others whose
     zips are still there, so an unchanged layer keeps its description (and is not
-    re-uploaded); an entry whose zip is gone is dropped.
+    re-uploaded); an entry whose zip is gone, or whose model no longer has a function
+    (``featherserve remove``), is dropped.
     """
     path = out_dir / LAYER_INDEX_FILE
     index: dict[str, dict[str, str]] = {}
     if path.is_file():
         try:
             index = {name: entry for name, entry in json.loads(path.read_text()).items()
-                     if model_layer_zip(out_dir, name).is_file()}
+                     if model_layer_zip(out_dir, name).is_file()
+                     and (served is None or name in served)}
         except (ValueError, AttributeError):
             index = {}  # a damaged index is rebuilt from what this build knows
     for m in manifests:
