@@ -452,3 +452,12 @@ def test_a_broken_archive_is_refused(bulk, images):
     messages = bulk.upload("digits", "broken.tar", b"this is not a tar archive" * 40)
     bulk.score(bulk.batch_handler(images), "digits", messages)
     assert refused(bulk, "digits", "broken.tar")["code"] == "malformed_archive"
+
+
+def test_a_line_longer_than_any_request_is_refused_without_reading_it_whole(bulk, tabular):
+    header = ",".join(NAMES).encode() + b"\n"
+    endless = b"1.0," * 1_300_000  # ~5 MB and no newline: more than a request body may be
+    messages = bulk.upload("breast_cancer", "endless.csv", header + endless)
+    bulk.score(bulk.batch_handler(tabular), "breast_cancer", messages)
+    error = refused(bulk, "breast_cancer", "endless.csv")
+    assert error["code"] == "malformed_csv" and "line 2" in error["message"]

@@ -67,7 +67,8 @@ def rows_of(name: str, stream: IO[bytes], model: ScoringModel) -> Iterator[Row]:
     if delimiter is None:
         return jsonl_rows(stream, max_row_bytes=model.max_row_bytes)
     assert isinstance(model.manifest.input, TabularSpec)
-    return csv_rows(stream, model.manifest.input.features, model.name, delimiter=delimiter)
+    return csv_rows(stream, model.manifest.input.features, model.name, delimiter=delimiter,
+                    max_line_chars=model.max_row_bytes)
 
 
 def refusal_for_size(size: int | None, settings: BatchSettings) -> HttpError | None:

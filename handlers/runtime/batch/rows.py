@@ -43,11 +43,11 @@ def not_utf8(rows_read: int) -> UnprocessableInstance:
 
 
 def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
-             delimiter: str = ",") -> Iterator[Row]:
+             max_line_chars: int, delimiter: str = ",") -> Iterator[Row]:
     """Rows of a CSV whose header names every feature (any order, nothing else)."""
     # utf-8-sig: spreadsheets write a byte-order mark first; newline="" as csv requires.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(_capped_lines(text, max_line_chars), delimiter=delimiter)
     number = 0
     try:
         header = next((record for record in reader if record), None)
@@ -78,6 +78,19 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
     finally:
         with contextlib.suppress(ValueError):  # already closed by its owner
             text.detach()  # the caller closes its own stream
+
+
+def _capped_lines(text: IO[str], limit: int) -> Iterator[str]:
+    """The text's lines, refusing one longer than ``limit`` (a row no request could carry):
+    csv would otherwise hold a line of any length, and all its fields, in memory."""
+    number = 0
+    while line := text.readline(limit + 1):
+        number += 1
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            raise UnprocessableInstance(
+                f"line {number} of the file is longer than {limit:,} characters; no row of "
+                "this model is that long", code="malformed_csv")
+        yield line
 
 
 def _header_columns(header: list[str], features: Sequence[Feature],
