@@ -52,7 +52,7 @@ MAX_JSON_DEPTH = 32
 # fit three times over; 1.5 million empty lists (a 4.5 MB body) do not.
 MAX_JSON_VALUES = 200_000
 # What one 15-minute invocation finishes with a wide margin: see README, "Score a file".
-DEFAULT_BATCH_MAX_OBJECT_BYTES = 512 * 1024 * 1024
+DEFAULT_BATCH_MAX_OBJECT_BYTES = 256 * 1024 * 1024
 DEFAULT_BATCH_CHUNK_ROWS = 1024
 DEFAULT_NAMESPACE = "featherserve"
 DEFAULT_SERVICE = "featherserve"
