@@ -12,11 +12,16 @@
 // - FEATHERSERVE_STATIC_URL, the static files' CDN origin (generated/web.yml), is set in
 //   the compiled template only: `sls invoke local` cannot resolve a CloudFormation
 //   intrinsic in a function's environment, and locally the app serves /static itself.
+// - `sls remove` first empties the static files' bucket (every version): CloudFormation
+//   cannot delete a bucket with objects in it, and they are only copies (`featherserve
+//   web-static` uploads them again after a deploy).
 
 const WEB_FUNCTION = 'web';
 const DEMO_RESOURCE_PATH = '/~1demo~1{name}~1predict';
 const DISTRIBUTION = 'WebStaticDistribution';
 const STATIC_URL = 'FEATHERSERVE_STATIC_URL';
+const BUCKET_OUTPUT = 'WebStaticBucketName';
+const DELETE_BATCH = 1000;
 
 function modelFunctions(service) {
   // A model's HTTP function is named after it and runs handlers/<name>.handler.
@@ -48,12 +53,14 @@ function manifestStatements(source) {
 }
 
 class WebAppPlugin {
-  constructor(serverless) {
+  constructor(serverless, options, { log } = {}) {
     this.serverless = serverless;
+    this.log = log || { notice: (message) => console.log(message) };
     this.hooks = {
       'after:package:compileFunctions': () => this.grantDemoInvoke(),
       'after:package:compileEvents': () => this.throttleDemo(),
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.staticUrl(),
+      'before:remove:remove': () => this.emptyStaticBucket(),
     };
   }
 
@@ -98,6 +105,45 @@ class WebAppPlugin {
     properties.Environment.Variables[STATIC_URL] = {
       'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [DISTRIBUTION, 'DomainName'] }]],
     };
+  }
+
+  async emptyStaticBucket() {
+    const { CloudFormationClient, DescribeStacksCommand } =
+      require('@aws-sdk/client-cloudformation');
+    const s3 = require('@aws-sdk/client-s3');
+    const provider = this.serverless.getProvider('aws');
+    const config = await provider.getAwsSdkV3Config();
+    let outputs;
+    try {
+      const described = await new CloudFormationClient(config).send(
+        new DescribeStacksCommand({ StackName: provider.naming.getStackName() }));
+      outputs = described.Stacks[0].Outputs || [];
+    } catch (error) {
+      if (String(error.message).includes('does not exist')) return;  // nothing deployed
+      throw error;
+    }
+    const output = outputs.find((o) => o.OutputKey === BUCKET_OUTPUT);
+    if (!output) return;
+    // A custom endpoint (a local mock, an S3-compatible store) wants path-style addressing.
+    const client = new s3.S3Client({ ...config, forcePathStyle: Boolean(
+      process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL) });
+    const Bucket = output.OutputValue;
+    let removed = 0;
+    let markers = {};
+    do {
+      const page = await client.send(new s3.ListObjectVersionsCommand({ Bucket, ...markers }));
+      const objects = [...(page.Versions || []), ...(page.DeleteMarkers || [])]
+        .map(({ Key, VersionId }) => ({ Key, VersionId }));
+      for (let start = 0; start < objects.length; start += DELETE_BATCH) {
+        const batch = objects.slice(start, start + DELETE_BATCH);
+        await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: batch } }));
+        removed += batch.length;
+      }
+      markers = page.IsTruncated
+        ? { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker } : null;
+    } while (markers);
+    this.log.notice(`featherserve: emptied the static files' bucket ${Bucket} ` +
+      `(${removed} object versions) so the stack can delete it`);
   }
 
   throttleDemo() {

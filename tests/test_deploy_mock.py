@@ -285,6 +285,61 @@ def test_deploy_creates_the_bulk_bucket_queues_and_mappings(deployment):
                 attributes["QueueArn"]} <= resources
 
 
+def test_deploy_creates_the_web_function_its_public_routes_and_static_bucket(deployment,
+                                                                              tmp_path):
+    """The web app: its own layers and role (invoke the models' live aliases, nothing else),
+    its routes without a key, its static bucket private; `featherserve web-static` fills it."""
+    lam, iam, s3, apigateway = (deployment.client(n)
+                                for n in ("lambda", "iam", "s3", "apigateway"))
+    config = lam.get_function_configuration(FunctionName=function_name("web"))
+    assert config["Handler"] == "handlers/web.handler"
+    variables = config["Environment"]["Variables"]
+    assert variables["FEATHERSERVE_DEMO_FUNCTION_PREFIX"] == f"{STACK}-"
+    assert variables["FEATHERSERVE_DEMO_QUALIFIER"] == "live"
+    # The CDN is left out of the mock (moto cannot create it): a placeholder origin.
+    assert variables["FEATHERSERVE_STATIC_URL"] == "https://cdn.mock.invalid"
+    for layer, zip_name in (("web", "web.zip"), ("web-catalog", "web-catalog.zip")):
+        content = lam.get_layer_version(LayerName=layer_name(layer), VersionNumber=1)["Content"]
+        assert content["CodeSha256"] == lambda_sha256(deployment.layers / zip_name)
+    role = config["Role"].rsplit("/", 1)[1]
+    (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    statements = policy_document(iam.get_role_policy(RoleName=role, PolicyName=policy)[
+        "PolicyDocument"])["Statement"]
+    assert [s["Action"] for s in statements] == [
+        ["logs:CreateLogStream", "logs:PutLogEvents"], ["lambda:InvokeFunction"]]
+    assert statements[1]["Resource"] == [
+        f"arn:aws:lambda:{MOCK_REGION}:123456789012:function:{function_name(m)}:live"
+        for m in MODELS]
+    (api,) = [a for a in apigateway.get_rest_apis()["items"]
+              if a["name"] == f"{STAGE}-featherserve"]
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=api["id"])["items"]}
+    for path in ("/", "/docs", "/openapi.json", "/demo/{name}", "/demo/{name}/predict",
+                 "/static/{proxy+}"):
+        method = apigateway.get_method(restApiId=api["id"], resourceId=resources[path]["id"],
+                                       httpMethod="ANY")
+        assert method["apiKeyRequired"] is False, path
+        assert method["methodIntegration"]["uri"].endswith(
+            f"function:{function_name('web')}:live/invocations")
+    bucket = deployment.outputs()["WebStaticBucketName"]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True}
+    (encryption,) = s3.get_bucket_encryption(Bucket=bucket)[
+        "ServerSideEncryptionConfiguration"]["Rules"]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # After the deploy, the static files go to that bucket, found from the stack's outputs.
+    result = run_cli([str(VENV / "bin/featherserve"), "web-static", "--stage", STAGE,
+                      "--region", MOCK_REGION, "--store", str(deployment.store),
+                      "--index", str(deployment.layers / "models.json")],
+                     env=deployment.env, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    index = json.loads((deployment.layers / "models.json").read_text())
+    assert {f"models/{m}/{index[m]['sha256']}.onnx" for m in MODELS} <= set(keys)
+    assert any(k.endswith("/ort-wasm-simd-threaded.wasm") for k in keys)
+    assert any(k.startswith("app/") and k.endswith("/demo.js") for k in keys)
+
+
 def test_the_deployed_bytes_run_as_lambda_runs_them_and_answer(deployment, tmp_path):
     """The code and layer zips read back from the deployment bucket, accepted only with the
     CodeSha256 GetFunction / GetLayerVersion report, run through the Lambda-fidelity runner
@@ -363,7 +418,9 @@ def test_new_model_version_rolls_out_to_its_function_only_and_rolls_back(deploym
     versions = {name: {k for k, r in t.items() if r["Type"] == "AWS::Lambda::Version"}
                 for name, t in (("old", old), ("new", new))}
     changed = versions["old"] ^ versions["new"]
-    assert {k.split("LambdaVersion")[0] for k in changed} == {"BreastUnderscorecancer"}
+    # Its bulk function shares its layer; the web function's catalog layer lists v2 now.
+    assert {k.split("LambdaVersion")[0] for k in changed} == {
+        "BreastUnderscorecancer", "BreastUnderscorecancerDashbatch", "Web"}
     digits_old, digits_new = (t["DigitsLambdaFunction"]["Properties"] for t in (old, new))
     assert digits_old["Code"]["S3Key"] != digits_new["Code"]["S3Key"]
     assert {**digits_old, "Code": None} == {**digits_new, "Code": None}
