@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,12 +87,19 @@ def compute_per_million(memory_mb: int, duration_ms: float, prices: Prices = Pri
     return MILLION * gb_seconds * prices.lambda_gb_second
 
 
+_PARAM = re.compile(r"\$\{param:([A-Za-z0-9_]+)\}")
+
+
 def function_memory(config: Mapping[str, Any]) -> dict[str, int]:
     """Each function's memorySize (MB) in a parsed serverless.yml: its own, or the provider's."""
     default = config.get("provider", {}).get("memorySize", FRAMEWORK_DEFAULT_MEMORY_MB)
+    params = (config.get("params") or {}).get("default") or {}
     memory = {}
     for name, function in (config.get("functions") or {}).items():
         value = function.get("memorySize", default)
+        param = _PARAM.fullmatch(value) if isinstance(value, str) else None
+        if param is not None:  # a per-stage setting: its default stage's value
+            value = params.get(param.group(1), value)
         if not isinstance(value, int):
             raise ValueError(f"functions.{name}.memorySize is {value!r}: set a number of MB "
                              "to estimate costs")

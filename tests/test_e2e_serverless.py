@@ -58,7 +58,9 @@ def test_sls_package_works_without_credentials(built_layers, tmp_path):
     assert {"Ref": "RuntimeLambdaLayer"} in function["Layers"]
     assert {"Ref": "BreastCancerModelLambdaLayer"} in function["Layers"]
     layers = [r for r in resources.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    assert len(layers) == 1 + len(served_models())  # runtime + one per served model
+    names = sorted(r["Properties"]["LayerName"] for r in layers)
+    assert names == sorted([f"featherserve-e2e-{n}" for n in ("runtime", "web", "web-catalog")]
+                           + [f"featherserve-e2e-model-{m}" for m in served_models()])
     label = function["Environment"]["Variables"]["FEATHERSERVE_MODEL_LAYER"]
     assert label == json.loads((LAYERS / "models.json").read_text())["breast_cancer"]["label"]
     # The function zip is the runtime packages, whole, with bytecode: no training code,

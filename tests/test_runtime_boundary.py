@@ -23,7 +23,9 @@ STDLIB_OF_OTHER_VERSIONS = ("_sha2", "_sha256")
 # Third-party modules a runtime module may import: the runtime layer's and, lazily, the
 # AWS SDK that Lambda's python3.12 runtime provides.
 RUNTIME_THIRD_PARTY = ("numpy", "onnxruntime", "PIL", "aws_lambda_powertools", "boto3",
-                       "botocore", "serverless_wsgi", "werkzeug", "flask", "snapshot_restore_py")
+                       "botocore", "snapshot_restore_py",
+                       # the web function's own layer
+                       "serverless_wsgi", "werkzeug", "markupsafe")
 
 
 def runtime_modules() -> list[Path]:

@@ -16,6 +16,7 @@ import pytest
 
 import featherserve.cli as cli
 import featherserve.store_cli as store_cli
+from featherserve.codegen.handler_modules import write_handler
 from model_store import LocalStore, Manifest
 from model_store.base import PROJECT_STORE, ModelStore
 from model_store.integrity import sha256_file
@@ -163,9 +164,11 @@ def test_layers_read_models_straight_from_s3(published, tmp_path, capsys):
     run(capsys, "promote", "tiny", "1", "--store", S3_URL)
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "handler.py").write_text("def handler(event, context): ...\n")
+    (tmp_path / "handlers").mkdir()
+    write_handler("tiny", "tabular-classification", tmp_path / "handlers")
     code, out, _ = run(capsys, "layers", "--store", S3_URL, "--out", str(tmp_path / "out"),
                        "--code", str(tmp_path / "code"), "--skip-runtime",
-                       "--models", "tiny@prod")
+                       "--handlers", str(tmp_path / "handlers"), "--models", "tiny@prod")
     assert code == store_cli.EXIT_OK, out
     with zipfile.ZipFile(tmp_path / "out" / "model-tiny.zip") as archive:
         names = archive.namelist()
