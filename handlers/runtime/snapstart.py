@@ -9,7 +9,9 @@ environment from a copy of that snapshot. So:
 - after each restore, what must not be shared between copies is renewed: random seeds
   (``random``, numpy's legacy global generator, ``tempfile``'s name sequence), request-scoped
   log keys and any metric buffered before the snapshot. ``uuid.uuid4`` and ``secrets`` read
-  the OS's entropy on every call and need nothing.
+  the OS's entropy on every call and need nothing. Then one warm-up pass touches again what
+  a request uses (a restore maps the snapshot's memory back lazily, and its caches are
+  cold): ~1–2 ms of billed restore time instead of a slower first request.
 
 Hooks are registered with ``snapshot-restore-py`` (the runtime layer ships it), only when
 Lambda says the init is a SnapStart one: other cold starts never import it.
@@ -46,8 +48,9 @@ def before_snapshot(handler: Handler, service: ModelService) -> None:
     service.logger.info("before snapshot: warmed up", extra={"statuses": statuses})
 
 
-def after_restore(service: ModelService, on_restore: Callable[[], None] | None = None) -> None:
-    """Renew what every restored copy must have of its own."""
+def after_restore(handler: Handler, service: ModelService,
+                  on_restore: Callable[[], None] | None = None) -> None:
+    """Renew what every restored copy must have of its own, then warm up once."""
     random.seed()  # from os.urandom
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
@@ -55,6 +58,7 @@ def after_restore(service: ModelService, on_restore: Callable[[], None] | None =
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile._name_sequence = None  # type: ignore[attr-defined]  # re-seeded on next use
+    warm_up(handler, service)  # clears the metrics and request keys it leaves
     service.metrics.clear_metrics()
     service.logger.remove_keys(list(REQUEST_KEYS))
     if on_restore is not None:
@@ -71,5 +75,5 @@ def register_snapshot_hooks(handler: Handler, service: ModelService,
         service.logger.warning("SnapStart init without snapshot-restore-py: no hooks")
         return False
     register_before_snapshot(before_snapshot, handler, service)
-    register_after_restore(after_restore, service, on_restore)
+    register_after_restore(after_restore, handler, service, on_restore)
     return True
