@@ -33,6 +33,7 @@ from webapp.errors import (
     MethodNotAllowed,
     NotFound,
     WebError,
+    error_body,
 )
 from webapp.html import Assets
 from webapp.openapi import build_openapi
@@ -145,7 +146,7 @@ class WebApp:
                 and request.method in ("GET", "HEAD"):
             return Response(not_found_page(self.assets(request), error.public_message),
                             status=404, mimetype="text/html")
-        return Response(error.body(request_id(request)), status=error.status,
+        return Response(error_body(error, request_id(request)), status=error.status,
                         mimetype="application/json")
 
     # -- pages -----------------------------------------------------------------------------

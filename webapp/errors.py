@@ -1,79 +1,44 @@
-"""The web app's HTTP errors: the same JSON shape as the model API's contract.
+"""The web app's HTTP errors: the model API's own error family (one contract, one shape).
 
-    WebError
-    ├── BadRequest            400  malformed event or body
-    ├── NotFound              404  unknown page, model or file
-    ├── MethodNotAllowed      405
-    ├── PayloadTooLarge       413  demo upload over the limit
-    ├── UnsupportedMediaType  415
+    HttpError (handlers.runtime.errors)   400 BadRequest, 404 NotFound, 405 MethodNotAllowed,
+    │                                     413 PayloadTooLarge, 415 UnsupportedMediaType, 500
     └── DemoUnavailable       503  the model's function could not be invoked (details logged)
 
-Kept apart from ``handlers.runtime.errors`` on purpose: importing that package would load
-numpy and onnxruntime into a function that never runs a model.
+``handlers.runtime`` loads its exports lazily, so importing its errors module costs the
+web function nothing of numpy or onnxruntime.
 """
 
 from __future__ import annotations
 
 import json
 
+from handlers.runtime.errors import (
+    BadRequest,
+    HttpError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
-class WebError(Exception):
-    status = 500
-    code = "internal_error"
+# The app's name for the family's root.
+WebError = HttpError
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-
-    @property
-    def public_message(self) -> str:
-        return self.message
-
-    def body(self, request_id: str) -> str:
-        return json.dumps({"error": {"code": self.code, "message": self.public_message,
-                                     "request_id": request_id}}, separators=(",", ":"))
+__all__ = ["BadRequest", "DemoUnavailable", "InternalError", "MethodNotAllowed", "NotFound",
+           "PayloadTooLarge", "UnsupportedMediaType", "WebError", "error_body"]
 
 
-class BadRequest(WebError):
-    status = 400
-    code = "bad_request"
-
-
-class NotFound(WebError):
-    status = 404
-    code = "not_found"
-
-
-class MethodNotAllowed(WebError):
-    status = 405
-    code = "method_not_allowed"
-
-
-class PayloadTooLarge(WebError):
-    status = 413
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(WebError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class InternalError(WebError):
-    status = 500
-    code = "internal_error"
-
-    @property
-    def public_message(self) -> str:
-        return "internal error; see the function's log for this request id"
-
-
-class DemoUnavailable(WebError):
+class DemoUnavailable(HttpError):
     status = 503
     code = "demo_unavailable"
 
     @property
     def public_message(self) -> str:
         return "the model's function could not be reached; try again in a moment"
+
+
+def error_body(error: HttpError, request_id: str) -> str:
+    """The contract's error JSON for ``error``."""
+    return json.dumps({"error": {"code": error.code, "message": error.public_message,
+                                 "request_id": request_id}}, separators=(",", ":"))
