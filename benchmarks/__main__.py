@@ -160,7 +160,7 @@ def measure(args: argparse.Namespace, size: RunSize, names: list[str]) -> dict[s
         if packaged:
             extra["snapstart"] = snapstart_runs(
                 packaged, {n: r.first for n, r in requests.items()}, scratch / "snapstart",
-                extra["errors"])
+                extra["errors"], runs=2 if args.quick else 5)
     machine["load_average_at_end"] = list(os.getloadavg())
     settings = {"samples": size.samples, "requests": size.requests, "warmup": plan.warmup,
                 "store": str(args.store), "teachers": str(args.teachers),
