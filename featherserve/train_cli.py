@@ -154,9 +154,8 @@ def run_train_image(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     _prepare(args)
-    from training.importing.build import import_model
-
     from training.errors import TrainingError
+    from training.importing.build import import_model
 
     try:
         manifest = import_model(args.name, args.model_file, data=args.data, target=args.target,
