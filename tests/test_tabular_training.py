@@ -135,6 +135,10 @@ def test_build_publishes_a_manifest_that_round_trips(built):
     assert metrics.student_accuracy is not None and metrics.student_accuracy > 0.9
     assert metrics.teacher_parameters and metrics.student_parameters
     assert metrics.teacher_parameters >= 20 * metrics.student_parameters
+    # Numbers only, none missing: the standardisation is folded, the graph is the bare MLP.
+    assert "standardisation folded into the first layer" in manifest.lineage.student
+    assert metrics.student_bytes < metrics.extra["unfolded_fp32_bytes"]
+    assert metrics.extra["fold_max_abs_diff"] <= QUICK.fold_tolerance
     assert (root / "teachers" / "breast_cancer_teacher.joblib").stat().st_size == \
         metrics.teacher_bytes
     report = root / "reports" / "breast_cancer"

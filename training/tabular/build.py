@@ -6,8 +6,10 @@ the training rows → large tree-ensemble teacher on the preprocessed features (
 its preprocessing: the benchmarks' naive baseline) → two MLP students from the same init and
 batches, one distilled from the teacher and one on the true targets alone → preprocessing +
 distilled student exported as ONE ONNX graph (raw row in, prediction out), checked against
-scikit-learn + torch → dynamic-int8 trial, kept only if it wins on size, score and speed →
-report and picture → the quality gate → publish (graph checked against its manifest).
+scikit-learn + torch → the same with the standardisation folded into the student's first
+layer, served when it matches the unfolded graph → dynamic-int8 trial, kept only if it wins
+on size, score and speed → report and picture → the quality gate → publish (graph checked
+against its manifest).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +32,22 @@ from training.evaluation import GateInput, enforce_gate
 from training.publishing import publish_checked
 from training.tabular.config import TabularConfig
 from training.tabular.data import TabularSplit, split_table
-from training.tabular.graph import check_graph_matches, combine, student_onnx, try_int8
+from training.tabular.fold import (
+    compare_graphs,
+    describe_preprocessing,
+    folded_graph,
+    needs_imputation,
+    split_affine,
+)
+from training.tabular.graph import (
+    GRAPH_TOLERANCE,
+    check_graph_matches,
+    combine,
+    open_session,
+    run,
+    student_onnx,
+    try_int8,
+)
 from training.tabular.preprocess import (
     fit_preprocessor,
     manifest_features,
@@ -63,6 +81,9 @@ TEACHER_DIR = PROJECT_STORE.parent / "build" / "teachers"
 REPORT_DIR = PROJECT_STORE.parent / "build" / "reports"
 
 TeacherFactory = Callable[[TabularSplit], TeacherModel]
+# The folded graph is checked against the unfolded one on the test rows and these many
+# training rows (TabularConfig.fold_tolerance).
+FOLD_CHECK_TRAIN_ROWS = 1000
 
 
 def build_tabular_model(name: str, *, data: str | Path, target: str, task: Task | None = None,
@@ -149,32 +170,50 @@ def train_and_measure(name: str, split: TabularSplit, config: TabularConfig, see
                                   teacher_dir / f"{name}_teacher.joblib", seed)
     log(f"{tag} teacher: {teacher.description}")
 
-    distilled, hard, served_module, target_scale = _students(split, pre, x_train, teacher,
-                                                             config, seed)
+    distilled, hard, student, target_scale = _students(split, pre, x_train, teacher, config,
+                                                       seed)
+    served_module = student()
     hard_output = predict(hard, x_test)
 
     width = x_train.shape[1]
-    fp32_path = combine(preprocessor_onnx(pre, opset=config.opset, ml_opset=config.ml_opset),
-                        student_onnx(served_module, width=width, opset=config.opset),
-                        work / "student.fp32.onnx")
+    tolerance = GRAPH_TOLERANCE * max(1.0, target_scale)
+    unfolded_path = combine(
+        preprocessor_onnx(pre, opset=config.opset, ml_opset=config.ml_opset),
+        student_onnx(served_module, width=width, opset=config.opset),
+        work / "student.unfolded.onnx")
     feeds = onnx_feeds(split.x_test, pre.layout, table)
     reference = predict(served_module, x_test)
-    gap = check_graph_matches(fp32_path, feeds, reference,
-                              atol=1e-4 * max(1.0, target_scale))
+    gap = check_graph_matches(unfolded_path, feeds, reference, atol=tolerance)
     log(f"{tag} ONNX graph (preprocessing + student) reproduces scikit-learn + torch "
-        f"(max gap {gap:.1e}); trying dynamic int8")
+        f"(max gap {gap:.1e})")
+
+    affine = split_affine(pre, split.x_train, imputes=needs_imputation(table))
+    folded_path = folded_graph(affine, student, pre, work / "student.fp32.onnx",
+                               opset=config.opset, ml_opset=config.ml_opset)
+    rows = pd.concat([split.x_test, split.x_train.head(FOLD_CHECK_TRAIN_ROWS)],
+                     ignore_index=True)
+    fold = compare_graphs(folded_path, unfolded_path, onnx_feeds(rows, pre.layout, table),
+                          classifier=not regression,
+                          tolerance=config.fold_tolerance * max(1.0, target_scale))
+    fp32_path = folded_path if fold.ok else unfolded_path
+    log(f"{tag} {fold.summary()}: "
+        + ("served folded" if fold.ok else "served unfolded (the fold rounds too much)"))
+    # What the card records: the served fp32 graph's own gap to scikit-learn + torch.
+    gap = float(np.abs(run(open_session(fp32_path), feeds).reshape(reference.shape)
+                       - reference).max())
 
     def score(outputs: np.ndarray) -> float:
         return scores_of(outputs, split).score
 
-    trial, int8_path = try_int8(fp32_path, work, feeds, score, _agreement(regression),
-                                batch=config.latency_batch, rounds=config.latency_rounds,
-                                runs_per_round=config.latency_runs_per_round,
-                                score_name="R²" if regression else "accuracy")
+    trial, int8_path = try_int8(
+        fp32_path, work, feeds, score, _agreement(regression),
+        batch=config.latency_batch, rounds=config.latency_rounds,
+        runs_per_round=config.latency_runs_per_round,
+        score_name="R²" if regression else "accuracy",
+        quantize_from=unfolded_path if fold.ok else None,
+        quantized="the graph with the standardisation unfolded" if fold.ok else "")
     log(f"{tag} {trial.reason()}")
     served_path = int8_path if trial.worth_it else fp32_path
-    from training.tabular.graph import open_session, run
-
     served_output = run(open_session(served_path), feeds)
     result = TabularResult(
         name=name, split=split, config=config, seed=seed, layout=pre.layout,
@@ -184,14 +223,19 @@ def train_and_measure(name: str, split: TabularSplit, config: TabularConfig, see
         hard_label=scores_of(hard_output, split),
         baseline=scores_of(None, split),
         student_parameters=count_parameters(distilled),
-        student_bytes=served_path.stat().st_size, int8=trial, graph_gap=gap,
+        student_bytes=served_path.stat().st_size, int8=trial, graph_gap=gap, fold=fold,
+        # int8 is quantized from the unfolded graph, which keeps the whole preprocessing.
+        preprocessing=describe_preprocessing(
+            affine if fold.ok and not trial.worth_it else None, table,
+            folded=fold.ok and not trial.worth_it),
         seconds=time.perf_counter() - started)
     return result, served_path
 
 
 def _students(split: TabularSplit, pre, x_train: np.ndarray,  # type: ignore[no-untyped-def]
               teacher: TeacherModel, config: TabularConfig, seed: int):
-    """The distilled and hard-label students, the served module, and the target's scale."""
+    """The distilled and hard-label students, the served module's factory (it takes
+    ``input_affine`` to fold the standardisation), and the target's scale."""
     if split.task == "classification":
         y = split.y_train.astype(np.int64)
         probabilities = np.clip(teacher.predict(split.x_train), config.probability_floor, 1.0)
@@ -201,7 +245,7 @@ def _students(split: TabularSplit, pre, x_train: np.ndarray,  # type: ignore[no-
                                   label="distilled student epochs", classes=classes)
         hard = train_student(x_train, y, None, config=config, seed=seed,
                              label="hard-label student epochs", classes=classes)
-        return distilled, ServedStudent(hard), ServedStudent(distilled), 1.0
+        return distilled, ServedStudent(hard), partial(ServedStudent, distilled), 1.0
     y = split.y_train.astype(np.float64)
     mean, std = float(y.mean()), float(y.std()) or 1.0
     frames = [split.x_train] + [_jittered(split.x_train, split, config.jitter, seed + k)
@@ -217,7 +261,8 @@ def _students(split: TabularSplit, pre, x_train: np.ndarray,  # type: ignore[no-
                                     .reshape(-1, 1), None, config=config, seed=seed,
                                     label="hard-label student epochs")
     return (distilled, ServedStudent(hard, regression=True, scale=std, offset=mean),
-            ServedStudent(distilled, regression=True, scale=std, offset=mean), abs(mean) + std)
+            partial(ServedStudent, distilled, regression=True, scale=std, offset=mean),
+            abs(mean) + std)
 
 
 def _jittered(frame: pd.DataFrame, split: TabularSplit, jitter: float,

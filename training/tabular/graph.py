@@ -31,8 +31,10 @@ VALUE = "value"
 GRAPH_TOLERANCE = 1e-4
 
 
-def student_onnx(student: ServedStudent, *, width: int, opset: int) -> onnx.ModelProto:
-    """The student alone: "features" [N, width] → "probabilities" [N, C] or "value" [N, 1].
+def student_onnx(student: ServedStudent, *, width: int, opset: int,
+                 input_name: str = FEATURES_OUTPUT) -> onnx.ModelProto:
+    """The student alone: "features" (or ``input_name``) [N, width] → "probabilities"
+    [N, C] or "value" [N, 1].
 
     The TorchScript exporter (``dynamo=False``): the torch.export one needs ``onnxscript``,
     which the kit does not depend on. Its output is a pure function of the weights, so the
@@ -45,8 +47,8 @@ def student_onnx(student: ServedStudent, *, width: int, opset: int) -> onnx.Mode
         torch.onnx.export(
             student, (torch.zeros(1, width, dtype=torch.float32),), buffer,  # type: ignore[arg-type]
             dynamo=False,
-            opset_version=opset, input_names=[FEATURES_OUTPUT], output_names=[output],
-            dynamic_axes={FEATURES_OUTPUT: {0: "batch"}, output: {0: "batch"}},
+            opset_version=opset, input_names=[input_name], output_names=[output],
+            dynamic_axes={input_name: {0: "batch"}, output: {0: "batch"}},
             do_constant_folding=True)
     return onnx.load_from_string(buffer.getvalue())
 
@@ -86,9 +88,14 @@ def combine(preprocessing: onnx.ModelProto, student: onnx.ModelProto,
         versions[domain] = max(versions.get(domain, 0), entry.version)
     del merged.opset_import[:]
     merged.opset_import.extend(onnx.helper.make_opsetid(d, v) for d, v in sorted(versions.items()))
-    onnx.checker.check_model(merged, full_check=True)
+    return write_graph(merged, path)
+
+
+def write_graph(model: onnx.ModelProto, path: Path) -> Path:
+    """``model`` checked by onnx and written to ``path``."""
+    onnx.checker.check_model(model, full_check=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(merged, str(path))
+    onnx.save(model, str(path))
     return path
 
 
@@ -138,6 +145,8 @@ class Int8Trial:
     int8_latency_us: float
     batch: int
     score_name: str = "accuracy"
+    # What was quantized, when not the fp32 graph itself.
+    quantized: str = ""
 
     @property
     def worth_it(self) -> bool:
@@ -145,7 +154,8 @@ class Int8Trial:
                 and self.int8_latency_us <= self.fp32_latency_us)
 
     def summary(self) -> str:
-        return (f"onnxruntime quantize_dynamic (int8 weights, uint8 activations; the "
+        source = f" of {self.quantized}" if self.quantized else ""
+        return (f"onnxruntime quantize_dynamic{source} (int8 weights, uint8 activations; the "
                 f"preprocessing stays float) on the test split: {self.int8_bytes} vs "
                 f"{self.fp32_bytes} bytes; {self.score_name} {self.int8_score:.4f} vs "
                 f"{self.fp32_score:.4f} (agreement {self.agreement:.1%}); warm latency "
@@ -166,14 +176,22 @@ def try_int8(fp32_path: Path, work: Path, feeds: Feeds,
              score: Callable[[FloatArray], float], agreement: Callable[[FloatArray, FloatArray],
                                                                        float],
              *, batch: int, rounds: int, runs_per_round: int,
-             score_name: str) -> tuple[Int8Trial, Path]:
-    """Quantize, measure against ``fp32_path``; return the trial and the int8 file."""
+             score_name: str, quantize_from: Path | None = None,
+             quantized: str = "") -> tuple[Int8Trial, Path]:
+    """Quantize ``quantize_from`` (default: ``fp32_path``, the same function), measure
+    against ``fp32_path``; return the trial and the int8 file.
+
+    A graph with the standardisation folded into its first layer is quantized from its
+    unfolded twin: dynamic quantization gives that layer's input one uint8 scale, which raw
+    features (0.001 to 4000 on breast cancer) cannot share and standardised ones can.
+    """
     int8_path = work / "student.int8.onnx"
     # quantize_dynamic logs a hint to run quant_pre_process first; measured on breast cancer,
     # that made the file 20% bigger for the same accuracy, so the hint is silenced.
     logging.disable(logging.WARNING)
     try:
-        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(quantize_from or fp32_path), str(int8_path),
+                         weight_type=QuantType.QInt8)
     finally:
         logging.disable(logging.NOTSET)
     fp32, int8 = open_session(fp32_path), open_session(int8_path)
@@ -183,7 +201,8 @@ def try_int8(fp32_path: Path, work: Path, feeds: Feeds,
     trial = Int8Trial(
         fp32_bytes=fp32_path.stat().st_size, int8_bytes=int8_path.stat().st_size,
         fp32_score=score(out32), int8_score=score(out8), agreement=agreement(out32, out8),
-        fp32_latency_us=lat32, int8_latency_us=lat8, batch=batch, score_name=score_name)
+        fp32_latency_us=lat32, int8_latency_us=lat8, batch=batch, score_name=score_name,
+        quantized=quantized)
     return trial, int8_path
 
 

@@ -78,24 +78,26 @@ def onnx_feeds(frame: pd.DataFrame, layout: TabularLayout, table: Table
 
 
 def fit_preprocessor(table: Table, x_train: pd.DataFrame) -> Preprocessor:
-    numbers = Pipeline([
-        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-        ("scale", StandardScaler()),
-    ])
-    if not table.categories:
-        layout: TabularLayout = "matrix"
-        transformer: Any = numbers
-    else:
-        layout = "columns"
-        parts: list[tuple[str, Any, list[str]]] = []
-        if table.numbers:
-            parts.append(("numbers", numbers, list(table.numbers)))
-        parts.append(("categories", OneHotEncoder(handle_unknown="ignore",
-                                                  sparse_output=False, dtype=np.float32),
-                      list(table.categories)))
-        transformer = ColumnTransformer(parts, remainder="drop")
+    numbers = Pipeline([("impute", imputer()), ("scale", StandardScaler())])
+    layout: TabularLayout = "columns" if table.categories else "matrix"
+    transformer = numbers if layout == "matrix" else columns_transformer(table, numbers)
     transformer.fit(model_frame(x_train, layout, table))
     return Preprocessor(transformer=transformer, layout=layout, table=table)
+
+
+def imputer() -> SimpleImputer:
+    return SimpleImputer(strategy="median", keep_empty_features=True)
+
+
+def columns_transformer(table: Table, numbers: Any) -> ColumnTransformer:
+    """Numbers (through ``numbers``, or "passthrough") first, then the one-hot categories."""
+    parts: list[tuple[str, Any, list[str]]] = []
+    if table.numbers:
+        parts.append(("numbers", numbers, list(table.numbers)))
+    parts.append(("categories", OneHotEncoder(handle_unknown="ignore",
+                                              sparse_output=False, dtype=np.float32),
+                  list(table.categories)))
+    return ColumnTransformer(parts, remainder="drop")
 
 
 def manifest_features(table: Table, x_train: pd.DataFrame) -> tuple[Feature, ...]:
@@ -122,19 +124,25 @@ def manifest_features(table: Table, x_train: pd.DataFrame) -> tuple[Feature, ...
 
 def preprocessor_onnx(pre: Preprocessor, *, opset: int, ml_opset: int) -> onnx.ModelProto:
     """The fitted preprocessing as ONNX: raw inputs → "features" [N, width] float32."""
+    return transformer_onnx(pre.transformer, pre.layout, pre.table, opset=opset,
+                            ml_opset=ml_opset)
+
+
+def transformer_onnx(transformer: Any, layout: TabularLayout, table: Table, *, opset: int,
+                     ml_opset: int) -> onnx.ModelProto:
+    """A fitted transformer taking ``model_frame``'s input as ONNX: raw inputs → "features"."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    table = pre.table
-    if pre.layout == "matrix":
+    if layout == "matrix":
         types: list[tuple[str, Any]] = [(MATRIX_INPUT,
                                          FloatTensorType([None, len(table.numbers)]))]
     else:
         types = [(name, StringTensorType([None, 1]) if name in table.categories
                   else FloatTensorType([None, 1])) for name in table.feature_names]
-    model: onnx.ModelProto = convert_sklearn(pre.transformer, initial_types=types,
+    model: onnx.ModelProto = convert_sklearn(transformer, initial_types=types,
                             target_opset={"": opset, "ai.onnx.ml": ml_opset})
-    if pre.layout == "columns":
+    if layout == "columns":
         rename_inputs(model, [name for name, _ in types])
     output = model.graph.output[0].name
     rename_tensor(model, output, FEATURES_OUTPUT)

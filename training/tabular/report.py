@@ -30,6 +30,7 @@ from training.evaluation import (
 from training.plots import write_confusion_matrix, write_residual_plot
 from training.tabular.config import TabularConfig
 from training.tabular.data import TabularSplit
+from training.tabular.fold import FoldCheck
 from training.tabular.graph import PROBABILITIES, VALUE, Int8Trial
 from training.tabular.preprocess import MATRIX_INPUT
 from training.tabular.teacher import TeacherModel
@@ -79,7 +80,9 @@ class TabularResult:
     student_parameters: int
     student_bytes: int
     int8: Int8Trial
-    graph_gap: float                  # max |onnxruntime - (scikit-learn + torch)|
+    graph_gap: float                  # max |served fp32 graph - (scikit-learn + torch)|
+    fold: FoldCheck                   # the standardisation folded vs not
+    preprocessing: str                # what the served graph does before the MLP
     seconds: float
 
     @property
@@ -122,6 +125,8 @@ def report_text(result: TabularResult) -> str:
     if result.served.recall:
         recall = ", ".join(f"{k} {v:.3f}" for k, v in result.served.recall.items())
         lines.append(f"per-class recall (served): {recall}")
+    lines.append(f"{result.fold.summary()}"
+                 + ("" if result.fold.ok else "; the unfolded graph is served"))
     lines.append(f"built in {result.seconds:.1f}s")
     return "\n".join(lines)
 
@@ -162,8 +167,7 @@ def describe_student(result: TabularResult) -> str:
             f"{1 - c.distillation_weight:g} × cross-entropy on the true labels, over the "
             "training split")
     return (f"MLP {widths} (ReLU, {head}), {result.student_parameters} parameters, after the "
-            "preprocessing in the same graph (numbers: median imputation and standardisation; "
-            "categories: one-hot, missing as its own category); AdamW, one-cycle lr "
+            f"preprocessing in the same graph ({result.preprocessing}); AdamW, one-cycle lr "
             f"{c.learning_rate:g}, weight decay {c.weight_decay:g}, {c.epochs} epochs, batch "
             f"{c.batch_size}; loss {loss}")
 
@@ -181,9 +185,12 @@ def build_manifest(result: TabularResult, description: str = "") -> Manifest:
         "student_fp32_latency_us": round(trial.fp32_latency_us, 2),
         "student_int8_latency_us": round(trial.int8_latency_us, 2),
         "onnx_reference_max_abs_diff": float(f"{result.graph_gap:.3g}"),
+        "unfolded_fp32_bytes": result.fold.unfolded_bytes,
         "train_samples": len(split.y_train),
         "build_seconds": round(result.seconds, 1),
     }
+    if np.isfinite(result.fold.max_gap):  # inf: a NaN where the unfolded graph had none
+        extra["fold_max_abs_diff"] = float(f"{result.fold.max_gap:.3g}")
     if teacher.parameters:
         extra["parameter_ratio"] = round(teacher.parameters / result.student_parameters, 1)
     if teacher.bytes:

@@ -12,6 +12,7 @@ from training.fit import FitSettings, fit_classifier, fit_regressor
 from training.tabular.config import TabularConfig
 
 FloatArray = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
 LabelArray = npt.NDArray[np.int64]
 
 
@@ -61,16 +62,34 @@ def train_regression_student(x: FloatArray, y: FloatArray, teacher: FloatArray |
     return model
 
 
+def fold_input_affine(weight: torch.Tensor, bias: torch.Tensor, scale: Float64Array,
+                      offset: Float64Array) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first layer ``x @ W + b`` taking ``x`` before ``x * scale + offset`` (per feature).
+
+    (x * a + c) @ W + b = x @ (a[:, None] * W) + (c @ W + b): in float64, rounded once when
+    the module is built, so the graph needs no operator and no constant for the step.
+    """
+    a = torch.from_numpy(np.asarray(scale, dtype=np.float64))
+    c = torch.from_numpy(np.asarray(offset, dtype=np.float64))
+    if a.shape != (weight.shape[0],) or c.shape != a.shape:
+        raise ValueError(f"an affine step over {tuple(a.shape)} features cannot feed a layer "
+                         f"taking {weight.shape[0]}")
+    return weight.double() * a.unsqueeze(1), bias.double() + c @ weight.double()
+
+
 class ServedStudent(nn.Module):
     """The exported MLP: ``softmax(mlp(x))`` for a classifier, ``mlp(x) * scale + offset``
-    (back to the target's units) for regression.
+    (back to the target's units) for regression. With ``input_affine=(a, c)`` it takes the
+    features before a per-feature ``x * a + c`` (the standardisation), folded into the first
+    layer.
 
     Layers are written ``x @ W + b`` (ONNX MatMul + Add) rather than ``nn.Linear`` (Gemm):
     onnxruntime's dynamic int8 quantizer rewrites MatMul and leaves Gemm alone.
     """
 
     def __init__(self, model: nn.Sequential, *, regression: bool = False,
-                 scale: float = 1.0, offset: float = 0.0) -> None:
+                 scale: float = 1.0, offset: float = 0.0,
+                 input_affine: tuple[Float64Array, Float64Array] | None = None) -> None:
         super().__init__()
         linears = [m for m in model if isinstance(m, nn.Linear)]
         weights = [lin.weight.detach().double().T.clone() for lin in linears]
@@ -78,6 +97,8 @@ class ServedStudent(nn.Module):
         if regression:  # fold the target's de-standardisation into the last layer
             weights[-1] = weights[-1] * scale
             biases[-1] = biases[-1] * scale + offset
+        if input_affine is not None:  # ... and a per-feature affine step into the first
+            weights[0], biases[0] = fold_input_affine(weights[0], biases[0], *input_affine)
         self.weights = nn.ParameterList(
             nn.Parameter(w.float().contiguous(), requires_grad=False) for w in weights)
         self.biases = nn.ParameterList(
