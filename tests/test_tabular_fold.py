@@ -16,6 +16,7 @@ import pytest
 
 from model_store.local import LocalStore
 from training.tabular.build import build_tabular_model
+from training.tabular.bundled import write_bundled_csv
 from training.tabular.config import TabularConfig
 from training.tabular.data import TabularSplit, load_split, split_table
 from training.tabular.fold import compare_graphs, folded_graph, needs_imputation, split_affine
@@ -106,6 +107,20 @@ def test_numbers_only_fold_to_the_bare_mlp_with_the_same_outputs(tmp_path):
                            onnx_feeds(split.x_test, "matrix", split.table),
                            classifier=True, tolerance=FLOAT32_TOLERANCE)
     assert check.ok and check.rows == len(split.y_test) and check.label_changes == 0
+
+
+def test_numbers_with_missing_cells_keep_the_imputer_in_front_of_the_bare_mlp(tmp_path):
+    frame = pd.read_csv(write_bundled_csv("breast_cancer", tmp_path / "bc.csv"))
+    rng = np.random.default_rng(0)
+    holes = rng.random(frame.shape) < 0.03
+    holes[:, list(frame.columns).index("diagnosis")] = False
+    frame.mask(holes).to_csv(tmp_path / "holes.csv", index=False)
+    split = split_table(read_table(tmp_path / "holes.csv", "diagnosis"), "classification",
+                        QUICK)
+    graphs = _graphs(split, tmp_path)
+    assert graphs.ops(graphs.folded) == ["Imputer", *MLP_ONLY]
+    assert split.x_test.isna().any().any()
+    _assert_same_function(graphs)
 
 
 def test_categories_and_missing_numbers_keep_imputation_before_the_folded_layer(tmp_path):
