@@ -99,6 +99,9 @@ def test_snapstart_is_a_stage_switch_that_keeps_the_live_alias(service, tmp_path
         uri = method["Properties"].get("Integration", {}).get("Uri")
         if uri:
             assert "live" in json.dumps(uri)
+    from cfnlint.api import lint
+
+    assert [str(m) for m in lint(json.dumps(on)) if m.rule.id[0] in "EW"] == []
 
 
 def test_the_runtime_layer_ships_snapshot_restore_py():
