@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model_store.base import LATEST, ModelStore, VerifiedModel
+from model_store.base import LATEST, S3_SCHEME, ModelStore, VerifiedModel
 from model_store.local import LocalStore
-from model_store.s3_layout import S3_SCHEME
 
 
 def is_s3(location: str | Path) -> bool:
