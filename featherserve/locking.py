@@ -3,6 +3,7 @@
     requirements/dev.lock      the development environment (`make setup`), this Python
     requirements/runtime.lock  the runtime layer: pyproject's dependencies resolved for
                                Lambda (python3.12, manylinux_2_28_x86_64)
+    requirements/web.lock      the web function's layer: the `web` extra, likewise
 
 Both come from pip's own resolver (``pip install --dry-run --report``), so a lock is what
 pip would have installed today; installing with ``--require-hashes`` from it gives the same
@@ -29,6 +30,7 @@ from featherserve.layers.runtime_layer import (
     RuntimeTarget,
     read_runtime_requirements,
 )
+from featherserve.layers.web_layer import WEB_LOCK, read_web_requirements
 
 LOCK_DIR = PROJECT_ROOT / "requirements"
 DEV_LOCK = LOCK_DIR / "dev.lock"
@@ -79,19 +81,28 @@ def lock_dev() -> str:
 LAMBDA_TARGET = RuntimeTarget()
 
 
+def _resolve_for_lambda(requirements: Sequence[str], target: RuntimeTarget) -> list[Any]:
+    return _resolve(["--platform", target.platform, "--python-version",
+                     target.python_version, "--implementation", target.implementation,
+                     "--only-binary=:all:", "--target", tempfile.gettempdir(),
+                     *requirements])
+
+
 def lock_runtime(target: RuntimeTarget = LAMBDA_TARGET) -> str:
-    requirements = read_runtime_requirements()
-    install = _resolve(["--platform", target.platform, "--python-version",
-                        target.python_version, "--implementation", target.implementation,
-                        "--only-binary=:all:", "--target", tempfile.gettempdir(),
-                        *requirements])
+    install = _resolve_for_lambda(read_runtime_requirements(), target)
     return render_lock(install, f"runtime layer, python{target.python_version} "
                                 f"{target.platform}")
 
 
+def lock_web(target: RuntimeTarget = LAMBDA_TARGET) -> str:
+    install = _resolve_for_lambda(read_web_requirements(), target)
+    return render_lock(install, f"web layer, python{target.python_version} {target.platform}")
+
+
 def cmd_lock(args: argparse.Namespace) -> int:
     LOCK_DIR.mkdir(exist_ok=True)
-    for path, render in ((RUNTIME_LOCK, lock_runtime), (DEV_LOCK, lock_dev)):
+    for path, render in ((RUNTIME_LOCK, lock_runtime), (WEB_LOCK, lock_web),
+                         (DEV_LOCK, lock_dev)):
         if args.only and path.stem != args.only:
             continue
         text = render()
@@ -104,5 +115,5 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     lock = commands.add_parser("lock", help="pin the dev environment and the runtime layer "
                                             "(exact versions with sha256) in requirements/")
-    lock.add_argument("--only", choices=("dev", "runtime"), default=None)
+    lock.add_argument("--only", choices=("dev", "runtime", "web"), default=None)
     lock.set_defaults(run=cmd_lock)

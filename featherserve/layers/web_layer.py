@@ -28,6 +28,7 @@ from featherserve.layers.runtime_layer import (
     PROJECT_ROOT,
     PYPROJECT,
     RuntimeTarget,
+    locked_requirements,
     pip_install_command,
 )
 from featherserve.layers.zipping import (
@@ -62,15 +63,22 @@ def read_web_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
     return tuple(found)
 
 
+# Exact versions with sha256 of the `web` extra for Lambda's platform (`featherserve lock`).
+WEB_LOCK = PROJECT_ROOT / "requirements" / "web.lock"
+
+
 def build_web_layer(out_dir: Path, interpreter: TargetInterpreter | None, *,
                     requirements: Sequence[str] | None = None,
                     run: CommandRunner = run_command,
                     log: Callable[[str], None] = lambda _: None) -> BuiltLayer:
-    requirements = tuple(requirements or read_web_requirements())
+    locked = ""
+    if requirements is None:
+        requirements, locked = locked_requirements(WEB_LOCK), WEB_LOCK.read_text()
+    requirements = tuple(requirements)
     target = RuntimeTarget()
     folder = out_dir / WEB_LAYER
     python_dir = folder / LAYER_PYTHON_DIR
-    key = hashlib.sha256(json.dumps([requirements, target.__dict__,
+    key = hashlib.sha256(json.dumps([requirements, locked, target.__dict__,
                                      interpreter.version if interpreter else None]).encode()
                          ).hexdigest()
     key_file = folder / _KEY_FILE
