@@ -50,7 +50,8 @@ def snapshot_service(dest: Path, *, mock_aws: bool = True) -> Path:
 # `featherserve` CLI run from the copy (``project_env``) finds every default (models/,
 # handlers/, generated/, build/layers, requirements/) under the copy, as in a user's checkout.
 PROJECT_FILES = ("pyproject.toml",)
-PROJECT_DIRS = ("featherserve", "training", "webapp", "models", "requirements", "examples")
+# (The runtime packages, webapp included, come with the service snapshot.)
+PROJECT_DIRS = ("featherserve", "training", "models", "requirements", "examples")
 # Cached layer builds the copy's `featherserve layers` reuses while they are current (no pip
 # run). Copied, never linked: a rebuild writes its build-info in place.
 LAYER_CACHES = ("runtime", "runtime.zip", "web", "web.zip")
