@@ -570,3 +570,17 @@ def test_the_runtime_layer_installs_exactly_the_lock():
     args = locked_requirements()
     assert args[:3] == ("--require-hashes", "--no-deps", "-r")
     assert Path(args[3]).name == "runtime.lock"
+
+
+def test_trimming_drops_the_record_lines_of_removed_files(tmp_path):
+    """pip records console scripts with the build machine's shebang: they must not stay."""
+    site = tmp_path / "python"
+    write(site / "pkg" / "__init__.py", "")
+    write(site / "pkg" / "tests" / "test_x.py", "x")
+    write(site / "bin" / "pkg-cli", "#!/some/venv/bin/python\n").chmod(0o755)
+    write(site / "pkg-1.0.dist-info" / "RECORD",
+          "pkg/__init__.py,sha256=a,0\npkg/tests/test_x.py,sha256=b,1\n"
+          "../../bin/pkg-cli,sha256=c,24\npkg-1.0.dist-info/RECORD,,\n")
+    trim_tree(site)
+    record = (site / "pkg-1.0.dist-info" / "RECORD").read_text()
+    assert record == "pkg/__init__.py,sha256=a,0\npkg-1.0.dist-info/RECORD,,\n"

@@ -210,7 +210,25 @@ def trim_tree(root: Path, rules: Sequence[TrimRule] = DEFAULT_TRIM_RULES) -> tup
                 path.unlink(missing_ok=True)
             _prune_empty_parents(path.parent, root)
         results.append(TrimResult(rule.name, rule.description, files, size, removal.note))
+    forget_removed_files(root)
     return tuple(results)
+
+
+def forget_removed_files(root: Path) -> None:
+    """Drop RECORD lines of files no longer in the tree.
+
+    Besides keeping each RECORD true, this keeps the layer reproducible: pip records the
+    console scripts it wrote (trimmed above) with their hashes, and a script's shebang names
+    the build machine's Python, so those lines differ from one checkout to another.
+    """
+    top = root.resolve()
+    for record in sorted(root.glob("*.dist-info/RECORD")):
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines
+                if (target := (top / line.split(",", 1)[0]).resolve()).is_relative_to(top)
+                and target.exists()]
+        if kept != lines:
+            record.write_text("".join(kept), encoding="utf-8")
 
 
 def _prune_empty_parents(folder: Path, root: Path) -> None:
