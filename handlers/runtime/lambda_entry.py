@@ -88,9 +88,10 @@ def serve_model(name: str, *, settings: Settings | None = None,
                       model_version=response.headers.get("X-Model-Version", ""))
         # One line per request: the EMF metrics line carries the access log as metadata
         # (searchable in Logs Insights); the Logger's own copy is DEBUG. Two JSON lines per
-        # request cost twice the time of one.
-        for key, value in access.items():
-            metrics.add_metadata(key=key, value=value)
+        # request cost twice the time of one. ``metadata_set`` is the dict ``add_metadata``
+        # fills (str keys, as here): one update instead of nine calls that each format a
+        # debug message, about 10 µs a request.
+        metrics.metadata_set.update(access)
         logger.debug("request", extra=access)
         metrics.flush_metrics()
         return adapter.to_response(response, event)
