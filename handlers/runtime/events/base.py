@@ -72,7 +72,12 @@ def joined_map(event: LambdaEvent, single: str, multi: str | None, *, lower: boo
     """
     out: dict[str, str] = {}
     for key, value in mapping(event, single).items():
-        if value is not None:
+        # The common case inline (ASCII str name and value: nothing to clean or decode);
+        # this runs for every header of every request.
+        if not url_encoded and type(key) is str and type(value) is str \
+                and key.isascii() and value.isascii():
+            out[key.lower() if lower else key] = value
+        elif value is not None:
             out[_name(key, lower, url_encoded)] = _value(value, f"{single}[{key!r}]",
                                                           url_encoded)
     if multi is None:
@@ -80,6 +85,11 @@ def joined_map(event: LambdaEvent, single: str, multi: str | None, *, lower: boo
     grouped: dict[str, list[str]] = {}
     for key, values in mapping(event, multi).items():
         if values is None:
+            continue
+        if not url_encoded and type(key) is str and type(values) is list \
+                and len(values) == 1 and type(only := values[0]) is str \
+                and key.isascii() and only.isascii():
+            grouped.setdefault(key.lower() if lower else key, []).append(only)
             continue
         items = values if isinstance(values, list) else [values]
         where = f"{multi}[{key!r}]"
