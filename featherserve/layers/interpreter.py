@@ -134,9 +134,11 @@ class BytecodeResult:
 
 def compile_bytecode(interpreter: TargetInterpreter, tree: Path,
                      run: CommandRunner = run_command) -> BytecodeResult:
-    """Compile ``tree`` with the target Python; unchecked-hash pycs skip the mtime check on
-    a read-only /opt, and ``-s/-p`` record /opt/python paths so tracebacks read right."""
-    result = run([interpreter.path, "-I", "-m", "compileall", "-q", "-j0",
+    """Compile ``tree`` with the target Python, reproducibly; unchecked-hash pycs skip the
+    mtime check on a read-only /opt, and ``-s/-p`` record /opt/python paths for tracebacks."""
+    # One process, in compileall's sorted order: with -j0 the files a worker happens to get
+    # change which strings marshal finds already interned, and so a few pycs' bytes.
+    result = run([interpreter.path, "-I", "-m", "compileall", "-q",
                   "--invalidation-mode", "unchecked-hash",
                   "-s", str(tree), "-p", LAMBDA_PYTHON_PATH, str(tree)], timeout=1800)
     if not result.ok:

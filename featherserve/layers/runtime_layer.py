@@ -57,7 +57,8 @@ LAYER_PYTHON_DIR = "python"  # Lambda adds /opt/python to sys.path
 BUILD_KEY_FILE = ".build-key"
 BUILD_INFO_FILE = "build-info.json"
 # Bump when the build steps change in a way the key would not otherwise notice.
-BUILD_LAYOUT_VERSION = 2  # 2: RECORDs forget trimmed files (reproducible across checkouts)
+# 2: RECORDs forget trimmed files; 3: bytecode compiled in one process (reproducible pycs).
+BUILD_LAYOUT_VERSION = 3
 
 
 @dataclass(frozen=True)

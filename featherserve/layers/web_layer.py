@@ -24,6 +24,7 @@ from featherserve.layers.commands import CommandRunner, run_command
 from featherserve.layers.exceptions import LayerBuildError
 from featherserve.layers.interpreter import TargetInterpreter, compile_bytecode
 from featherserve.layers.runtime_layer import (
+    BUILD_LAYOUT_VERSION,
     LAYER_PYTHON_DIR,
     PROJECT_ROOT,
     PYPROJECT,
@@ -78,7 +79,7 @@ def build_web_layer(out_dir: Path, interpreter: TargetInterpreter | None, *,
     target = RuntimeTarget()
     folder = out_dir / WEB_LAYER
     python_dir = folder / LAYER_PYTHON_DIR
-    key = hashlib.sha256(json.dumps([requirements, locked, target.__dict__,
+    key = hashlib.sha256(json.dumps([requirements, locked, BUILD_LAYOUT_VERSION, target.__dict__,
                                      interpreter.version if interpreter else None]).encode()
                          ).hexdigest()
     key_file = folder / _KEY_FILE
