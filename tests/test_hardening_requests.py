@@ -85,6 +85,19 @@ def test_an_undecodable_image_is_described_not_the_decoders_internals(handlers):
     assert "PNG" in message and "BytesIO" not in message and "0x" not in message
 
 
+def test_an_image_sent_as_json_is_named_in_the_400_and_valid_json_is_not(handlers):
+    # The hint is worked out only once the JSON is refused; it must still be there.
+    image = (ROOT / "examples" / "digits.png").read_bytes()
+    event = with_route(load_event("digits_predict_v2"), "POST", f"/models/{IMAGE}/predict")
+    answer = handlers[IMAGE](with_body(event, image, content_type="application/json",
+                                       base64_encoded=True), None)
+    error = json.loads(answer["body"])["error"]
+    assert (answer["statusCode"], error["code"]) == (400, "malformed_json")
+    assert "looks like a PNG file sent as application/json" in error["message"]
+    empty = handlers[IMAGE](with_body(event, "", content_type="application/json"), None)
+    assert "looks like" not in json.loads(empty["body"])["error"]["message"]
+
+
 def predict_v1(body: str = '{"instances": [[1, 2]]}') -> dict[str, Any]:
     event = with_route(load_event("breast_cancer_predict_v1"), "POST",
                        f"/models/{TABULAR}/predict")

@@ -9,7 +9,7 @@ raw image for image models, and a 415 naming the missing header for anything els
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -71,15 +71,28 @@ def parse_batch(request: HttpRequest, parser: InputParser, *, max_batch: int,
                                    f'{{"instances": [...]}} with Content-Type: {accepted}',
                                    code="unsupported_media_type")
     if is_json(media_type):
-        return _from_json(body, parser, max_batch, hint=_binary_hint(body, media_type))
+        # The image sniffing behind the hint runs only when the JSON is refused.
+        return _from_json(body, parser, max_batch,
+                          hint=lambda: _binary_hint(body, media_type))
     if is_raw_image(media_type) and parser.accepts_raw_body:
         return _from_raw(body, parser, media_type)
     raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; send {accepted}",
                                code="unsupported_media_type")
 
 
-def _from_json(body: bytes, parser: InputParser, max_batch: int, hint: str) -> Batch:
-    instances = _instances(body, hint)
+def _from_json(body: bytes, parser: InputParser, max_batch: int,
+               hint: str | Callable[[], str]) -> Batch:
+    """``hint`` (or what it returns, asked only then) is added to a malformed-JSON error."""
+    if isinstance(hint, str):
+        instances = _instances(body, hint)
+    else:
+        try:
+            instances = _instances(body)
+        except BadRequest as error:
+            text = hint() if error.code == "malformed_json" else ""
+            if not text:
+                raise
+            raise BadRequest(f"{error.message}; {text}", code=error.code) from None
     if not instances:
         raise UnprocessableInstance("'instances' is empty; send 1 to "
                                     f"{max_batch} instances", code="empty_batch")
