@@ -23,11 +23,14 @@ class ClassificationResults:
     def to_predictions(self, outputs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
         scores = _softmax(outputs) if self._needs_softmax else outputs.astype(np.float64)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+        labels = self.labels
         predictions = []
-        for row, ranked in zip(scores, order, strict=True):
-            top = [{"label": self.labels[i], "score": round(float(row[i]), 6)} for i in ranked]
-            best = int(ranked[0])
-            predictions.append({"label": self.labels[best], "index": best,
+        # Plain Python floats and ints (tolist) for the per-value work: indexing numpy
+        # arrays one scalar at a time costs more than the model run on a small batch.
+        for row, ranked in zip(scores.tolist(), order.tolist(), strict=True):
+            top = [{"label": labels[i], "score": round(row[i], 6)} for i in ranked]
+            best = ranked[0]
+            predictions.append({"label": labels[best], "index": best,
                                 "score": top[0]["score"], "top": top})
         return predictions
 
