@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handlers.runtime.settings import SettingsError, settings_values
 from model_store.base import LATEST, PROJECT_STORE
 from webapp import constants as c
 
@@ -16,7 +17,7 @@ PROJECT_ROOT = PROJECT_STORE.parent
 STATIC_ORIGIN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
-class WebSettingsError(ValueError):
+class WebSettingsError(SettingsError):
     """An environment variable holds a value the web app cannot use."""
 
 
@@ -86,20 +87,5 @@ class WebSettings:
             "demo_max_body_bytes": c.DEMO_MAX_BODY_BYTES,
             "model_memory_mb": c.MODEL_MEMORY_MB, "opt_dir": c.OPT_DIR,
         }
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            if field.name in overrides:
-                values[field.name] = overrides[field.name]
-                continue
-            raw = env.get(names[field.name], "").strip()
-            if not raw:
-                continue
-            if field.type in (int, "int"):
-                try:
-                    values[field.name] = int(raw)
-                except ValueError:
-                    raise WebSettingsError(f"{names[field.name]} must be an integer, "
-                                           f"got {raw!r}") from None
-            else:
-                values[field.name] = raw
+        values = settings_values(cls, names, env, overrides)
         return cls(**values)

@@ -65,17 +65,28 @@ class Settings:
             "metrics_namespace": c.METRICS_NAMESPACE,
             "service_name": c.SERVICE_NAME,
         }
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            if field.name in overrides:
-                values[field.name] = overrides[field.name]
-                continue
-            raw = env.get(names[field.name], "").strip()
-            if not raw:
-                continue
-            values[field.name] = _coerce(raw, field.type, names[field.name])
+        values = settings_values(cls, names, env, overrides)
         values.setdefault("model_source", default_model_source(env))
         return cls(**values)
+
+
+def settings_values(cls: Any, names: Mapping[str, str], env: Mapping[str, str],
+                    overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A settings dataclass's values: explicit argument > environment variable > default.
+
+    ``names`` maps each field read from the environment to its variable; an empty variable
+    counts as unset, and an ``int`` field must hold an integer (``SettingsError`` names it).
+    """
+    values: dict[str, Any] = {}
+    for field in fields(cls):
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+            continue
+        variable = names.get(field.name)
+        raw = env.get(variable, "").strip() if variable else ""
+        if raw:
+            values[field.name] = _coerce(raw, field.type, variable or field.name)
+    return values
 
 
 def _coerce(raw: str, annotation: Any, variable: str) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.runtime import constants as c
-from handlers.runtime.settings import SettingsError
+from handlers.runtime.settings import SettingsError, settings_values
 
 INPUT_PREFIX = "in/"
 OUTPUT_PREFIX = "out/"
@@ -38,20 +38,9 @@ class BatchSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> BatchSettings:
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for field_name, variable in (("max_object_bytes", c.BATCH_MAX_OBJECT_BYTES),
-                                     ("chunk_rows", c.BATCH_CHUNK_ROWS)):
-            raw = env.get(variable, "").strip()
-            if raw:
-                try:
-                    values[field_name] = int(raw)
-                except ValueError:
-                    raise SettingsError(f"{variable} must be an integer, got {raw!r}") from None
-        bucket = env.get(c.BATCH_BUCKET, "").strip()
-        if bucket:
-            values["bucket"] = bucket
-        values.update(overrides)
-        return cls(**values)
+        names = {"max_object_bytes": c.BATCH_MAX_OBJECT_BYTES,
+                 "chunk_rows": c.BATCH_CHUNK_ROWS, "bucket": c.BATCH_BUCKET}
+        return cls(**settings_values(cls, names, env, overrides))
 
 
 def output_keys(model: str, key: str) -> tuple[str, str] | None:
