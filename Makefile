@@ -47,10 +47,14 @@ setup: $(PY_STAMP) $(NODE_STAMP)  ## create .venv and node_modules when missing 
 build/layers/function.zip: | $(PY_STAMP)
 	$(BIN)/featherserve layers
 
+# Other ports: `make serve PORT=8080 LAMBDA_PORT=8082` (serverless-offline's --httpPort and
+# --lambdaPort; the demo's proxy follows the Lambda port: serverless_plugins/web_app.js).
+PORT ?= 3000
+LAMBDA_PORT ?= 3002
 serve: setup build/layers/function.zip  ## the web app and every served model on http://127.0.0.1:3000 (serverless-offline)
-	@echo "Web app (catalog, demos, API docs): http://127.0.0.1:3000/"
-	@$(BIN)/python -m featherserve.examples --base-url http://127.0.0.1:3000
-	sls offline start --stage $(STAGE)
+	@echo "Web app (catalog, demos, API docs): http://127.0.0.1:$(PORT)/"
+	@$(BIN)/python -m featherserve.examples --base-url http://127.0.0.1:$(PORT)
+	sls offline start --stage $(STAGE) --httpPort $(PORT) --lambdaPort $(LAMBDA_PORT)
 
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 /usr/bin/chromium:

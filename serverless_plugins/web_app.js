@@ -15,6 +15,12 @@
 // - `sls remove` first empties the static files' bucket (every version): CloudFormation
 //   cannot delete a bucket with objects in it, and they are only copies (`featherserve
 //   web-static` uploads them again after a deploy).
+// - Under serverless-offline (`make serve`, `sls offline start --httpPort N --lambdaPort M`)
+//   the web function's demo proxy must invoke the model functions on serverless-offline's
+//   own Lambda endpoint, never AWS: before serverless-offline reads the functions, the web
+//   function's environment gets FEATHERSERVE_DEMO_LAMBDA_ENDPOINT, built from the host and
+//   lambdaPort serverless-offline itself will use (command line > custom.serverless-offline
+//   > its defaults). serverless-offline passes a function only IS_OFFLINE, not its ports.
 
 const WEB_FUNCTION = 'web';
 const DEMO_RESOURCE_PATH = '/~1demo~1{name}~1predict';
@@ -22,6 +28,8 @@ const DISTRIBUTION = 'WebStaticDistribution';
 const STATIC_URL = 'FEATHERSERVE_STATIC_URL';
 const BUCKET_OUTPUT = 'WebStaticBucketName';
 const DELETE_BATCH = 1000;
+const DEMO_LAMBDA_ENDPOINT = 'FEATHERSERVE_DEMO_LAMBDA_ENDPOINT';
+const ANY_ADDRESS = new Set(['', '0.0.0.0', '::', '[::]']);
 
 function modelFunctions(service) {
   // A model's HTTP function is named after it and runs handlers/<name>.handler.
@@ -55,13 +63,46 @@ function manifestStatements(source) {
 class WebAppPlugin {
   constructor(serverless, options, { log } = {}) {
     this.serverless = serverless;
+    this.options = options || {};
     this.log = log || { notice: (message) => console.log(message) };
     this.hooks = {
+      // `sls offline start` runs offline:start:init; plain `sls offline` runs offline:start.
+      'before:offline:start:init': () => this.offlineDemoEndpoint(),
+      'before:offline:start': () => this.offlineDemoEndpoint(),
       'after:package:compileFunctions': () => this.grantDemoInvoke(),
       'after:package:compileEvents': () => this.throttleDemo(),
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.staticUrl(),
       'before:remove:remove': () => this.emptyStaticBucket(),
     };
+  }
+
+  async offlineDefaults() {
+    // serverless-offline's own defaults (its package exports no subpath: import the file).
+    const { pathToFileURL } = require('url');
+    const path = require('path');
+    const main = require.resolve('serverless-offline', { paths: [this.serverless.serviceDir
+      || process.cwd()] });
+    const file = path.join(path.dirname(main), 'config', 'defaultOptions.js');
+    return (await import(pathToFileURL(file).href)).default;
+  }
+
+  async offlineDemoEndpoint() {
+    const { service } = this.serverless;
+    if (!service.getAllFunctions().includes(WEB_FUNCTION)) return;
+    const fn = service.getFunction(WEB_FUNCTION);
+    fn.environment = fn.environment || {};
+    if (fn.environment[DEMO_LAMBDA_ENDPOINT]) return;  // the user chose one
+    const custom = (service.custom && service.custom['serverless-offline']) || {};
+    const defaults = await this.offlineDefaults();
+    const pick = (name) => [this.options[name], custom[name], defaults[name]]
+      .find((value) => value !== undefined && value !== null && value !== '');
+    const host = String(pick('host'));
+    const address = ANY_ADDRESS.has(host) ? '127.0.0.1'
+      : (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+    // serverless-offline's Lambda endpoint is plain HTTP, even with --httpsProtocol.
+    const endpoint = `http://${address}:${Number(pick('lambdaPort'))}`;
+    fn.environment[DEMO_LAMBDA_ENDPOINT] = endpoint;
+    this.log.notice(`featherserve: demo predictions invoke the model functions at ${endpoint}`);
   }
 
   webRole(resources) {

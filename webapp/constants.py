@@ -18,6 +18,10 @@ DEMO_FUNCTION_PREFIX = "FEATHERSERVE_DEMO_FUNCTION_PREFIX"
 DEMO_QUALIFIER = "FEATHERSERVE_DEMO_QUALIFIER"
 # A Lambda API endpoint other than AWS's: serverless-offline's Lambda port, locally.
 DEMO_LAMBDA_ENDPOINT = "FEATHERSERVE_DEMO_LAMBDA_ENDPOINT"
+# Set to "true" by serverless-offline in every function it runs: there the demo proxy
+# invokes serverless-offline's Lambda endpoint only, never AWS (serverless_plugins/web_app.js
+# sets the endpoint from the ports `sls offline start` was given).
+IS_OFFLINE = "IS_OFFLINE"
 DEMO_MAX_BODY_BYTES = "FEATHERSERVE_DEMO_MAX_BODY_BYTES"
 # Folder of onnxruntime-web's dist files served under /static/ort/ (local only).
 ORT_DIST = "FEATHERSERVE_ORT_DIST"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from webapp.constants import DEMO_LAMBDA_ENDPOINT
 from webapp.errors import DemoUnavailable, PayloadTooLarge, UnsupportedMediaType
 from webapp.settings import WebSettings
 
@@ -86,6 +87,10 @@ class DemoProxy:
         if not self.settings.demo_enabled:
             LOG.error("demo predictions are off: FEATHERSERVE_DEMO_FUNCTION_PREFIX is not set")
             raise DemoUnavailable("no demo backend configured")
+        if self.settings.offline and not self.settings.demo_lambda_endpoint:
+            LOG.error("running under serverless-offline (IS_OFFLINE) with no %s: demo "
+                      "predictions never go to AWS from here", DEMO_LAMBDA_ENDPOINT)
+            raise DemoUnavailable("no local Lambda endpoint under serverless-offline")
         event = model_event(name, body, media_type, query, request_id, source_ip)
         function = f"{self.settings.demo_function_prefix}{name}"
         started = time.perf_counter()

@@ -39,6 +39,8 @@ class WebSettings:
     demo_function_prefix: str = ""
     demo_qualifier: str = c.DEFAULT_QUALIFIER
     demo_lambda_endpoint: str = ""
+    # Running under serverless-offline (its IS_OFFLINE): never invoke AWS from there.
+    offline: bool = False
     demo_max_body_bytes: int = c.DEFAULT_DEMO_MAX_BODY_BYTES
     model_memory_mb: int = c.DEFAULT_MODEL_MEMORY_MB
     opt_dir: str = c.DEFAULT_OPT_DIR
@@ -88,4 +90,5 @@ class WebSettings:
             "model_memory_mb": c.MODEL_MEMORY_MB, "opt_dir": c.OPT_DIR,
         }
         values = settings_values(cls, names, env, overrides)
+        values.setdefault("offline", env.get(c.IS_OFFLINE, "").strip().lower() == "true")
         return cls(**values)
