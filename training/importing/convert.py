@@ -1,8 +1,8 @@
 """An imported model → one ONNX graph the handler can serve, plus the original's own
 predictions for the parity check.
 
-scikit-learn goes through skl2onnx (classifiers without ZipMap, so the graph outputs a plain
-probability matrix), XGBoost and LightGBM through onnxmltools, an ONNX file is kept as is.
+scikit-learn goes through skl2onnx (``sklearn_convert``: without ZipMap, missing text as the
+handler sends it), XGBoost and LightGBM through onnxmltools, an ONNX file is kept as is.
 A model whose features include text categories (a Pipeline with a ColumnTransformer) gets
 one input per column, named after it; a numbers-only model gets one "input" matrix.
 """
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import onnx
 import pandas as pd
 
-from model_store.manifest import MISSING_CATEGORY, TabularLayout
+from model_store.manifest import TabularLayout
 from training.errors import DataError, UnsupportedModelError
 from training.importing.loaders import ImportedModel
-from training.tabular.preprocess import MATRIX_INPUT, rename_inputs
+from training.tabular.preprocess import MATRIX_INPUT
 from training.tabular.table import Table
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -43,114 +42,12 @@ class Converted:
 
 def convert(imported: ImportedModel, table: Table, regression: bool) -> Converted:
     if imported.kind == "sklearn":
-        return _sklearn(imported.model, table, regression)
+        from training.importing.sklearn_convert import convert_sklearn_model
+
+        return convert_sklearn_model(imported.model, table, regression)
     if imported.kind in ("xgboost", "lightgbm"):
         return _boosted(imported, table, regression)
     return _onnx_file(imported.model, table, regression)
-
-
-def _features(model: Any, table: Table) -> tuple[str, ...]:
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return table.feature_names
-    missing = [str(n) for n in names if str(n) not in table.frame.columns]
-    if missing:
-        raise DataError(f"the model was trained on column(s) {missing} that the data file "
-                        "lacks; --data must hold every column the model takes")
-    return tuple(str(n) for n in names)
-
-
-def sklearn_frame(frame: pd.DataFrame, features: tuple[str, ...],
-                  categories: tuple[str, ...]) -> pd.DataFrame:
-    """Rows for the original model: a missing number is NaN, a missing category the empty
-    string, exactly as the served graph receives them (ONNX string tensors have no NaN)."""
-    rows = frame[list(features)].copy()
-    for column in features:
-        if column in categories:
-            rows[column] = rows[column].map(
-                lambda v: v if isinstance(v, str) else MISSING_CATEGORY)
-        else:
-            rows[column] = rows[column].astype(np.float64)
-    return rows
-
-
-def _sklearn(model: Any, table: Table, regression: bool) -> Converted:
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    features = _features(model, table)
-    _check_supported(model)
-    text = [f for f in features if f in table.categories]
-    named = getattr(model, "feature_names_in_", None) is not None
-    layout: TabularLayout = "columns" if text or (named and _has_column_transformer(model)) \
-        else "matrix"
-    types: list[tuple[str, Any]]
-    if layout == "matrix":
-        types = [(MATRIX_INPUT, FloatTensorType([None, len(features)]))]
-    else:
-        types = [(f, StringTensorType([None, 1]) if f in text else FloatTensorType([None, 1]))
-                 for f in features]
-    options = {} if regression else {id(_final(model)): {"zipmap": False}}
-    try:
-        graph = convert_sklearn(model, initial_types=types, target_opset=OPSET,
-                                options=options)
-    except Exception as exc:
-        raise UnsupportedModelError(f"skl2onnx could not convert {type(model).__name__}: "
-                                    f"{str(exc).splitlines()[0][:300]}") from exc
-    if layout == "columns":
-        rename_inputs(graph, list(features))
-    output = "variable" if regression else "probabilities"
-
-    def original(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        rows: Any = sklearn_frame(frame, features, table.categories)
-        if layout == "matrix" and not named:
-            rows = rows.to_numpy(dtype=np.float64)
-        elif layout == "matrix":
-            rows = rows.astype(np.float64)
-        if regression:
-            return np.asarray(model.predict(rows), dtype=np.float64)
-        return np.asarray(model.predict_proba(rows), dtype=np.float64)
-
-    classes = None if regression else tuple(str(c) for c in _final(model).classes_)
-    return Converted(graph, layout, features, output, classes, original, regression)
-
-
-def _final(model: Any) -> Any:
-    steps = getattr(model, "steps", None)
-    return _final(steps[-1][1]) if steps else model
-
-
-def _has_column_transformer(model: Any) -> bool:
-    from sklearn.compose import ColumnTransformer
-
-    if isinstance(model, ColumnTransformer):
-        return True
-    return any(_has_column_transformer(s) for _, s in getattr(model, "steps", []))
-
-
-def _check_supported(model: Any) -> None:
-    """Name every step skl2onnx has no converter for, before it fails on the first one."""
-    from skl2onnx._supported_operators import sklearn_operator_name_map
-
-    unknown = sorted({type(s).__name__ for s in _steps(model)
-                      if type(s) not in sklearn_operator_name_map})
-    if unknown:
-        raise UnsupportedModelError(
-            f"cannot import: no ONNX converter for {', '.join(unknown)}. Supported include "
-            "Pipeline, ColumnTransformer, OneHotEncoder, StandardScaler, SimpleImputer, "
-            "RandomForest*, ExtraTrees*, GradientBoosting*, HistGradientBoosting*, "
-            "LogisticRegression, LinearRegression, Ridge (skl2onnx lists them all); refit with "
-            "one of them, or export to ONNX yourself and import the .onnx file")
-
-
-def _steps(model: Any) -> list[Any]:
-    found = [model]
-    for _, step in getattr(model, "steps", []):
-        found += _steps(step)
-    for _, part, _columns in getattr(model, "transformers_", getattr(model, "transformers", [])):
-        if not isinstance(part, str):
-            found += _steps(part)
-    return found
 
 
 def _boosted(imported: ImportedModel, table: Table, regression: bool) -> Converted:
