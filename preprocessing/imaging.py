@@ -1,8 +1,13 @@
 """Image inputs: request bytes → a checked, decoded image → the model's float32 tensor.
 
     decode_image(data, limits, target_size)   bytes → PIL image, 8-bit "L" or "RGB"
+    decode_for_spec(data, spec, limits)       bytes → the image prepare_image gets for spec
     prepare_image(image, spec)                PIL image → float32 (C, H, W), per the manifest
     image_bytes_to_array(data, spec, limits)  both, the handler's one call per instance
+
+Training reads every file of an image folder with ``decode_for_spec`` (TIFF allowed too,
+``TRAINING_FORMATS``) and then runs ``prepare_image``: the same two calls, so a served image
+is decoded (JPEG draft scale, EXIF orientation, early box reduction) exactly like a trained one.
 
 ``prepare_image`` (in ``imaging_prepare``) is also what training runs on every training and
 test image, so a model sees exactly the same preprocessing when it is served.
@@ -72,8 +77,10 @@ from preprocessing.prepare import (
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "TRAINING_FORMATS",
     "DecodeBudget",
     "ImageLimits",
+    "decode_for_spec",
     "decode_image",
     "flatten_image",
     "image_bytes_to_array",
@@ -82,6 +89,9 @@ __all__ = [
 ]
 
 ACCEPTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+# A training folder is the user's own files on their own machine: TIFF (scanners, cameras,
+# microscopes) is read there; requests keep the HTTP contract's list above.
+TRAINING_FORMATS: tuple[str, ...] = (*ACCEPTED_FORMATS, "TIFF")
 _ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP or GIF"
 _REDUCIBLE_MODES = ("L", "RGB", "RGBA", "LA")  # Image.reduce works on these directly
 _EXIF_ORIENTATION = 0x0112
@@ -105,7 +115,8 @@ DEFAULT_LIMITS = ImageLimits()
 def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
                  target_size: tuple[int, int] | None = None,
                  draft_mode: str | None = None,
-                 budget: DecodeBudget | None = None) -> Image.Image:
+                 budget: DecodeBudget | None = None,
+                 formats: tuple[str, ...] = ACCEPTED_FORMATS) -> Image.Image:
     """Decode untrusted image bytes into an 8-bit "L" or "RGB" image, or raise a PreprocessingError.
 
     ``target_size`` (width, height) is the smallest size the caller needs; a JPEG much larger
@@ -113,6 +124,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
     image is box-reduced by an integer factor to about that size. ``draft_mode="L"`` lets a
     colour JPEG decode its luma plane only (no colour conversion) when grey is all that's used.
     ``budget``: the request's decode budget, charged with this image's raster before decoding.
+    ``formats``: the allowlist (``TRAINING_FORMATS`` adds TIFF for training folders).
     """
     if not data:
         raise InvalidImage("the image is empty (0 bytes); send the image file's bytes",
@@ -125,9 +137,10 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
         raise InvalidImage(
             f"the bytes are not a recognisable image (they start with {data[:8].hex(' ')}); "
             f"send a {_ACCEPTED_TEXT} file", code="undecodable_image")
-    if detected not in ACCEPTED_FORMATS:
+    if detected not in formats:
+        accepted = _ACCEPTED_TEXT + (" or TIFF" if "TIFF" in formats else "")
         raise UnsupportedImageFormat(
-            f"image format {detected} is not supported; send {_ACCEPTED_TEXT}",
+            f"image format {detected} is not supported; send {accepted}",
             code="unsupported_image_format")
     scans = check_jpeg_scans(data) if detected == "JPEG" else 0
     image = _open_header(data, detected, limits)
@@ -153,13 +166,20 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
     return flatten_image(image)
 
 
+def decode_for_spec(data: bytes, spec: ImageSpec, limits: ImageLimits = DEFAULT_LIMITS,
+                    budget: DecodeBudget | None = None,
+                    formats: tuple[str, ...] = ACCEPTED_FORMATS) -> Image.Image:
+    """Image bytes → the decoded image ``prepare_image(·, spec)`` takes, as a request gets it."""
+    side = working_side(spec)
+    return decode_image(data, limits, target_size=(side, side),
+                        draft_mode="L" if spec.mode == "L" else None, budget=budget,
+                        formats=formats)
+
+
 def image_bytes_to_array(data: bytes, spec: ImageSpec, limits: ImageLimits = DEFAULT_LIMITS,
                          budget: DecodeBudget | None = None) -> npt.NDArray[np.float32]:
     """Request bytes → the model's input tensor for one instance, float32 (C, H, W)."""
-    side = working_side(spec)
-    return prepare_image(decode_image(data, limits, target_size=(side, side),
-                                      draft_mode="L" if spec.mode == "L" else None,
-                                      budget=budget), spec)
+    return prepare_image(decode_for_spec(data, spec, limits, budget), spec)
 
 
 # -- steps -----------------------------------------------------------------------------
@@ -168,6 +188,8 @@ def _open_header(data: bytes, detected: str, limits: ImageLimits) -> Image.Image
     if detected == "WEBP":
         # Registers the plugin without Image.init(), which would import every plugin.
         from PIL import WebPImagePlugin  # noqa: F401
+    elif detected == "TIFF":  # training folders only (TRAINING_FORMATS)
+        from PIL import TiffImagePlugin  # noqa: F401
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

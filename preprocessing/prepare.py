@@ -293,17 +293,31 @@ def _resize_whole(image: Image.Image, spec: ImageSpec) -> FloatArray:
         out = image.resize(target, _LANCZOS, reducing_gap=2.0)
     elif spec.resize == "fit-pad":
         scale = min(target[0] / width, target[1] / height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        size = (min(target[0], max(1, round(width * scale))),
+                min(target[1], max(1, round(height * scale))))
         out = Image.new(image.mode, target, 0)
         out.paste(image.resize(size, _LANCZOS, reducing_gap=2.0),
                   ((target[0] - size[0]) // 2, (target[1] - size[1]) // 2))
-    else:  # center-crop: fill the canvas, cut the overflow evenly from both sides
-        scale = max(target[0] / width, target[1] / height)
-        crop_w, crop_h = target[0] / scale, target[1] / scale
-        left, top = (width - crop_w) / 2, (height - crop_h) / 2
-        out = image.resize(target, _LANCZOS, box=(left, top, left + crop_w, top + crop_h),
+    else:
+        out = image.resize(target, _LANCZOS, box=center_crop_box(image.size, target),
                            reducing_gap=2.0)
     return np.asarray(out, dtype=np.float32)
+
+
+def center_crop_box(size: tuple[int, int], target: tuple[int, int]
+                    ) -> tuple[float, float, float, float]:
+    """The largest box of ``target``'s aspect ratio centred in ``size`` (left, top, right, bottom).
+
+    The side that fits is taken whole, exactly (not ``target / scale``, which can land a hair
+    outside the image in floating point), and the other is cut evenly from both ends.
+    """
+    width, height = size
+    if target[0] * height >= target[1] * width:  # relatively wider target: keep the width
+        crop_w, crop_h = float(width), min(float(height), width * target[1] / target[0])
+    else:
+        crop_w, crop_h = min(float(width), height * target[0] / target[1]), float(height)
+    left, top = (width - crop_w) / 2, (height - crop_h) / 2
+    return left, top, min(float(width), left + crop_w), min(float(height), top + crop_h)
 
 
 def normalise(canvas: FloatArray, spec: ImageSpec) -> FloatArray:

@@ -163,7 +163,7 @@ def _load_dataset(dataset: str, folder: Path | None, seed: int,
             raise DataError(f"--folder {folder}: no such folder")
         try:
             return load_folder_dataset(folder, seed=seed, test_fraction=config.test_fraction,
-                                       name=dataset)
+                                       name=dataset, spec=config.spec)
         except ValueError as exc:
             raise DataError(str(exc)) from exc
     if config.spec.preset != "digits":

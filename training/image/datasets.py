@@ -2,9 +2,9 @@
 
 - ``digits``: scikit-learn's bundled 8×8 handwritten digits (values 0..16), rendered as
   light-on-dark "L" images and upscaled; no download.
-- a folder: ``<root>/<label>/*.{png,jpg,jpeg,webp,bmp}``, labels are the sorted folder
-  names. Files are read with the handler's own ``decode_image``, so training sees exactly
-  what a request would.
+- a folder: ``<root>/<label>/...``, labels are the sorted folder names; any common format,
+  size and mode (``training.image.folder``). Files are read with the handler's own
+  ``decode_for_spec``, so training sees exactly what a request would.
 
 Every image later goes through ``prepare_image``, like a request does.
 """
@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from preprocessing.errors import PreprocessingError
-from preprocessing.imaging import ImageLimits, decode_image
-from training.common import format_table, log
+from model_store.manifest import ImageSpec
+from training.common import format_table
+from training.image.folder import read_image_folder
 
-FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 DIGITS_RENDER_SIDE = 32  # the 8×8 glyphs are upscaled to this before preprocessing
 Labels = npt.NDArray[np.int64]
 
@@ -72,38 +71,22 @@ def load_sklearn_digits(*, seed: int, test_fraction: float = 0.25,
 
 
 def load_folder_dataset(root: Path, *, seed: int, test_fraction: float = 0.25,
-                        name: str | None = None) -> ImageDataset:
-    """``<root>/<label>/*.{png,jpg,...}`` → a stratified split; unreadable files are skipped."""
+                        name: str | None = None, spec: ImageSpec | None = None) -> ImageDataset:
+    """``<root>/<label>/...`` → a stratified split (``training.image.folder`` reads it: any
+    format, size and mode; unreadable files skipped with a warning; too few refused)."""
     root = Path(root)
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(folders) < 2:
-        raise ValueError(f"{root}: need at least two label folders, found {len(folders)}")
-    images: list[Image.Image] = []
-    labels: list[int] = []
-    limits = ImageLimits()
-    for index, folder in enumerate(folders):
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in FOLDER_SUFFIXES:
-                continue
-            try:
-                images.append(decode_image(path.read_bytes(), limits))
-            except PreprocessingError as exc:
-                log(f"  skipping {path}: {exc.code}: {exc.message}")
-                continue
-            labels.append(index)
-    label_array = np.asarray(labels, dtype=np.int64)
-    counts = np.bincount(label_array, minlength=len(folders))
-    if counts.min() < 2:
-        empty = [f.name for f, n in zip(folders, counts, strict=True) if n < 2]
-        raise ValueError(f"{root}: every label needs at least 2 images; too few in {empty}")
+    found = read_image_folder(root, spec)
+    label_array = np.asarray(found.labels, dtype=np.int64)
     train, test = stratified_split(label_array, test_fraction, seed)
+    images = found.images
+    skipped = f", {len(found.skipped)} unreadable skipped" if found.skipped else ""
     return ImageDataset(
-        name=name or root.name, label_names=tuple(f.name for f in folders),
+        name=name or root.name, label_names=found.label_names,
         train_images=[images[i] for i in train], train_labels=label_array[train],
         test_images=[images[i] for i in test], test_labels=label_array[test],
-        description=f"image folder {root.name}/<label>/* ({len(labels)} images)",
+        description=f"image folder {root.name}/<label>/* ({len(images)} images{skipped})",
         split=f"stratified {1 - test_fraction:.0%}/{test_fraction:.0%} train/test split of "
-              f"{len(labels)} images, seed {seed}")
+              f"{len(images)} images, seed {seed}")
 
 
 def stratified_split(labels: Labels, test_fraction: float,
