@@ -3,9 +3,10 @@
 // featherserve's small Serverless Framework plugin.
 //
 // Production guards (serverless_plugins/production.js has the why of each): a deploy of a
-// non-dev stage with a local CORS origin is refused; stage and predict-method throttling,
-// an access log with retention, reserved concurrency on every function, alarms with an
-// optional SNS topic, and a lifecycle for the versioned deployment bucket.
+// non-dev stage with a CORS origin other than one https:// site is refused; stage and
+// predict-method throttling, an access log with retention, reserved concurrency on every
+// function, alarms (with an optional SNS topic) on functions, the API and the dead-letter
+// queues, TLS-only queue policies, and a lifecycle for the versioned deployment bucket.
 //
 // Offline packaging: when packaging layers, the framework asks CloudFormation for the
 // deployed stack's layer hashes (to skip re-uploading an unchanged layer). With no AWS
@@ -44,7 +45,7 @@ class FeatherservePlugin {
     this.options = options;
     this.log = log || console;
     this.hooks = {
-      initialize: () => this.refuseLocalOriginOutsideDev(),
+      initialize: () => this.refuseUnsafeOriginOutsideDev(),
       'before:package:compileFunctions': () => this.reserveConcurrency(),
       'before:package:compileLayers': () => this.skipLayerComparisonWithoutCredentials(),
       'before:package:finalize': () => this.addProductionResources(),
@@ -55,13 +56,13 @@ class FeatherservePlugin {
     return (this.serverless.service.custom && this.serverless.service.custom.featherserve) || {};
   }
 
-  refuseLocalOriginOutsideDev() {
+  refuseUnsafeOriginOutsideDev() {
     const commands = (this.serverless.processedInput || {}).commands || [];
     if (commands.length !== 1 || commands[0] !== 'deploy') return;
     const stage = this.serverless.getProvider('aws').getStage();
     const refusal = production.corsRefusal(stage, this.settings.corsOrigin, process.env);
     if (refusal) {
-      throw new this.serverless.classes.Error(refusal, 'FEATHERSERVE_LOCAL_CORS_ORIGIN');
+      throw new this.serverless.classes.Error(refusal, 'FEATHERSERVE_CORS_ORIGIN');
     }
   }
 
@@ -117,6 +118,10 @@ class FeatherservePlugin {
         alarmTopicArn: alarms.topicArn || '',
         alarmDurationMs: production.positiveInteger(alarms.durationMs, 'alarmDurationMs', Error),
       }));
+    // The bulk queues come from `resources` (generated/bulk.yml), merged after this hook.
+    const custom = (service.resources && service.resources.Resources) || {};
+    production.requireTlsOnQueues(custom);
+    Object.assign(resources, production.deadLetterAlarms(custom, stage, alarms.topicArn || ''));
     const bucket = resources[naming.getDeploymentBucketLogicalId()];
     if (bucket && bucket.Properties && bucket.Properties.VersioningConfiguration) {
       bucket.Properties.LifecycleConfiguration = { Rules: [{

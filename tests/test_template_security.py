@@ -385,9 +385,11 @@ def test_only_each_models_input_prefix_notifies_its_own_queue(template):
     # the policies (S3 checks them when it saves the notifications).
     policies = {p["Properties"]["Queues"][0]["Ref"]: p["Properties"]["PolicyDocument"]
                 for p in of_type(template, "AWS::SQS::QueuePolicy").values()}
-    assert set(policies) == set(queues.values())
-    for queue_id, document in policies.items():
-        (statement,) = document["Statement"]
+    assert set(queues.values()) <= set(policies)
+    for queue_id in queues.values():
+        document = policies[queue_id]
+        # TLS only first (test_every_queue_refuses_requests_without_tls), then S3's right.
+        _, statement = document["Statement"]
         assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
         assert statement["Action"] == "sqs:SendMessage"
@@ -424,6 +426,54 @@ def test_each_queue_has_a_dead_letter_queue_and_outlasts_its_function(template):
         # Lambda polls as the function's live alias (rolled back with it).
         target = mapping["FunctionName"]["Fn::Join"][1]
         assert target == [{"Fn::GetAtt": [function_id, "Arn"]}, "live"]
+
+
+def dead_letter_ids(template: dict[str, Any]) -> dict[str, str]:
+    """Model → the logical id of its queue's dead-letter queue."""
+    return {model: template["Resources"][queue_id]["Properties"]["RedrivePolicy"][
+        "deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for model, queue_id in bulk_queue_ids(template).items()}
+
+
+def test_every_queue_refuses_requests_without_tls(template):
+    queues = of_type(template, "AWS::SQS::Queue")
+    assert len(queues) == 2 * len(MODELS)  # each model's queue and its dead-letter queue
+    covered = set()
+    for policy in of_type(template, "AWS::SQS::QueuePolicy").values():
+        properties = policy["Properties"]
+        ids = [q["Ref"] for q in properties["Queues"]]
+        covered.update(ids)
+        (deny,) = [s for s in properties["PolicyDocument"]["Statement"]
+                   if s["Effect"] == "Deny"]
+        assert (deny["Principal"], deny["Action"]) == ("*", "sqs:*")
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert deny["Resource"] == [{"Fn::GetAtt": [i, "Arn"]} for i in ids]
+    assert covered == set(queues)
+
+
+@pytest.mark.parametrize("fixture", ["template", "stage_template"])
+def test_a_message_in_any_dead_letter_queue_raises_an_alarm(request, fixture):
+    template = request.getfixturevalue(fixture)
+    found = alarms(template)
+    dead_letters = dead_letter_ids(template)
+    assert len(set(dead_letters.values())) == len(MODELS)
+    depth = {k: a for k, a in found.items() if a.get("Namespace") == "AWS/SQS"}
+    assert len(depth) == len(MODELS)
+    for dead_letter_id in dead_letters.values():
+        (alarm,) = [a for a in depth.values() if a["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letter_id, "QueueName"]}}]]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm["Statistic"] == "Maximum"
+        if fixture == "stage_template":  # the same topic as every other alarm
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [STAGE_PARAMS["alarmTopicArn"]]
+        else:
+            assert "AlarmActions" not in alarm
+
+
+def test_without_bulk_scoring_there_is_no_queue_alarm(no_bulk_template):
+    assert not [a for a in alarms(no_bulk_template).values() if a.get("Namespace") == "AWS/SQS"]
+    assert not of_type(no_bulk_template, "AWS::SQS::QueuePolicy")
 
 
 def test_each_batch_function_reads_its_input_writes_its_output_and_polls_its_queue(template):
@@ -591,11 +641,35 @@ def test_a_stage_with_the_local_cors_origin_is_never_deployed(service):
     assert "--param=\"corsOrigin=https://your.site\"" in output
 
 
+@pytest.mark.parametrize(("stage", "origin", "problem"), [
+    ("prod", "*", "a wildcard"),
+    ("staging", "http://demo.example.org", "not https://"),
+    ("prod", "https://*.example.org", "a wildcard"),
+    ("prod", "https://demo.example.org/app", "not an origin"),
+])
+def test_a_stage_with_a_wildcard_or_plain_http_origin_is_never_deployed(service, stage, origin,
+                                                                         problem):
+    result = run_cli([SLS, "deploy", "--stage", stage, "--region", "us-east-1",
+                      f"--param=corsOrigin={origin}"], cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f'refusing to deploy stage "{stage}" with corsOrigin {origin}: {problem}' in output
+
+
 @pytest.mark.parametrize(("stage", "origin", "endpoint", "refused"), [
     ("prod", "http://localhost:8000", "", True),
     ("staging", "http://127.0.0.1:3000", "", True),
     ("prod", "https://demo.example.org", "", False),
+    ("prod", "https://demo.example.org:8443", "", False),
+    ("prod", "*", "", True),
+    ("staging", "http://demo.example.org", "", True),
+    ("local", "*", "", True),
+    ("prod", "https://demo.example.org/", "", True),
+    ("prod", "null", "", True),
+    ("prod", "", "", True),
     ("dev", "http://localhost:8000", "", False),
+    ("dev", "*", "", False),
     ("mock", "http://localhost:8000", "http://127.0.0.1:5000", False),  # a local mock of AWS
     ("prod", "http://localhost:8000", "https://lambda.us-east-1.amazonaws.com", True),
 ])
@@ -725,6 +799,23 @@ def test_the_static_files_bucket_is_private_and_only_cloudfront_reads_it(templat
     behaviour = config["DefaultCacheBehavior"]
     assert behaviour["ViewerProtocolPolicy"] == "https-only"
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    # Every answer of the CDN: CORS for the pages' module scripts and wasm, and the
+    # security headers.
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "WebStaticResponseHeadersPolicy"}
+    headers = resources["WebStaticResponseHeadersPolicy"]
+    assert headers["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    policy_config = headers["Properties"]["ResponseHeadersPolicyConfig"]
+    security = policy_config["SecurityHeadersConfig"]
+    hsts = security["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 31536000 and hsts["IncludeSubdomains"] is True
+    assert security["ContentTypeOptions"] == {"Override": True}
+    assert security["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] in (
+        "no-referrer", "strict-origin-when-cross-origin", "same-origin")
+    assert all(h["Override"] is True for h in security.values())
+    cors = policy_config["CorsConfig"]
+    assert cors["AccessControlAllowCredentials"] is False
+    assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
     # The pages load their files from that CDN, and the CSP allows it (tests/test_web_app.py).
     web = functions(template)["WebLambdaFunction"]["Environment"]["Variables"]
     assert web["FEATHERSERVE_STATIC_URL"] == {"Fn::Join": ["", [

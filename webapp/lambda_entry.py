@@ -20,6 +20,7 @@ from typing import Any
 import serverless_wsgi
 
 from webapp.app import WebApp
+from webapp.security import security_headers
 from webapp.settings import WebSettings
 
 LOG = logging.getLogger("featherserve.web")
@@ -107,6 +108,9 @@ def _objects(value: Any, where: str, inner: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EventError(f"{where} must be an object")
     checked = dict(value)
+    for key, item in checked.items():  # serverless-wsgi encodes some of them (the stage)
+        if isinstance(item, str):
+            _check_text(item, f"{where}.{key}")
     for name in inner:
         if checked.get(name) is None:
             checked[name] = {}
@@ -144,10 +148,14 @@ def _check_body(event: dict[str, Any]) -> None:
             raise EventError("the body is not valid base64", code="invalid_base64") from None
 
 
-def error_answer(status: int, code: str, message: str, request_id: str) -> dict[str, Any]:
+def error_answer(status: int, code: str, message: str, request_id: str,
+                 static_origin: str = "") -> dict[str, Any]:
+    """The contract's error, with the security headers the app's own answers carry (API
+    Gateway serves only HTTPS, so HSTS too)."""
     body = json.dumps({"error": {"code": code, "message": message, "request_id": request_id}})
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": body, "isBase64Encoded": False}
+    headers = {"Content-Type": "application/json",
+               **security_headers(static_origin, https=True, page=False)}
+    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
 def _configure_logging() -> None:
@@ -170,12 +178,13 @@ def serve_web(settings: WebSettings | None = None, *, app: WebApp | None = None
         except EventError as exc:
             status = 400
             LOG.info("event rejected: %s", exc)
-            return error_answer(status, exc.code, str(exc), request_id)
+            return error_answer(status, exc.code, str(exc), request_id,
+                                app.settings.static_url)
         try:
             return serverless_wsgi.handle_request(app, checked, context)  # type: ignore[no-any-return]
         except Exception:
             LOG.exception("unhandled error")
             return error_answer(500, "internal_error", "internal error; see the function's "
-                                "log for this request id", request_id)
+                                "log for this request id", request_id, app.settings.static_url)
 
     return handler

@@ -125,6 +125,29 @@ Resources:
         OriginAccessControlOriginType: s3
         SigningBehavior: always
         SigningProtocol: sigv4
+  # What every answer from the CDN carries: CORS for the pages' cross-origin module scripts
+  # and wasm (public files, no credentials, as the managed SimpleCORS policy did), and the
+  # security headers the web function sets on its own answers.
+  WebStaticResponseHeadersPolicy:
+    Type: AWS::CloudFront::ResponseHeadersPolicy
+    Properties:
+      ResponseHeadersPolicyConfig:
+        Name: ${self:service}-${sls:stage}-web-static
+        Comment: CORS and security headers for the web pages' static files
+        CorsConfig:
+          AccessControlAllowCredentials: false
+          AccessControlAllowHeaders: { Items: ["*"] }
+          AccessControlAllowMethods: { Items: [GET, HEAD] }
+          AccessControlAllowOrigins: { Items: ["*"] }
+          OriginOverride: true
+        SecurityHeadersConfig:
+          StrictTransportSecurity:
+            AccessControlMaxAgeSec: 63072000
+            IncludeSubdomains: true
+            Override: true
+          ContentTypeOptions: { Override: true }
+          FrameOptions: { FrameOption: DENY, Override: true }
+          ReferrerPolicy: { ReferrerPolicy: strict-origin-when-cross-origin, Override: true }
   WebStaticDistribution:
     Type: AWS::CloudFront::Distribution
     Properties:
@@ -143,10 +166,9 @@ Resources:
           ViewerProtocolPolicy: https-only
           AllowedMethods: [GET, HEAD]
           Compress: true
-          # Managed policies: CachingOptimized, and SimpleCORS (module scripts and the wasm
-          # are fetched cross-origin from the API's pages).
+          # The managed CachingOptimized policy; the response headers above.
           CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
-          ResponseHeadersPolicyId: 60669652-455b-4ae9-85a4-c4c02393f86c
+          ResponseHeadersPolicyId: { Ref: WebStaticResponseHeadersPolicy }
         ViewerCertificate: { CloudFrontDefaultCertificate: true }
 Outputs:
   WebStaticBucketName:

@@ -57,6 +57,7 @@ const NOT_IN_MOTO = new Set([
   // The web pages' CDN: references to it become a placeholder origin (cdnPlaceholders).
   'AWS::CloudFront::Distribution',
   'AWS::CloudFront::OriginAccessControl',
+  'AWS::CloudFront::ResponseHeadersPolicy',
 ]);
 const CDN_PLACEHOLDER = 'https://cdn.mock.invalid';
 const BUCKET_OUTPUT = 'ServerlessDeploymentBucketName';
