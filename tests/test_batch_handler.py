@@ -112,9 +112,14 @@ def test_json_lines_rows_and_row_errors_beside_good_rows(bulk, tabular):
             assert line["error"]["code"] == "malformed_json"
             assert line["error"]["message"].startswith(f"row {line['row']} is not valid JSON")
             continue
-        status, answer = http_answer(tabular, "breast_cancer", json.loads(text))
+        sent_value = json.loads(text)
+        if isinstance(sent_value, dict) and "extra" in sent_value:
+            # A key that is not a feature passes through; the features are the instance.
+            assert line["keep"] == {"extra": 1.0}
+            sent_value.pop("extra")
+        status, answer = http_answer(tabular, "breast_cancer", sent_value)
         assert_same_answer(line, status, answer)
-    assert sum("prediction" in line for line in lines) == 3
+    assert sum("prediction" in line for line in lines) == 4
 
 
 @pytest.mark.parametrize("image", ["d7_0040px_light_on_dark_stroke.png",
@@ -163,7 +168,7 @@ def test_an_empty_file_is_refused_with_a_summary(bulk, tabular):
 
 @pytest.mark.parametrize(("header", "mentions"), [
     (NAMES[:-1], repr(NAMES[-1])),  # a feature missing
-    ([*NAMES, "patient id"], "'patient id'"),  # a column the model does not take
+    ([*NAMES[1:], "patient id"], "'patient id'"),  # a feature missing, another column
     ([*NAMES[:-1], NAMES[0]], repr(NAMES[0])),  # a column twice
     (["1.5"] * len(NAMES), "looks like data"),  # no header at all
 ])

@@ -37,6 +37,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         load_scoring_model,
         predict_files,
         total_bytes,
+        write_summary,
     )
     from featherserve.bulk.progress import Progress
     from handlers.runtime.batch.settings import BatchSettings
@@ -49,7 +50,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"max_object_bytes": 2**62}  # no invocation limit here
     if args.chunk_rows:
         overrides["chunk_rows"] = args.chunk_rows
-    settings = BatchSettings(**overrides)
+    # Explicit options beat FEATHERSERVE_BATCH_KEEP / _TARGET, which beat the defaults.
+    for option in ("keep", "target"):
+        if getattr(args, option) is not None:
+            overrides[option] = getattr(args, option)
+    settings = BatchSettings.from_env(**overrides)
     size = total_bytes(inputs)
     show = {"always": True, "never": False}.get(args.progress, sys.stderr.isatty() and (
         size >= _LONG_INPUT_BYTES or len(inputs) > 1))
@@ -57,6 +62,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                            progress=Progress(size, enabled=show))
     document = report.document(args.output)
     print(json.dumps(document, indent=2))
+    if settings.target and len(report.refused) < len(report.summaries):
+        where = write_summary(args.output, document, settings)
+        print(f"score against {settings.target!r}: {report.score_line()}; the summary with "
+              f"it → {where}", file=sys.stderr)
     for summary in report.refused:
         print(f"refused: {summary['input']['uri']}: {summary['error']['message']}",
               file=sys.stderr)
@@ -124,6 +133,13 @@ def register(commands: Any) -> None:
     predict.add_argument("--version", default=None, help="version or alias (default: latest)")
     predict.add_argument("--chunk-rows", type=int, default=None, metavar="N",
                          help="rows per inference call (default 1024)")
+    predict.add_argument("--keep", default=None, metavar="COL[,COL]",
+                         help="the input columns each output line carries (to join the answers "
+                              "back); default: every column that is not a feature")
+    predict.add_argument("--target", default=None, metavar="COLUMN",
+                         help="score the predictions against this column (accuracy and "
+                              "per-class recall, or R² and MAE): printed, in the summary, and "
+                              "in OUTPUT.summary.json")
     predict.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                          help="progress bar on stderr (auto: on a terminal, for long inputs)")
     predict.set_defaults(run=_reported(cmd_predict))

@@ -10,20 +10,22 @@ function would write.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from featherserve.bulk.progress import Progress, counted
+from handlers.runtime.batch.evaluation import Score, merged
 from handlers.runtime.batch.job import Outcome, OutputWriter, score_file, summary_document
 from handlers.runtime.batch.s3_events import CreatedObject
 from handlers.runtime.batch.s3_io import S3AtomicWriter, open_object, s3_client
 from handlers.runtime.batch.scoring import ScoringModel
-from handlers.runtime.batch.settings import BatchSettings
+from handlers.runtime.batch.settings import SUMMARY_SUFFIX, BatchSettings
 from handlers.runtime.model_loading import load_model
 from handlers.runtime.service import ModelEndpoint
 from handlers.runtime.settings import Settings, default_model_source
@@ -155,6 +157,7 @@ def open_output(location: str, settings: BatchSettings) -> OutputWriter:
 class RunReport:
     summaries: list[dict[str, Any]]
     seconds: float
+    scores: list[Score] = field(default_factory=list)  # each scored file's, in order
 
     @property
     def refused(self) -> list[dict[str, Any]]:
@@ -164,10 +167,17 @@ class RunReport:
         if len(self.summaries) == 1:
             return self.summaries[0]
         scored = [s for s in self.summaries if s["status"] == "scored"]
+        total = merged(self.scores)
         return {"output": output, "files": len(self.summaries), "refused": len(self.refused),
                 "rows": sum(s["rows"] for s in scored),
                 "errors": sum(s["errors"] for s in scored),
-                "seconds": round(self.seconds, 3), "summaries": self.summaries}
+                "seconds": round(self.seconds, 3),
+                "score": None if total is None else total.document(),  # all files together
+                "summaries": self.summaries}
+
+    def score_line(self) -> str:
+        total = merged(self.scores)
+        return "no file was scored" if total is None else total.line()
 
 
 def predict_files(model: ScoringModel, inputs: list[InputFile], output: str, *,
@@ -177,6 +187,7 @@ def predict_files(model: ScoringModel, inputs: list[InputFile], output: str, *,
     writer = open_output(output, settings)
     several = len(inputs) > 1
     summaries = []
+    scores: list[Score] = []
     done_before = rows_before = 0
     try:
         for item in inputs:
@@ -191,6 +202,8 @@ def predict_files(model: ScoringModel, inputs: list[InputFile], output: str, *,
                                      settings=settings, request_id=LOCAL_REQUEST_ID,
                                      on_chunk=report, source=item.name if several else None)
             summaries.append(_summary(model, outcome, item, output))
+            if not outcome.refused and outcome.tally.score is not None:
+                scores.append(outcome.tally.score)
             done_before += item.size
             rows_before += outcome.tally.rows
             progress.update(done_before, rows_before)
@@ -203,7 +216,7 @@ def predict_files(model: ScoringModel, inputs: list[InputFile], output: str, *,
         raise
     finally:
         progress.close()
-    return RunReport(summaries, time.perf_counter() - started)
+    return RunReport(summaries, time.perf_counter() - started, scores)
 
 
 class _Uncommitted:
@@ -236,6 +249,24 @@ def _summary(model: ScoringModel, outcome: Outcome, item: InputFile,
              output: str) -> dict[str, Any]:
     return summary_document(model, outcome, input_uri=item.uri, input_bytes=item.size,
                             input_etag=None, output_uri=output, request_id=LOCAL_REQUEST_ID)
+
+
+def summary_location(output: str) -> str:
+    """Beside the predictions, named as the bulk function names its own."""
+    return output + SUMMARY_SUFFIX
+
+
+def write_summary(output: str, document: dict[str, Any], settings: BatchSettings) -> str:
+    """The run's summary (with its score) beside the output, written whole or not at all."""
+    where = summary_location(output)
+    writer = open_output(where, settings)
+    try:
+        writer.write((json.dumps(document, indent=2) + "\n").encode())
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return where
 
 
 def total_bytes(inputs: list[InputFile]) -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Protocol
 
+from handlers.runtime.batch.columns import EVERY_OTHER_COLUMN, ColumnChoice
+from handlers.runtime.batch.evaluation import score_for
 from handlers.runtime.batch.exceptions import OutOfTime
 from handlers.runtime.batch.image_rows import image_rows, is_tar, tar_rows
 from handlers.runtime.batch.rows import Row, csv_rows, jsonl_rows
@@ -25,6 +27,7 @@ from model_store.manifest import TabularSpec
 
 TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+IMAGE_KEYS = frozenset({"b64"})  # an image instance's one key; others pass through
 PAST_ONE_INVOCATION = ("split it into smaller files, or score it with Step Functions "
                        "Distributed Map over this function (README.md, \"Score a file\")")
 
@@ -48,15 +51,19 @@ class Outcome:
         return self.error is not None
 
 
-def rows_of(name: str, stream: IO[bytes], model: ScoringModel) -> Iterator[Row]:
+def rows_of(name: str, stream: IO[bytes], model: ScoringModel,
+            choice: ColumnChoice = EVERY_OTHER_COLUMN) -> Iterator[Row]:
     """The reader for this file, by its extension; any other file of an image model is one
     image."""
     suffix = PurePosixPath(name).suffix.lower()
     if model.takes_images:
+        if suffix in JSON_LINES_SUFFIXES:  # {"b64": ...} instances, as in a request
+            return jsonl_rows(stream, max_row_bytes=model.max_row_bytes,
+                              instance_keys=IMAGE_KEYS, choice=choice)
+        if choice.named:  # an archive's rows carry their member's name, and nothing else
+            choice.check_present([], what="column")
         if is_tar(name):
             return tar_rows(stream, max_bytes=model.max_row_bytes)
-        if suffix in JSON_LINES_SUFFIXES:  # {"b64": ...} instances, as in a request
-            return jsonl_rows(stream, max_row_bytes=model.max_row_bytes)
         return image_rows(stream, max_bytes=model.max_row_bytes)
     if suffix not in TABULAR_SUFFIXES:
         raise UnsupportedMediaType(
@@ -64,11 +71,13 @@ def rows_of(name: str, stream: IO[bytes], model: ScoringModel) -> Iterator[Row]:
             ".jsonl or .ndjson files; name the file after its format",
             code="unsupported_file_type")
     delimiter = TABULAR_SUFFIXES[suffix]
-    if delimiter is None:
-        return jsonl_rows(stream, max_row_bytes=model.max_row_bytes)
     assert isinstance(model.manifest.input, TabularSpec)
-    return csv_rows(stream, model.manifest.input.features, model.name, delimiter=delimiter,
-                    max_line_chars=model.max_row_bytes)
+    features = model.manifest.input.features
+    if delimiter is None:
+        return jsonl_rows(stream, max_row_bytes=model.max_row_bytes,
+                          instance_keys=frozenset(f.name for f in features), choice=choice)
+    return csv_rows(stream, features, model.name, delimiter=delimiter,
+                    max_line_chars=model.max_row_bytes, choice=choice)
 
 
 def refusal_for_size(size: int | None, settings: BatchSettings) -> HttpError | None:
@@ -94,11 +103,13 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
         writer.abort()
         return Outcome(error=refusal, total_s=time.perf_counter() - started)
     rows: Iterator[Row] = iter(())
+    choice = settings.columns
     try:
-        rows = rows_of(name, stream, model)
+        rows = rows_of(name, stream, model, choice)
         tally = score_rows(rows, model, writer, chunk_rows=settings.chunk_rows,
                            request_id=request_id, deadline=deadline, on_chunk=on_chunk,
-                           source=source)
+                           source=source, score=None if choice.target is None else score_for(
+                               model.manifest, choice.target))
         committing = time.perf_counter()
         writer.commit()
         tally.write_s += time.perf_counter() - committing
@@ -145,6 +156,8 @@ def summary_document(model: ScoringModel, outcome: Outcome, *, input_uri: str,
         "timings_ms": {"read": _ms(tally.read_s), "predict": _ms(tally.predict_s),
                        "write": _ms(tally.write_s), "total": _ms(seconds)},
         "rows_per_second": round(tally.rows / seconds, 1) if seconds > 0 else None,
+        # Against the target column (evaluation.py); None when no target was named.
+        "score": None if outcome.refused or tally.score is None else tally.score.document(),
         "request_id": request_id,
         **extra,
     }

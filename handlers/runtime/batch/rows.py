@@ -20,6 +20,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from handlers.runtime.batch.columns import (
+    EVERY_OTHER_COLUMN,
+    ColumnChoice,
+    ObjectSplitter,
+    csv_picker,
+)
 from handlers.runtime.errors import HttpError, PayloadTooLarge, UnprocessableInstance
 from handlers.runtime.inputs import decode_json
 from model_store.manifest import Feature
@@ -34,6 +40,8 @@ class Row:
     instance: Any = None
     error: HttpError | None = None
     member: str | None = None  # the file inside an archive this row is
+    keep: dict[str, Any] | None = None  # the columns that pass through (columns.py)
+    target: Any = None  # the known answer, when the file is scored against one
 
 
 def not_utf8(rows_read: int) -> UnprocessableInstance:
@@ -43,8 +51,10 @@ def not_utf8(rows_read: int) -> UnprocessableInstance:
 
 
 def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
-             max_line_chars: int, delimiter: str = ",") -> Iterator[Row]:
-    """Rows of a CSV whose header names every feature (any order, nothing else)."""
+             max_line_chars: int, delimiter: str = ",",
+             choice: ColumnChoice = EVERY_OTHER_COLUMN) -> Iterator[Row]:
+    """Rows of a CSV whose header names every feature (any order; other columns pass
+    through as ``choice`` says)."""
     # utf-8-sig: spreadsheets write a byte-order mark first; newline="" as csv requires.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(_capped_lines(text, max_line_chars), delimiter=delimiter)
@@ -57,6 +67,8 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
                 f"{len(features)} features (GET /models/{model_name} lists them)",
                 code="invalid_header")
         columns = _header_columns(header, features, model_name)
+        picker = csv_picker([cell.strip() for cell in header], [f.name for f in features],
+                            choice)
         converters = [(column, _converter(feature)) for column, feature in columns]
         row_values = _row_converter(converters)
         width = len(header)
@@ -69,7 +81,8 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
                     f"row {number}: has {len(cells)} values; the header has {width} columns",
                     code="wrong_length"))
                 continue
-            yield Row(number, row_values(cells))
+            yield Row(number, row_values(cells), keep=picker.keep_of(cells),
+                      target=picker.target_of(cells))
     except UnicodeDecodeError:
         raise not_utf8(number) from None
     except csv.Error as exc:
@@ -99,9 +112,10 @@ def _header_columns(header: list[str], features: Sequence[Feature],
     wanted = [f.name for f in features]
     hint = f"GET /models/{model_name} lists the {len(wanted)} features"
     known, present = set(wanted), set(names)
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = sorted({n for n in names if n in known and names.count(n) > 1})
     missing = [n for n in wanted if n not in present]
-    unknown = [n for n in names if n not in known]
+    # Not features: they pass through (columns.py); named only when a feature is missing.
+    unknown = [n for n in names if n not in known] if missing else []
     if missing and all(_looks_numeric(n) for n in names):
         raise UnprocessableInstance(
             "the first row looks like data; it must be a header naming the features "
@@ -111,7 +125,7 @@ def _header_columns(header: list[str], features: Sequence[Feature],
                                     code="invalid_header")
     if missing or unknown:
         parts = ([f"missing column(s) {_quote(missing)}"] if missing else []) + (
-            [f"unknown column(s) {_quote(unknown)}"] if unknown else [])
+            [f"other column(s) {_quote(unknown)}"] if unknown else [])
         raise UnprocessableInstance(f"the header has {'; '.join(parts)}; {hint}",
                                     code="invalid_header")
     position = {name: i for i, name in enumerate(names)}
@@ -164,8 +178,12 @@ def _looks_numeric(text: str) -> bool:
     return isinstance(_number_cell(text), float)
 
 
-def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int) -> Iterator[Row]:
-    """Rows of a JSON Lines file: one instance (object or list) per line."""
+def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int,
+               instance_keys: frozenset[str] | None = None,
+               choice: ColumnChoice = EVERY_OTHER_COLUMN) -> Iterator[Row]:
+    """Rows of a JSON Lines file: one instance (object or list) per line; an object's keys
+    other than ``instance_keys`` pass through as ``choice`` says."""
+    splitter = None if instance_keys is None else ObjectSplitter(instance_keys, choice)
     number = 0
     first = True
     while line := stream.readline(max_row_bytes + 1):
@@ -185,12 +203,18 @@ def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int) -> Iterator[Row]:
             continue
         number += 1
         try:
-            yield Row(number, decode_json(text, what=f"row {number}"))
+            value = decode_json(text, what=f"row {number}")
         except HttpError as error:
             yield Row(number, error=error)
         except RecursionError:
             yield Row(number, error=UnprocessableInstance(
                 f"row {number}: nested too deeply to be an instance", code="malformed_json"))
+        else:
+            if splitter is None:
+                yield Row(number, value)
+            else:
+                instance, keep, target = splitter.split(value)
+                yield Row(number, instance, keep=keep, target=target)
 
 
 def _skip_line(stream: IO[bytes], chunk: int) -> None:

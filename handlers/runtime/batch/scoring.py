@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from handlers.runtime.batch.evaluation import Score
 from handlers.runtime.batch.exceptions import OutOfTime
 from handlers.runtime.batch.rows import Row
 from handlers.runtime.errors import HttpError, UnprocessableInstance
@@ -47,6 +48,7 @@ class Tally:
     read_s: float = 0.0  # reading the file and checking its rows
     predict_s: float = 0.0  # the session and result shaping
     write_s: float = 0.0  # encoding lines and handing them to the writer
+    score: Score | None = None  # against the file's target column, when it names one
 
     @property
     def predicted(self) -> int:
@@ -146,6 +148,8 @@ def _where(row: Row, source: str | None) -> dict[str, Any]:
     where["row"] = row.number
     if row.member is not None:
         where["member"] = row.member
+    if row.keep is not None:
+        where["keep"] = row.keep
     return where
 
 
@@ -161,11 +165,12 @@ def error_line(row: Row, error: HttpError, request_id: str, source: str | None =
 def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
                chunk_rows: int, request_id: str, deadline: Deadline | None = None,
                on_chunk: Callable[[int], None] | None = None,
-               source: str | None = None) -> Tally:
+               source: str | None = None, score: Score | None = None) -> Tally:
     """Score every row, writing one line per row in order; the tally of what happened.
 
-    ``source`` names the file on each line, when one output holds several files' rows."""
-    tally = Tally()
+    ``source`` names the file on each line, when one output holds several files' rows;
+    ``score`` accumulates each row's prediction against its target."""
+    tally = Tally(score=score)
     deadline = deadline or Deadline()
     for chunk, read_s in _chunks(iter(rows), chunk_rows):
         started = time.perf_counter()
@@ -177,10 +182,15 @@ def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
         for row in chunk:
             error = errors.get(row.number)
             if error is None:
-                lines.append(prediction_line(row, next(predictions), source))
+                prediction = next(predictions)
+                lines.append(prediction_line(row, prediction, source))
+                if score is not None:
+                    score.add(prediction, row.target)
             else:
                 lines.append(error_line(row, error, request_id, source))
                 tally.error_codes[error.code] += 1
+                if score is not None:
+                    score.add(None, row.target)
         writer.write(("\n".join(lines) + "\n").encode())
         tally.rows += len(chunk)
         tally.errors += len(errors)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.runtime import constants as c
+from handlers.runtime.batch.columns import ColumnChoice
 from handlers.runtime.settings import SettingsError, settings_values
 
 INPUT_PREFIX = "in/"
@@ -27,6 +28,10 @@ class BatchSettings:
     part_bytes: int = DEFAULT_PART_BYTES
     # Stop scoring this long before Lambda's timeout, to abort cleanly and say why.
     deadline_margin_s: float = 15.0
+    # Columns that pass through to each output line, comma-separated ("": every column that
+    # is not a feature), and the column to score against ("": none). batch/columns.py.
+    keep: str = ""
+    target: str = ""
 
     def __post_init__(self) -> None:
         for name in ("max_object_bytes", "chunk_rows"):
@@ -35,11 +40,16 @@ class BatchSettings:
         if self.part_bytes < 5 * 1024 * 1024:
             raise SettingsError("part_bytes must be at least 5 MiB (S3's smallest part)")
 
+    @property
+    def columns(self) -> ColumnChoice:
+        return ColumnChoice.of(self.keep, self.target)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> BatchSettings:
         env = os.environ if env is None else env
         names = {"max_object_bytes": c.BATCH_MAX_OBJECT_BYTES,
-                 "chunk_rows": c.BATCH_CHUNK_ROWS, "bucket": c.BATCH_BUCKET}
+                 "chunk_rows": c.BATCH_CHUNK_ROWS, "bucket": c.BATCH_BUCKET,
+                 "keep": c.BATCH_KEEP, "target": c.BATCH_TARGET}
         return cls(**settings_values(cls, names, env, overrides))
 
 
