@@ -54,6 +54,18 @@ class Answer:
         return json.loads(self.body)
 
 
+def template_resource(path: str) -> str:
+    """The template's route (generated/functions.yml) API Gateway matches ``path`` to."""
+    parts = path.split("/")
+    if path.startswith("/static/"):
+        return "/static/{proxy+}"
+    if len(parts) == 3 and parts[1] == "demo":
+        return "/demo/{name}"
+    if len(parts) == 4 and parts[1] == "demo" and parts[3] == "predict":
+        return "/demo/{name}/predict"
+    return path
+
+
 def request(method: str, path: str, fmt: str = "v1", *, accept: str = HTML,
             body: bytes | None = None, content_type: str | None = None,
             query: dict[str, str] | None = None) -> dict[str, Any]:
@@ -65,7 +77,8 @@ def request(method: str, path: str, fmt: str = "v1", *, accept: str = HTML,
                                       else body.decode())
     if fmt == "v1":
         headers = {**event["headers"], "Accept": accept, **extra}
-        event.update(path=path, httpMethod=method, headers=headers, body=text,
+        event.update(path=path, resource=template_resource(path), httpMethod=method,
+                     headers=headers, body=text,
                      multiValueHeaders={k: [v] for k, v in headers.items()},
                      isBase64Encoded=encoded, queryStringParameters=query,
                      multiValueQueryStringParameters={k: [v] for k, v in query.items()}
@@ -73,7 +86,8 @@ def request(method: str, path: str, fmt: str = "v1", *, accept: str = HTML,
         event["requestContext"].update(path=f"/dev{path}", httpMethod=method)
     else:
         event["headers"].update({"accept": accept, **{k.lower(): v for k, v in extra.items()}})
-        event.update(rawPath=path, routeKey=f"{method} {path}", body=text, isBase64Encoded=encoded,
+        event.update(rawPath=path, routeKey=f"ANY {template_resource(path)}", body=text,
+                     isBase64Encoded=encoded,
                      rawQueryString="&".join(f"{k}={v}" for k, v in (query or {}).items()))
         event["requestContext"]["http"].update(method=method, path=path)
     return event

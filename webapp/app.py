@@ -35,6 +35,7 @@ from webapp.errors import (
     WebError,
     error_body,
 )
+from webapp.gateway import check_path, check_route
 from webapp.html import Assets
 from webapp.openapi import build_openapi
 from webapp.pages import catalog_page, demo_page, docs_page, not_found_page
@@ -95,11 +96,15 @@ class WebApp:
     def dispatch(self, request: Request) -> Response:
         adapter = ROUTES.bind_to_environ(request.environ)
         endpoint = None
+        event = request.environ.get("serverless.event")
+        event = event if isinstance(event, dict) else {}
         try:
+            check_path(event)
             if request.method == "OPTIONS":
                 response = self._options(adapter)
             else:
                 endpoint, args = adapter.match()
+                check_route(str(endpoint), event)
                 response = self._views[str(endpoint)](request, **args)
         except HTTPException as exc:  # werkzeug's own 404/405/308
             response = self._http_exception(request, exc, endpoint)
@@ -128,9 +133,12 @@ class WebApp:
         if exc.code in (301, 302, 307, 308):
             return exc.get_response(request.environ)
         if exc.code == 405:
-            allowed = exc.valid_methods if hasattr(exc, "valid_methods") else None
+            # RFC 9110: a 405 names the methods the resource answers (OPTIONS always).
+            valid = getattr(exc, "valid_methods", None) or []
+            allowed = sorted(set(valid) | {"OPTIONS"})
             error: WebError = MethodNotAllowed(
-                f"{request.method} is not allowed here; use {', '.join(allowed or [])}")
+                f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)})
         else:
             error = NotFound(f"nothing at {request.path}", code="not_found")
         return self.error_response(request, error, endpoint)
@@ -147,7 +155,7 @@ class WebApp:
             return Response(not_found_page(self.assets(request), error.public_message),
                             status=404, mimetype="text/html")
         return Response(error_body(error, request_id(request)), status=error.status,
-                        mimetype="application/json")
+                        mimetype="application/json", headers=error.headers)
 
     # -- pages -----------------------------------------------------------------------------
     def assets(self, request: Request) -> Assets:
