@@ -21,6 +21,7 @@
 //   function's environment gets FEATHERSERVE_DEMO_LAMBDA_ENDPOINT, built from the host and
 //   lambdaPort serverless-offline itself will use (command line > custom.serverless-offline
 //   > its defaults). serverless-offline passes a function only IS_OFFLINE, not its ports.
+//   A FEATHERSERVE_DEMO_LAMBDA_ENDPOINT in the shell's environment wins (another endpoint).
 
 const WEB_FUNCTION = 'web';
 const DEMO_RESOURCE_PATH = '/~1demo~1{name}~1predict';
@@ -91,7 +92,11 @@ class WebAppPlugin {
     if (!service.getAllFunctions().includes(WEB_FUNCTION)) return;
     const fn = service.getFunction(WEB_FUNCTION);
     fn.environment = fn.environment || {};
-    if (fn.environment[DEMO_LAMBDA_ENDPOINT]) return;  // the user chose one
+    if (fn.environment[DEMO_LAMBDA_ENDPOINT]) return;  // the template chose one
+    if (process.env[DEMO_LAMBDA_ENDPOINT]) {  // so did the user's shell
+      fn.environment[DEMO_LAMBDA_ENDPOINT] = process.env[DEMO_LAMBDA_ENDPOINT];
+      return;
+    }
     const custom = (service.custom && service.custom['serverless-offline']) || {};
     const defaults = await this.offlineDefaults();
     const pick = (name) => [this.options[name], custom[name], defaults[name]]

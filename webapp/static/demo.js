@@ -132,50 +132,40 @@ async function askServer(body, contentType) {
 }
 
 function compare(server, browser, exactInput, why) {
-  if (!browser) {
-    parity.textContent = `In the browser: ${why}`;
-    window.featherserveDemo.last = { server: server.prediction, browser: null };
+  // Both halves are done, each shown already: say how they compare, when both answered.
+  const last = { done: true, server: server.prediction || null,
+    serverError: server.error || null, browser: browser.scores || null,
+    browserError: browser.error || null, exactInput: Boolean(exactInput) };
+  if (last.serverError) last.error = last.serverError;
+  window.featherserveDemo.last = last;
+  if (!last.server || !last.browser) {
+    parity.textContent = !last.browser ? `In the browser: ${browser.error || why || "not run"}`
+      : "No server answer to compare with.";
+    if (last.browser && last.browser.length && config.labels.length) {
+      last.browserLabel = rankScores(last.browser)[0].label;
+    }
     return;
   }
-  if (!server.prediction.top) {  // regression: one value
-    const largest = Math.abs(server.prediction.value - browser.scores[0]);
-    parity.textContent = `Largest difference ${largest.toExponential(2)}.`;
-    window.featherserveDemo.last = { server: server.prediction, browser: browser.scores, largest };
+  if (!last.server.top) {  // regression: one value
+    last.largest = Math.abs(last.server.value - last.browser[0]);
+    parity.textContent = `Largest difference ${last.largest.toExponential(2)}.`;
     return;
   }
-  const serverScores = new Map(server.prediction.top.map((t) => [t.label, t.score]));
+  const serverScores = new Map(last.server.top.map((t) => [t.label, t.score]));
   let largest = 0;
-  browser.scores.forEach((score, index) => {
+  last.browser.forEach((score, index) => {
     const other = serverScores.get(config.labels[index]);
     if (other !== undefined) largest = Math.max(largest, Math.abs(other - score));
   });
-  const browserLabel = rankScores(browser.scores)[0].label;
-  const same = browserLabel === server.prediction.label;
+  last.browserLabel = rankScores(last.browser)[0].label;
+  last.largest = largest;
+  const same = last.browserLabel === last.server.label;
   parity.textContent = `${same ? "Same label" : "Different labels"}; largest probability `
     + `difference ${largest.toExponential(2)}`
     + (exactInput ? " (same preprocessed input, bit for bit)." : ` (${why}).`);
-  window.featherserveDemo.last = { server: server.prediction, browser: browser.scores,
-    browserLabel, largest, exactInput };
 }
 
-async function predict(serverBody, contentType, browserInput) {
-  showError("");
-  results.hidden = false;
-  render("server", null, "asking the model's function…");
-  render("browser", null, browserInput.data ? "running onnxruntime-web…" : "");
-  const serverCall = askServer(serverBody, contentType);
-  const browserCall = browserInput.data
-    ? runInBrowser(browserInput.data, browserInput.dims).catch((error) => ({ error }))
-    : Promise.resolve(null);
-  let server;
-  try {
-    server = await serverCall;
-  } catch (error) {
-    render("server", null, "");
-    showError(error.message);
-    window.featherserveDemo.last = { error: error.message };
-    return;
-  }
+function showServer(server) {
   const t = server.timing;
   const serverTime = t.inference !== undefined
     ? `inference ${t.inference.toFixed(2)} ms (+ preprocessing ${(t.preprocess || 0).toFixed(2)} ms) on the server; round trip ${server.roundTrip.toFixed(0)} ms`
@@ -184,18 +174,51 @@ async function predict(serverBody, contentType, browserInput) {
   if (!server.prediction.top) {
     document.querySelector("#server .label").textContent = String(server.prediction.value);
   }
-  const browser = await browserCall;
-  if (browser && browser.error) {
-    render("browser", null, `could not run here: ${browser.error.message}`);
-    compare(server, null, false, browser.error.message);
+}
+
+function showBrowser(browser, why) {
+  if (!browser) {
+    render("browser", null, why || "");
     return;
   }
-  if (browser) {
-    render("browser", rankScores(browser.scores), `inference ${browser.elapsed.toFixed(2)} ms in this page`);
-  } else {
-    render("browser", null, browserInput.why || "");
+  const timing = `inference ${browser.elapsed.toFixed(2)} ms in this page`;
+  if (config.labels.length) {
+    render("browser", rankScores(browser.scores), timing);
+  } else {  // regression: one value
+    render("browser", null, timing);
+    document.querySelector("#browser .label").textContent = String(browser.scores[0]);
   }
-  compare(server, browser, browserInput.exact, browserInput.why);
+}
+
+async function predict(serverBody, contentType, browserInput) {
+  // The server and the browser answer independently: each column shows its own answer (or
+  // its own error) as soon as it has one, and one failing never holds up the other.
+  showError("");
+  results.hidden = false;
+  parity.textContent = "";
+  window.featherserveDemo.last = null;
+  render("server", null, "asking the model's function…");
+  render("browser", null, browserInput.data ? "running onnxruntime-web…" : "");
+  const serverDone = askServer(serverBody, contentType).then((server) => {
+    showServer(server);
+    return server;
+  }, (error) => {
+    render("server", null, error.message);
+    document.querySelector("#server .label").textContent = "unavailable";
+    showError(error.message);
+    return { error: error.message };
+  });
+  const browserDone = (browserInput.data
+    ? runInBrowser(browserInput.data, browserInput.dims) : Promise.resolve(null))
+    .then((browser) => {
+      showBrowser(browser, browserInput.why);
+      return browser || { error: browserInput.why || "" };
+    }, (error) => {
+      render("browser", null, `could not run here: ${error.message}`);
+      return { error: error.message };
+    });
+  const [server, browser] = await Promise.all([serverDone, browserDone]);
+  compare(server, browser, browserInput.exact && !browser.error, browserInput.why);
 }
 
 // -- images ------------------------------------------------------------------------------
