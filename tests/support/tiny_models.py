@@ -46,3 +46,31 @@ def publish_tiny_tabular(store_root: Path, name: str = "tiny",
         path = Path(scratch) / "model.onnx"
         path.write_bytes(tiny_tabular_onnx(weights))
         return LocalStore(store_root).publish(tiny_tabular_manifest(name), path)
+
+
+def tiny_regression_onnx() -> bytes:
+    """value = x @ [2, -1, 0.5] + 3 for the same three features, one value per row."""
+    inits = [numpy_helper.from_array(np.array([[2.0], [-1.0], [0.5]], np.float32), "W"),
+             numpy_helper.from_array(np.array([3.0], np.float32), "B")]
+    nodes = [helper.make_node("MatMul", ["input", "W"], ["xw"]),
+             helper.make_node("Add", ["xw", "B"], ["value"])]
+    graph = helper.make_graph(
+        nodes, "tiny_regression",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("value", TensorProto.FLOAT, ["N", 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def publish_tiny_regression(store_root: Path, name: str = "tinyreg") -> Manifest:
+    manifest = Manifest(
+        name=name, task="tabular-regression",
+        input=TabularSpec(features=tuple(Feature(n) for n in TINY_FEATURES)),
+        output=OutputSpec("value", kind="values"), labels=(), opset=17,
+        description="three-feature linear regression test model")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.onnx"
+        path.write_bytes(tiny_regression_onnx())
+        return LocalStore(store_root).publish(manifest, path)

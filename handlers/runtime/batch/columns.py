@@ -4,10 +4,11 @@ the one that holds the known answer to score against.
 
 By default every column that is not a feature passes through; ``keep`` names the ones to
 keep instead. The target column always passes through, so the score can be checked from
-the output alone. A kept or target column the file lacks refuses the file before any row
-is scored (a JSON Lines file: its first object stands for the header). Values pass through
-as the file has them: a CSV cell as its text (``007`` stays ``007``), an empty cell as
-``null``; a JSON value as it is, a key a line lacks as ``null``.
+the output alone. A kept or target column the file lacks refuses the file: a CSV before any
+row is scored (by its header); JSON Lines, having no header, when no line has the key (a
+line may lack it: that row's value is missing), at the end, with nothing written. Values
+pass through as the file has them: a CSV cell as its text (``007`` stays ``007``), an empty
+cell as ``null``; a JSON value as it is, a key a line lacks as ``null``.
 """
 
 from __future__ import annotations
@@ -99,14 +100,16 @@ class ObjectSplitter:
     def __init__(self, instance_keys: frozenset[str], choice: ColumnChoice) -> None:
         self.instance_keys = instance_keys
         self.choice = choice
-        self._checked = not choice.named
+        self._named = [*(choice.keep or ()), *([choice.target] if choice.target else [])]
+        self._unseen = set(self._named)
+        self._first_keys: list[str] = []
 
     def split(self, value: Any) -> tuple[Any, dict[str, Any] | None, Any]:
         if not isinstance(value, dict):  # a list in manifest order, or not an instance
             return value, None, None
-        if not self._checked:  # the first object stands for the header
-            self._checked = True
-            self.choice.check_present(list(value), what="key")
+        if self._unseen:
+            self._first_keys = self._first_keys or list(value)
+            self._unseen.difference_update(value)
         choice, keys = self.choice, self.instance_keys
         others = [k for k in value if k not in keys]
         instance = value if not others else {k: v for k, v in value.items() if k in keys}
@@ -114,6 +117,13 @@ class ObjectSplitter:
         keep = {k: value.get(k) for k in kept} if kept else None
         target = None if choice.target is None else value.get(choice.target)
         return instance, keep, target
+
+    def finish(self) -> None:
+        """Refuse the file when a named key was on none of its lines."""
+        if self._unseen:
+            seen = [n for n in self._named if n not in self._unseen]
+            self.choice.check_present(list(dict.fromkeys(self._first_keys + seen)),
+                                      what="key")
 
 
 def _quote(names: list[str]) -> str:

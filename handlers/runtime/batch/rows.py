@@ -215,6 +215,8 @@ def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int,
             else:
                 instance, keep, target = splitter.split(value)
                 yield Row(number, instance, keep=keep, target=target)
+    if splitter is not None:
+        splitter.finish()
 
 
 def _skip_line(stream: IO[bytes], chunk: int) -> None:
