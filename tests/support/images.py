@@ -47,3 +47,72 @@ def animated_gif(frames: int = 3) -> bytes:
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=100,
                    loop=0)
     return buffer.getvalue()
+
+
+# -- every mode and format users bring (tests/test_image_prepare_property.py, test_photo_folder)
+ALL_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
+             "LAB", "HSV", "I;16", "I;16L", "I;16B", "I", "F")
+# What each format can carry, as Pillow writes it (16-bit RGB PNG: ``png_16bit_rgb``).
+FORMAT_MODES: dict[str, tuple[str, ...]] = {
+    "PNG": ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"),
+    "JPEG": ("L", "RGB", "CMYK"),
+    "WEBP": ("RGB", "RGBA"),
+    "GIF": ("L", "P"),
+    "BMP": ("1", "L", "P", "RGB"),
+    "TIFF": ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B",
+             "I", "F"),
+}
+
+
+def two_tone(size: tuple[int, int], background: tuple[int, int, int],
+             mark: tuple[int, int, int]) -> Image.Image:
+    """An RGB image of ``background`` with a ``mark`` rectangle over its middle half."""
+    width, height = size
+    image = Image.new("RGB", size, background)
+    box = (width // 4, height // 4, width - width // 4 - 1, height - height // 4 - 1)
+    ImageDraw.Draw(image).rectangle(box, fill=mark)
+    return image
+
+
+def in_mode(image: Image.Image, mode: str) -> Image.Image:
+    """An RGB image converted to any Pillow mode, high-depth ones with their own value range."""
+    import numpy as np
+
+    grey = np.asarray(image.convert("L"), dtype=np.float64)
+    if mode in ("I;16", "I;16L", "I;16B"):
+        dtype = ">u2" if mode == "I;16B" else "<u2"
+        return Image.frombytes(mode, image.size, (grey * 257).astype(dtype).tobytes())
+    if mode == "I":
+        return Image.fromarray((grey * 257).astype(np.int32))
+    if mode == "F":
+        return Image.fromarray((grey / 255).astype(np.float32))
+    if mode == "1":
+        return image.convert("L").convert("1", dither=Image.Dither.NONE)
+    if mode in ("P", "PA"):
+        palette = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+        if mode == "PA":
+            palette = palette.convert("PA")
+        return palette
+    return image.convert(mode)
+
+
+def png_16bit_rgb(image: Image.Image, alpha: bool = False) -> bytes:
+    """A 16-bit-per-sample RGB(A) PNG (Pillow reads these but cannot write them)."""
+    import numpy as np
+
+    pixels = np.asarray(image.convert("RGB"), dtype=np.uint16) * 257
+    if alpha:
+        pixels = np.concatenate([pixels, np.full((*pixels.shape[:2], 1), 65535,
+                                                 dtype=np.uint16)], axis=2)
+    height, width = pixels.shape[:2]
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", width, height, 16, 6 if alpha else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
+
+
+def with_orientation(image: Image.Image, fmt: str, orientation: int, **options: object) -> bytes:
+    """``image`` encoded with an EXIF Orientation tag (as a phone writes a rotated photo)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(image, fmt, exif=exif.tobytes(), **options)
