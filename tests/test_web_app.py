@@ -294,7 +294,9 @@ def test_openapi_is_a_valid_openapi_3_1_document_of_every_route(openapi):
         # The model API needs its key; the web routes do not.
         assert predict["security"] == card["security"] == [{"ApiKey": []}]
         assert {"200", "400", "404", "413", "415", "422", "500"} <= set(predict["responses"])
-    for path in ("/", "/demo/{name}", "/demo/{name}/predict", "/openapi.json", "/docs"):
+    web = ("/", "/demo/{name}", "/openapi.json", "/docs",
+           *(f"/demo/{name}/predict" for name in MODELS))
+    for path in web:
         (operation,) = openapi["paths"][path].values()
         assert operation["security"] == []
     error = openapi["components"]["schemas"]["Error"]

@@ -28,6 +28,24 @@ ERROR_STATUSES = {
     "500": "internal error (no details; see the log for the request id)",
     "503": "the model could not be loaded",
 }
+# The model functions read numbers as float32 (handlers/runtime/tabular.py refuses anything
+# beyond): the schema says so (numpy is not imported here: the web function never loads it).
+FLOAT32_MAX = 3.4028234663852886e38
+# What an image instance's "b64" may hold (handlers/runtime/base64_text.py): an optional
+# data: URL prefix, then base64 in the standard or the URL-safe alphabet (not both), wrapped
+# or not, padded or not, never empty. Whether the bytes are an image no schema can say: a
+# well-formed "b64" of something else is a 415 or a 422.
+_SPACE = r"[ \t\r\n\f\v]"
+
+
+def _base64_of(alphabet: str) -> str:
+    char = f"{alphabet}{_SPACE}*"
+    return (f"(?:(?:{char}){{4}})*(?:(?:{char}){{4}}|(?:{char}){{2}}(?:={_SPACE}*){{0,2}}"
+            f"|(?:{char}){{3}}(?:={_SPACE}*)?)")
+
+
+B64_PATTERN = (f"^{_SPACE}*(?:data:image/[A-Za-z0-9.+-]+;base64,)?{_SPACE}*(?:"
+               f"{_base64_of('[A-Za-z0-9+/]')}|{_base64_of('[A-Za-z0-9_-]')})$")
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif",
                      "application/octet-stream")
 
@@ -42,7 +60,7 @@ def feature_schema(feature: Feature) -> dict[str, Any]:
     if feature.kind == "category":
         schema = {"type": "string", "enum": list(feature.categories)}
     else:
-        schema = {"type": "number"}
+        schema = {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}
         if feature.min is not None and feature.max is not None:
             # Training's range: a hint (the model extrapolates), not a validation bound.
             schema["description"] = f"seen in training: {feature.min:g} to {feature.max:g}"
@@ -73,7 +91,7 @@ def instance_schema(manifest: Manifest) -> dict[str, Any]:
     return {
         "type": "object", "required": ["b64"], "additionalProperties": False,
         "properties": {"b64": {
-            "type": "string", "contentEncoding": "base64",
+            "type": "string", "minLength": 1, "pattern": B64_PATTERN,
             "description": ("base64 of a PNG, JPEG, WebP, BMP or GIF file (a data: URL works "
                             f"too); resized to {spec.width}x{spec.height} {spec.mode} by the "
                             f"model's own preprocessing ({spec.resize}, invert: {spec.invert})"),
@@ -106,8 +124,9 @@ def _error_responses() -> dict[str, Any]:
         for status, text in ERROR_STATUSES.items()}
 
 
-def _model_paths(manifest: Manifest, max_batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    name, ref = manifest.name, schema_name(manifest.name)
+def _predict_body(manifest: Manifest, max_batch: int) -> dict[str, Any]:
+    """The predict routes' request body: the instances, or (image models) one image."""
+    ref = schema_name(manifest.name)
     body_content: dict[str, Any] = {"application/json": {"schema": {
         "type": "object", "required": ["instances"], "additionalProperties": False,
         "properties": {"instances": {"type": "array", "minItems": 1, "maxItems": max_batch,
@@ -117,17 +136,25 @@ def _model_paths(manifest: Manifest, max_batch: int) -> tuple[dict[str, Any], di
         for media in IMAGE_MEDIA_TYPES:
             body_content[media] = {"schema": {"type": "string", "contentMediaType": media,
                                               "description": "one image file as the body"}}
-    classes = len(manifest.labels)
-    parameters = [] if manifest.task.endswith("regression") else [{
-        "name": "top_k", "in": "query", "required": False,
-        "description": "how many ranked classes `top` holds (default min(5, classes))",
-        "schema": {"type": "integer", "minimum": 1, "maximum": classes}}]
+    return {"required": True, "content": body_content}
+
+
+def _predict_parameters(manifest: Manifest) -> list[dict[str, Any]]:
+    if manifest.task.endswith("regression"):
+        return []
+    return [{"name": "top_k", "in": "query", "required": False,
+             "description": "how many ranked classes `top` holds (default min(5, classes))",
+             "schema": {"type": "integer", "minimum": 1, "maximum": len(manifest.labels)}}]
+
+
+def _model_paths(manifest: Manifest, max_batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    name, ref = manifest.name, schema_name(manifest.name)
     predict = {"post": {
         "operationId": f"predict_{name}", "tags": [name],
         "summary": f"{name} v{manifest.version}: predict ({manifest.task})",
         "description": manifest.description,
-        "security": [{"ApiKey": []}], "parameters": parameters,
-        "requestBody": {"required": True, "content": body_content},
+        "security": [{"ApiKey": []}], "parameters": _predict_parameters(manifest),
+        "requestBody": _predict_body(manifest, max_batch),
         "responses": {"200": {"description": "one prediction per instance, in order",
                               "content": {"application/json": {"schema": {
                                   "$ref": f"#/components/schemas/{ref}Response"}}}},
@@ -144,9 +171,32 @@ def _model_paths(manifest: Manifest, max_batch: int) -> tuple[dict[str, Any], di
     return predict, card
 
 
-def _web_paths() -> dict[str, Any]:
+def _demo_predict(manifest: Manifest, max_batch: int) -> dict[str, Any]:
+    """``POST /demo/<name>/predict``: the model's own body and answer, no API key."""
+    name = manifest.name
+    return {"post": {
+        "operationId": f"demo_predict_{name}", "tags": ["web"], "security": [],
+        "summary": (f"the demo page's {name} predictions: the same body and answer as "
+                    f"/models/{name}/predict, proxied to the model's live version, with a "
+                    "lower throttle, a 3 MB body cap and no API key"),
+        "parameters": _predict_parameters(manifest),
+        "requestBody": _predict_body(manifest, max_batch),
+        "responses": {"200": {"description": "one prediction per instance, in order",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": f"#/components/schemas/{schema_name(name)}Response"}}}},
+                      **_error_responses(),
+                      "503": {"description": "the model's function could not be reached",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/Error"}}}}},
+    }}
+
+
+def _web_paths(entries: Sequence[CatalogEntry], max_batch: int) -> dict[str, Any]:
     html = {"text/html": {"schema": {"type": "string"}}}
-    return {
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+             "text/html": {"schema": {"type": "string"}}}
+    names = [e.name for e in entries]
+    paths: dict[str, Any] = {
         "/": {"get": {"operationId": "catalog", "tags": ["web"], "security": [],
                       "summary": "the catalog page", "responses": {"200": {
                           "description": "HTML", "content": html}}}},
@@ -154,22 +204,15 @@ def _web_paths() -> dict[str, Any]:
             "operationId": "demo_page", "tags": ["web"], "security": [],
             "summary": "a model's demo page",
             "parameters": [{"name": "name", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
+                            "description": "a served model",
+                            "schema": {"type": "string", "enum": names}}],
             "responses": {"200": {"description": "HTML", "content": html},
-                          "404": {"description": "no such model"}}}},
-        "/demo/{name}/predict": {"post": {
-            "operationId": "demo_predict", "tags": ["web"], "security": [],
-            "summary": ("the demo page's predictions: the same body and answer as "
-                        "/models/{name}/predict, proxied to the model's live version, with a "
-                        "lower throttle and no API key"),
-            "parameters": [{"name": "name", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/octet-stream": {"schema": {"type": "string",
-                                                        "contentMediaType": "image/*"}}}},
-            "responses": {"200": {"description": "as /models/{name}/predict"},
-                          **_error_responses()}}},
+                          "404": {"description": "no such model (an HTML page for a "
+                                  "browser, the Error JSON otherwise)", "content": error}}}},
+    }
+    for entry in entries:
+        paths[f"/demo/{entry.name}/predict"] = _demo_predict(entry.manifest, max_batch)
+    paths.update({
         "/openapi.json": {"get": {"operationId": "openapi", "tags": ["web"], "security": [],
                                   "summary": "this document", "responses": {"200": {
                                       "description": "OpenAPI 3.1", "content": {
@@ -177,7 +220,8 @@ def _web_paths() -> dict[str, Any]:
         "/docs": {"get": {"operationId": "docs", "tags": ["web"], "security": [],
                           "summary": "this document, rendered", "responses": {"200": {
                               "description": "HTML", "content": html}}}},
-    }
+    })
+    return paths
 
 
 def build_openapi(entries: Sequence[CatalogEntry], *, version: str = "0.1.0",
@@ -206,7 +250,7 @@ def build_openapi(entries: Sequence[CatalogEntry], *, version: str = "0.1.0",
                            "version": {"type": "string"},
                            "predictions": {"type": "array",
                                            "items": _prediction_schema(manifest)}}}
-    paths.update(_web_paths())
+    paths.update(_web_paths(entries, max_batch))
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "featherserve", "version": version, "description": (
