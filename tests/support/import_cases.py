@@ -33,6 +33,7 @@ class ImportCase:
     train: Callable[[pd.DataFrame, pd.Series, Path], Path]
     dtypes: TableDtypes = "default"
     note: str = ""       # shown in the support table (what is supplied, what is refused)
+    served: bool = False  # also answered through the real handler in the matrix test
 
     @property
     def id(self) -> str:
@@ -72,6 +73,33 @@ def mixed_table(task: Task, rows: int = 400, seed: int = 0) -> tuple[pd.DataFram
     return frame, "label"
 
 
+def user_frame(frame: pd.DataFrame, dtypes: TableDtypes) -> pd.DataFrame:
+    """The table as the user holds it when training: read back from its CSV by the pandas
+    installed (``default``: ``str`` text on pandas 3, ``object`` on 2, NaN where missing),
+    or as ``mixed_table`` builds it (``object``: None in text), with the text columns as
+    ``category``, or with pandas' nullable dtypes (``Int64``, ``string`` and a ``boolean``
+    column, ``pd.NA`` where missing)."""
+    if dtypes == "default":
+        import io
+
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False)
+        buffer.seek(0)
+        return pd.read_csv(buffer)
+    out = frame.copy()
+    if dtypes == "category":
+        for column in TEXTS:
+            out[column] = out[column].astype("category")
+    elif dtypes == "nullable":
+        out["age"] = out["age"].astype("Int64")
+        for column in TEXTS:
+            out[column] = out[column].astype("string")
+        member = (frame["width"] > 20).astype("boolean")
+        member[frame["length"].isna()] = pd.NA
+        out.insert(len(NUMBERS) + len(TEXTS), "member", member)
+    return out
+
+
 def all_cases() -> list[ImportCase]:
     import importlib
     import pkgutil
@@ -85,9 +113,25 @@ def all_cases() -> list[ImportCase]:
     return cases
 
 
+TABLE_START = "<!-- import-support-table: start (python -m tests.support.import_cases) -->"
+TABLE_END = "<!-- import-support-table: end -->"
+
+
 def render_support_table(cases: list[ImportCase]) -> str:
     lines = ["| family | model | task | table | notes |", "|---|---|---|---|---|"]
     for case in cases:
         lines.append(f"| {case.family} | {case.name} | {case.task} | {case.dtypes} "
                      f"| {case.note} |")
     return "\n".join(lines) + "\n"
+
+
+def readme_with_table(readme: str, cases: list[ImportCase]) -> str:
+    """The README with the text between the table's markers replaced by the rendered table."""
+    start, end = readme.index(TABLE_START) + len(TABLE_START), readme.index(TABLE_END)
+    return readme[:start] + "\n" + render_support_table(cases) + readme[end:]
+
+
+if __name__ == "__main__":  # python -m tests.support.import_cases: rewrite the README's table
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    readme.write_text(readme_with_table(readme.read_text(), all_cases()))
+    print(f"{readme}: support table of {len(all_cases())} cases written")

@@ -129,6 +129,7 @@ def served_copy(model: Any, columns: list[str], text: set[str],
                 markers: dict[str, Any]) -> Any:
     """A copy of the fitted model that treats ``MISSING_CATEGORY`` as the user's marker."""
     served = copy.deepcopy(model)
+    converter_ready(served)
     for steps, names in branches(served, columns):
         pending = {i for i, c in enumerate(names) if c in text}
         if not pending:
@@ -177,3 +178,15 @@ def boolean_columns(model: Any, columns: list[str], text: set[str]) -> set[str]:
                     isinstance(v, (bool, np.bool_)) for v in encoders[0].categories_[i]):
                 found.add(column)
     return found
+
+
+def converter_ready(model: Any) -> None:
+    """Fitted attributes skl2onnx reads in an older form, given that form (same predictions):
+    a soft VotingClassifier's ``flatten_transform`` off (it shapes ``transform`` only)."""
+    from sklearn.ensemble import VotingClassifier
+
+    from training.importing.sklearn_support import named_steps
+
+    for _path, step in named_steps(model):
+        if isinstance(step, VotingClassifier):
+            step.flatten_transform = False
