@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from model_store.local import LocalStore
 from model_store.manifest import ImageSpec, TabularSpec
 
+PROJECT_STORE = project_store()
 EXAMPLES = PROJECT_STORE.parent / "examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 

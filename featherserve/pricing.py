@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from featherserve.project import project_root
+
 __all__ = ["Prices", "RequestCost", "billed_ms", "estimate", "format_markdown",
            "function_memory", "main", "warm_latencies"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = project_root()
 DEFAULT_RESULTS = ROOT / "bench" / "results" / "results.json"
 DEFAULT_SERVERLESS = ROOT / "serverless.yml"
 # The Serverless Framework's memorySize when neither the function nor the provider sets one.

@@ -56,8 +56,9 @@ from featherserve.layers import (
 )
 from featherserve.layers.interpreter import PYTHON312_ENV
 from featherserve.layers.limits import format_bytes
+from featherserve.project import project_store
 from model_store.aliases import PROD
-from model_store.base import LATEST, PROJECT_STORE, ModelStore
+from model_store.base import LATEST, ModelStore
 from model_store.exceptions import ModelStoreError
 from model_store.graph_check import GraphMismatchError, check_graph, signature_of
 from model_store.local import LocalStore
@@ -69,6 +70,7 @@ from model_store.stores import open_store
 __all__ = ["open_store", "pull_version", "register", "run_guarded"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMITS = 0, 1, 2, 3
+PROJECT_STORE = project_store()
 _BOTO_MODULES = ("boto3", "botocore")
 
 

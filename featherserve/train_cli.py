@@ -18,8 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 
+PROJECT_STORE = project_store()
 EXIT_REFUSED = 1
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.layers.runtime_layer import PROJECT_ROOT
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from webapp.static_files import (
     IMMUTABLE,
     ORT_FILES,
@@ -37,6 +37,7 @@ from webapp.static_files import (
 
 BUCKET_OUTPUT = "WebStaticBucketName"
 URL_OUTPUT = "WebStaticUrl"
+PROJECT_STORE = project_store()
 LAYER_INDEX = PROJECT_ROOT / "build" / "layers" / "models.json"
 ORT_DIST = PROJECT_ROOT / "node_modules" / "onnxruntime-web" / "dist"
 EXIT_REFUSED = 1

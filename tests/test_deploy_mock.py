@@ -264,8 +264,14 @@ def test_deploy_creates_the_bulk_bucket_queues_and_mappings(deployment):
         redrive = json.loads(attributes["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == f"{arn}-{model}-bulk-dlq"
         assert int(redrive["maxReceiveCount"]) == 3
-        sqs.get_queue_url(QueueName=f"{STACK}-{model}-bulk-dlq")
-        (allow,) = json.loads(attributes["Policy"])["Statement"]
+        dead_letter = sqs.get_queue_url(QueueName=f"{STACK}-{model}-bulk-dlq")["QueueUrl"]
+        deny, allow = json.loads(attributes["Policy"])["Statement"]
+        # Both queues refuse requests without TLS.
+        (dead_letter_deny,) = json.loads(sqs.get_queue_attributes(
+            QueueUrl=dead_letter, AttributeNames=["Policy"])["Attributes"]["Policy"])["Statement"]
+        for statement in (deny, dead_letter_deny):
+            assert (statement["Effect"], statement["Action"]) == ("Deny", "sqs:*")
+            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
         assert allow["Condition"]["ArnEquals"] == {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}
         function = function_name(f"{model}-batch")

@@ -17,6 +17,7 @@ import featherserve.cli as cli
 import featherserve.store_cli as store_cli
 from featherserve.codegen.handler_modules import write_handler
 from featherserve.layers import LambdaLimits, LayersRequest
+from featherserve.support.processes import ROOT
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
 from model_store.s3 import S3Store
 from tests.support.tiny_models import tiny_tabular_manifest, tiny_tabular_onnx
@@ -52,8 +53,13 @@ def store(tmp_path: Path) -> LocalStore:
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
+    # The project these tests run in, named: some run from a scratch folder.
+    code = cli.main(["--project", str(ROOT), *argv])
     out, err = capsys.readouterr()
+    # The line naming the project a writing command acts on (tests/test_project_discovery.py).
+    said = err.splitlines(keepends=True)
+    if said and said[0].startswith("featherserve: project "):
+        err = "".join(said[1:])
     return code, out, err
 
 

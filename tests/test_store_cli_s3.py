@@ -17,6 +17,7 @@ import pytest
 import featherserve.cli as cli
 import featherserve.store_cli as store_cli
 from featherserve.codegen.handler_modules import write_handler
+from featherserve.support.processes import ROOT
 from model_store import LocalStore, Manifest
 from model_store.base import PROJECT_STORE, ModelStore
 from model_store.integrity import sha256_file
@@ -39,8 +40,13 @@ NO_RETRY = S3ClientConfig(max_attempts=1, connect_timeout=1.0, read_timeout=1.0)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
+    # The project these tests run in, named: some run from a scratch folder.
+    code = cli.main(["--project", str(ROOT), *argv])
     out, err = capsys.readouterr()
+    # The line naming the project a writing command acts on (tests/test_project_discovery.py).
+    said = err.splitlines(keepends=True)
+    if said and said[0].startswith("featherserve: project "):
+        err = "".join(said[1:])
     return code, out, err
 
 

@@ -225,9 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def shipped_frontier(name: str, work: Path, quick: bool) -> Frontier:
     """The sweep for one of the project's own models, plus the file the project ships."""
     frontier = _shipped_sweep(name, work, quick)
-    from model_store.base import PROJECT_STORE
+    from featherserve.project import project_store
 
-    source = LocalStore(PROJECT_STORE)
+    source = LocalStore(project_store())
     if name not in source.names():
         return frontier
     store = work / "shipped"

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.codegen.service_files import add_model, regenerate, remove_model
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from model_store.stores import open_store
 
+PROJECT_STORE = project_store()
 EXIT_STALE = 1
 
 

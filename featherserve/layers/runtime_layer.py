@@ -46,9 +46,9 @@ from featherserve.layers.zipping import (
     tree_bytes,
     write_layer_zip,
 )
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_root
 
-PROJECT_ROOT = PROJECT_STORE.parent
+PROJECT_ROOT = project_root()
 PYPROJECT = PROJECT_ROOT / "pyproject.toml"
 # Exact versions with sha256 of what the runtime layer installs (`featherserve lock`).
 RUNTIME_LOCK = PROJECT_ROOT / "requirements" / "runtime.lock"

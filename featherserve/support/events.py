@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).resolve().parents[2] / "tests" / "events"
+from featherserve.project import project_root
+
+EVENTS = project_root() / "tests" / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:

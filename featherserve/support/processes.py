@@ -8,13 +8,17 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv"
+from featherserve.project import project_root
+
+# The project the command runs in (featherserve/project.py), and the environment running it.
+ROOT = project_root()
+VENV = Path(sys.prefix) if sys.prefix != sys.base_prefix else ROOT / ".venv"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from model_store.local import LocalStore
 from model_store.manifest import NAME_PATTERN, ImageSpec, Manifest
 from training.common import format_table, log, seed_everything
@@ -54,7 +54,8 @@ from training.image.train import TrainConfig, accuracy, predict_logits, train_cl
 from training.plots import write_confusion_matrix
 from training.publishing import check_model_file
 
-PROJECT_BUILD = Path(__file__).resolve().parents[2] / "build"
+PROJECT_STORE = project_store()
+PROJECT_BUILD = PROJECT_STORE.parent / "build"
 
 
 def build_image_model(dataset: str, *, folder: Path | None = None,

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from featherserve.project import project_root
 from training.image.glyphs import (
     BUILTIN_FONT,
     FontChoice,
@@ -28,7 +29,7 @@ from training.image.glyphs import (
 
 SEED = 917_2024
 SIZES = (28, 40, 64, 128, 256, 512, 768, 1024)
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "images" / "rendered_digits"
+DEFAULT_DIR = project_root() / "tests" / "images" / "rendered_digits"
 INDEX = "index.csv"
 COLUMNS = ("file", "label", "size", "polarity", "source", "font", "format")
 

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from model_store.manifest import Lineage, Manifest, Metrics, OutputSpec, Quantization, TabularSpec
 from training.common import command_line, format_table, kit_version, log, utc_now
 from training.errors import DataError
@@ -34,6 +34,8 @@ from training.tabular.preprocess import MATRIX_INPUT, manifest_features, onnx_fe
 from training.tabular.report import Scores, scores_of
 from training.tabular.table import Table, Task, infer_task, read_table
 from training.tabular.teacher import TeacherModel
+
+PROJECT_STORE = project_store()
 
 
 def import_model(name: str, model_file: Path, *, data: str | Path, target: str,

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from sklearn.pipeline import Pipeline
 
-from model_store.base import PROJECT_STORE
+from featherserve.project import project_store
 from model_store.manifest import Manifest
 from training.common import log, seed_everything
 from training.evaluation import GateInput, enforce_gate
@@ -77,6 +77,7 @@ from training.tabular.teacher import (
 )
 
 # Where the pickled teachers go; the benchmarks serve them as the naive baseline.
+PROJECT_STORE = project_store()
 TEACHER_DIR = PROJECT_STORE.parent / "build" / "teachers"
 REPORT_DIR = PROJECT_STORE.parent / "build" / "reports"
 
