@@ -138,7 +138,8 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS,
             f"the bytes are not a recognisable image (they start with {data[:8].hex(' ')}); "
             f"send a {_ACCEPTED_TEXT} file", code="undecodable_image")
     if detected not in formats:
-        accepted = _ACCEPTED_TEXT + (" or TIFF" if "TIFF" in formats else "")
+        accepted = (_ACCEPTED_TEXT if formats == ACCEPTED_FORMATS
+                    else _ACCEPTED_TEXT.replace(" or ", ", ") + " or TIFF")
         raise UnsupportedImageFormat(
             f"image format {detected} is not supported; send {accepted}",
             code="unsupported_image_format")
