@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import math
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -203,6 +205,48 @@ def test_predict_keeps_ids_on_their_rows_and_scores_against_the_target(
     assert f"on {summary['score']['rows']:,} rows" in said
     if summary["score"]["missing_target"]:
         assert f"{summary['score']['missing_target']:,} without a target" in said
+
+
+@settings(max_examples=4, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_folder_of_files_gets_one_score_for_all_of_them(store, capsys, data):
+    parts = [data.draw(tables("regression")) for _ in range(3)]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "exports"
+        folder.mkdir()
+        for index, rows in enumerate(parts):
+            (folder / f"part {index}.csv").write_text(csv_text(rows), encoding="utf-8")
+        output = Path(scratch) / "all.jsonl"
+        capsys.readouterr()
+        assert predict(store, "tinyreg", folder, output, "--target", "label") == 0
+        document = json.loads(capsys.readouterr().out)
+        lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["file"] for line in lines] == [f"part {i}.csv" for i, rows in enumerate(parts)
+                                                for _ in rows]
+    assert_score_matches(document["score"], lines, "regression")  # merged across files
+    for index, summary in enumerate(document["summaries"]):
+        assert_score_matches(summary["score"], [line for line in lines
+                                                if line["file"] == f"part {index}.csv"],
+                             "regression")
+
+
+def test_the_installed_console_script_scores_a_file(store, tmp_path):
+    source = tmp_path / "rows.csv"
+    source.write_text('id,alpha,beta,gamma,label\n"a, ""1""",1,2,3,yes\n2,0,0,0,\n'
+                      "3,-1,0,2,no\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("featherserve")), "predict", "tiny", "--store",
+         str(store), "--input", str(source), "--output", str(output), "--target", "label"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["keep"]["id"] for line in lines] == ['a, "1"', "2", "3"]
+    score = json.loads(result.stdout)["score"]
+    assert score == json.loads((tmp_path / "out.jsonl.summary.json").read_text())["score"]
+    assert_score_matches(score, lines, "classification")
+    assert "(not scored: 1 without a target)" in result.stderr
 
 
 def test_keep_names_the_columns_that_pass_through_and_the_target_joins_them(store, tmp_path):
