@@ -2,7 +2,8 @@
 predictions for the parity check.
 
 scikit-learn goes through skl2onnx (``sklearn_convert``: without ZipMap, missing text as the
-handler sends it), XGBoost and LightGBM through onnxmltools, an ONNX file is kept as is.
+handler sends it), XGBoost, LightGBM and CatBoost through ``boosted`` (trees read from the
+model, native categoricals included), an ONNX file is kept as is.
 A model whose features include text categories (a Pipeline with a ColumnTransformer) gets
 one input per column, named after it; a numbers-only model gets one "input" matrix.
 """
@@ -20,12 +21,9 @@ import pandas as pd
 from model_store.manifest import TabularLayout
 from training.errors import DataError, UnsupportedModelError
 from training.importing.loaders import ImportedModel
-from training.tabular.preprocess import MATRIX_INPUT
 from training.tabular.table import Table
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
-# onnxmltools' XGBoost and LightGBM converters go up to opset 15.
-BOOSTED_OPSET = 15
 Predict = Callable[[pd.DataFrame], npt.NDArray[np.float64]]
 
 
@@ -45,50 +43,11 @@ def convert(imported: ImportedModel, table: Table, regression: bool) -> Converte
         from training.importing.sklearn_convert import convert_sklearn_model
 
         return convert_sklearn_model(imported.model, table, regression)
-    if imported.kind in ("xgboost", "lightgbm"):
-        return _boosted(imported, table, regression)
+    if imported.kind in ("xgboost", "lightgbm", "catboost"):
+        from training.importing.boosted import convert_boosted
+
+        return convert_boosted(imported, table, regression)
     return _onnx_file(imported.model, table, regression)
-
-
-def _boosted(imported: ImportedModel, table: Table, regression: bool) -> Converted:
-    import onnxmltools
-    from onnxmltools.convert.common.data_types import FloatTensorType
-
-    features = table.feature_names
-    text = [f for f in features if f in table.categories]
-    if text:
-        raise DataError(f"{imported.name} takes numbers only, but {text} hold text; leave "
-                        "them out of the data file (the model was trained without them)")
-    types = [(MATRIX_INPUT, FloatTensorType([None, len(features)]))]
-    try:
-        if imported.kind == "xgboost":
-            graph = onnxmltools.convert_xgboost(imported.model, initial_types=types,
-                                                target_opset=BOOSTED_OPSET)
-        else:
-            graph = onnxmltools.convert_lightgbm(imported.model, initial_types=types,
-                                                 target_opset=BOOSTED_OPSET, zipmap=False)
-    except Exception as exc:
-        raise UnsupportedModelError(f"onnxmltools could not convert {imported.name}: "
-                                    f"{str(exc).splitlines()[0][:300]}") from exc
-    outputs = [o.name for o in graph.graph.output]
-    output = outputs[-1] if regression else next(o for o in outputs if "prob" in o)
-    model = imported.model
-
-    def original(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        x = frame[list(features)].to_numpy(dtype=np.float64)
-        if imported.kind == "xgboost":
-            out = model.predict(x) if regression else model.predict_proba(x)
-        else:
-            out = model.predict(x)
-            if not regression and np.ndim(out) == 1:
-                out = np.stack([1.0 - out, out], axis=1)
-        return np.asarray(out, dtype=np.float64)
-
-    classes = None
-    if not regression:
-        count = len(np.asarray(original(table.frame.head(1)))[0])
-        classes = tuple(str(i) for i in range(count))
-    return Converted(graph, "matrix", features, output, classes, original, regression)
 
 
 def _onnx_file(data: bytes, table: Table, regression: bool) -> Converted:

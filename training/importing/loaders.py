@@ -3,14 +3,15 @@
     .joblib .pkl .pickle   a scikit-learn estimator or Pipeline (joblib or pickle)
     .json .ubj             an XGBoost model (``save_model``)
     .txt                   a LightGBM model (``Booster.save_model``)
+    .cbm                   a CatBoost model (``save_model``)
     .onnx                  an ONNX graph, served as it is
 
-Unpickling runs code from the file: only import files you trust (the CLI says so too).
+A pickled XGBoost, LightGBM or CatBoost scikit-learn wrapper (or Booster) is that library's
+model. Unpickling runs code from the file: only import files you trust (the CLI says so too).
 """
 
 from __future__ import annotations
 
-import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,11 @@ from typing import Any, Literal
 
 from training.errors import UnsupportedModelError
 
-Kind = Literal["sklearn", "xgboost", "lightgbm", "onnx"]
+Kind = Literal["sklearn", "xgboost", "lightgbm", "catboost", "onnx"]
 SUFFIXES: dict[str, Kind] = {".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn",
                              ".json": "xgboost", ".ubj": "xgboost", ".txt": "lightgbm",
-                             ".onnx": "onnx"}
+                             ".cbm": "catboost", ".onnx": "onnx"}
+BOOSTED_LIBRARIES = ("xgboost", "lightgbm", "catboost")
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,9 @@ def load_model_file(path: Path) -> ImportedModel:
     if kind is None:
         raise UnsupportedModelError(
             f"{path}: unknown model file type {path.suffix!r}; import "
-            f"{', '.join(SUFFIXES)} files (scikit-learn, XGBoost, LightGBM, ONNX)")
+            f"{', '.join(SUFFIXES)} files (scikit-learn, XGBoost, LightGBM, CatBoost, ONNX)")
     return {"sklearn": _sklearn, "xgboost": _xgboost, "lightgbm": _lightgbm,
-            "onnx": _onnx}[kind](path)
+            "catboost": _catboost, "onnx": _onnx}[kind](path)
 
 
 def _sklearn(path: Path) -> ImportedModel:
@@ -60,6 +62,10 @@ def _sklearn(path: Path) -> ImportedModel:
     if isinstance(model, dict):  # {"model": estimator, ...} is a common way to save one
         model = next((v for k, v in model.items() if k in ("model", "pipeline", "estimator")),
                      model)
+    if type(model).__module__.split(".")[0] in BOOSTED_LIBRARIES:
+        from training.importing.boosted_loaders import pickled_boosted_model
+
+        return pickled_boosted_model(model, path)
     if not hasattr(model, "predict"):
         raise UnsupportedModelError(f"{path}: holds a {type(model).__name__}, not a "
                                     "scikit-learn estimator or Pipeline")
@@ -89,18 +95,9 @@ def _xgboost(path: Path) -> ImportedModel:
         booster.load_model(str(path))
     except xgboost.core.XGBoostError as exc:
         raise UnsupportedModelError(f"{path}: not an XGBoost model ({exc})") from exc
-    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
-    if objective.startswith(("binary:", "multi:")):
-        model: Any = xgboost.XGBClassifier()
-        regression = False
-    elif objective.startswith("reg:"):
-        model, regression = xgboost.XGBRegressor(), True
-    else:
-        raise UnsupportedModelError(f"{path}: XGBoost objective {objective!r} is not "
-                                    "supported (binary:*, multi:*, reg:*)")
-    model.load_model(str(path))
-    return ImportedModel("xgboost", model, regression=regression,
-                         name=f"XGBoost {type(model).__name__} ({objective})")
+    from training.importing.boosted_loaders import xgboost_model
+
+    return xgboost_model(booster, path)
 
 
 def _lightgbm(path: Path) -> ImportedModel:
@@ -110,16 +107,15 @@ def _lightgbm(path: Path) -> ImportedModel:
         booster = lightgbm.Booster(model_file=str(path))
     except lightgbm.basic.LightGBMError as exc:
         raise UnsupportedModelError(f"{path}: not a LightGBM model ({exc})") from exc
-    objective = str(booster.dump_model().get("objective", "")).split()[0]
-    if objective in ("binary", "multiclass", "multiclassova"):
-        regression = False
-    elif objective.startswith(("regression", "huber", "fair", "l1", "l2", "quantile")):
-        regression = True
-    else:
-        raise UnsupportedModelError(f"{path}: LightGBM objective {objective!r} is not "
-                                    "supported (binary, multiclass, regression)")
-    return ImportedModel("lightgbm", booster, regression=regression,
-                         name=f"LightGBM Booster ({objective})")
+    from training.importing.boosted_loaders import lightgbm_model
+
+    return lightgbm_model(booster, path)
+
+
+def _catboost(path: Path) -> ImportedModel:
+    from training.importing.boosted_loaders import load_catboost
+
+    return load_catboost(path)
 
 
 def _onnx(path: Path) -> ImportedModel:

@@ -1,0 +1,133 @@
+"""Boosted trees as their docs teach them: XGBoost and LightGBM with native categorical
+columns (pandas ``category`` dtype) and missing values, from the scikit-learn wrappers
+(saved with joblib) and from Booster files; CatBoost with its own categorical handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from tests.support.import_cases import TEXTS, ImportCase
+
+FAMILY = "boosted trees"
+ROUNDS = 40
+# How the support table says the categories are served (the same for both libraries).
+SERVED = ("categorical splits as set membership in the graph; missing → the node's "
+          "default direction")
+
+
+def _codes(target: pd.Series) -> np.ndarray:
+    """Class labels as the 0..K-1 codes XGBoost wants (sorted, as LabelEncoder numbers
+    them)."""
+    return np.searchsorted(np.array(sorted(set(target))), target.to_numpy())
+
+
+def xgb_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import xgboost
+
+    model = xgboost.XGBClassifier(n_estimators=ROUNDS, max_depth=4, enable_categorical=True,
+                                  tree_method="hist", max_cat_to_onehot=1)
+    model.fit(x, _codes(y))
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+def xgb_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import xgboost
+
+    model = xgboost.XGBRegressor(n_estimators=ROUNDS, max_depth=4, enable_categorical=True,
+                                 tree_method="hist")
+    model.fit(x, y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+def xgb_booster_json(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import xgboost
+
+    train = xgboost.DMatrix(x, label=_codes(y), enable_categorical=True)
+    booster = xgboost.train({"objective": "multi:softprob", "num_class": len(set(y)),
+                             "tree_method": "hist", "max_depth": 4}, train, ROUNDS)
+    booster.save_model(str(folder / "model.json"))
+    return folder / "model.json"
+
+
+def xgb_booster_ubj(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import xgboost
+
+    train = xgboost.DMatrix(x, label=y, enable_categorical=True)
+    booster = xgboost.train({"objective": "reg:squarederror", "tree_method": "hist",
+                             "max_depth": 5, "max_cat_to_onehot": 4}, train, ROUNDS)
+    booster.save_model(str(folder / "model.ubj"))
+    return folder / "model.ubj"
+
+
+def lgbm_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    model = lightgbm.LGBMClassifier(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
+                                    min_data_per_group=5, cat_smooth=1, verbose=-1)
+    model.fit(x, y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+def lgbm_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    model = lightgbm.LGBMRegressor(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
+                                   min_data_per_group=5, cat_smooth=1, verbose=-1)
+    model.fit(x, y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+def lgbm_booster_txt(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    train = lightgbm.Dataset(x, label=_codes(y), categorical_feature=list(TEXTS))
+    booster = lightgbm.train({"objective": "multiclass", "num_class": len(set(y)),
+                              "num_leaves": 15, "min_data_in_leaf": 5,
+                              "min_data_per_group": 5, "cat_smooth": 1, "verbose": -1},
+                             train, ROUNDS)
+    booster.save_model(str(folder / "model.txt"))
+    return folder / "model.txt"
+
+
+def lgbm_booster_txt_regression(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    train = lightgbm.Dataset(x, label=y)  # category columns are categorical by default
+    booster = lightgbm.train({"objective": "regression", "num_leaves": 15,
+                              "min_data_in_leaf": 5, "min_data_per_group": 5,
+                              "verbose": -1}, train, ROUNDS)
+    booster.save_model(str(folder / "model.txt"))
+    return folder / "model.txt"
+
+
+CASES: list[ImportCase] = [
+    ImportCase(FAMILY, "XGBClassifier(enable_categorical=True), joblib", "classification",
+               xgb_classifier, dtypes="category",
+               note=f"{SERVED}; a category XGBoost never saw is served as missing (XGBoost "
+                    "itself refuses it)"),
+    ImportCase(FAMILY, "XGBRegressor(enable_categorical=True), joblib", "regression",
+               xgb_regressor, dtypes="category", note=SERVED),
+    ImportCase(FAMILY, "XGBoost Booster (xgboost.train), save_model .json", "classification",
+               xgb_booster_json, dtypes="category",
+               note=f"{SERVED}; classes are the data file's labels, sorted"),
+    ImportCase(FAMILY, "XGBoost Booster, save_model .ubj (one-hot splits)", "regression",
+               xgb_booster_ubj, dtypes="category", note=SERVED),
+    ImportCase(FAMILY, "LGBMClassifier on category columns, joblib", "classification",
+               lgbm_classifier, dtypes="category", served=True,
+               note=f"{SERVED}; unseen → missing, as LightGBM does"),
+    ImportCase(FAMILY, "LGBMRegressor on category columns, joblib", "regression",
+               lgbm_regressor, dtypes="category", served=True, note=SERVED),
+    ImportCase(FAMILY, "LightGBM Booster (lightgbm.train), save_model .txt", "classification",
+               lgbm_booster_txt, dtypes="category",
+               note=f"{SERVED}; classes are the data file's labels, sorted"),
+    ImportCase(FAMILY, "LightGBM Booster regression, save_model .txt", "regression",
+               lgbm_booster_txt_regression, dtypes="category", note=SERVED),
+]

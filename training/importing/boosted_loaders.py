@@ -1,0 +1,75 @@
+"""XGBoost, LightGBM and CatBoost models, from their own files or pickled (a scikit-learn
+wrapper or a Booster): what the model is, from its objective."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from training.errors import UnsupportedModelError
+from training.importing.loaders import ImportedModel
+
+_LIGHTGBM_CLASSIFIERS = ("binary", "multiclass", "multiclassova")
+_LIGHTGBM_REGRESSORS = ("regression", "huber", "fair", "l1", "l2", "quantile", "mape",
+                        "poisson", "gamma", "tweedie", "cross_entropy", "xentropy")
+_CATBOOST_CLASSIFIERS = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+
+
+def pickled_boosted_model(model: Any, path: Path) -> ImportedModel:
+    library = type(model).__module__.split(".")[0]
+    if library == "xgboost":
+        return xgboost_model(model, path)
+    if library == "lightgbm":
+        if hasattr(model, "booster_") or hasattr(model, "dump_model"):
+            return lightgbm_model(model, path)
+    elif hasattr(model, "get_all_params"):
+        return catboost_model(model, path)
+    raise UnsupportedModelError(f"{path}: holds a {type(model).__name__} from {library}, "
+                                "not a fitted model; save the fitted model or its Booster")
+
+
+def xgboost_model(model: Any, path: Path) -> ImportedModel:
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    if objective.startswith(("binary:", "multi:")):
+        regression = False
+    elif objective.startswith(("reg:", "count:")):
+        regression = True
+    else:
+        raise UnsupportedModelError(f"{path}: XGBoost objective {objective!r} is not "
+                                    "supported (binary:*, multi:*, reg:*, count:poisson)")
+    return ImportedModel("xgboost", model, regression=regression,
+                         name=f"XGBoost {type(model).__name__} ({objective})")
+
+
+def lightgbm_model(model: Any, path: Path) -> ImportedModel:
+    booster = model.booster_ if hasattr(model, "booster_") else model
+    objective = str(booster.dump_model(num_iteration=1).get("objective", "")).split()[0]
+    if objective in _LIGHTGBM_CLASSIFIERS:
+        regression = False
+    elif objective.startswith(_LIGHTGBM_REGRESSORS):
+        regression = True
+    else:
+        raise UnsupportedModelError(f"{path}: LightGBM objective {objective!r} is not "
+                                    "supported (binary, multiclass, regression and variants)")
+    return ImportedModel("lightgbm", model, regression=regression,
+                         name=f"LightGBM {type(model).__name__} ({objective})")
+
+
+def catboost_model(model: Any, path: Path) -> ImportedModel:
+    loss = str(model.get_all_params().get("loss_function", "")).split(":")[0]
+    regression = loss not in _CATBOOST_CLASSIFIERS
+    return ImportedModel("catboost", model, regression=regression,
+                         name=f"CatBoost {type(model).__name__} ({loss})")
+
+
+def load_catboost(path: Path) -> ImportedModel:
+    import catboost
+
+    model = catboost.CatBoost()
+    try:
+        model.load_model(str(path))
+    except catboost.CatBoostError as exc:
+        raise UnsupportedModelError(f"{path}: not a CatBoost model ({exc})") from exc
+    return catboost_model(model, path)
