@@ -27,13 +27,11 @@ from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
     VENV,
-    free_port,
     last_json_document,
     run_cli,
-    running,
-    wait_for_port,
 )
 from tests.support.deploy import project_env, snapshot_project
+from tests.support.stack import sls_offline
 
 pytestmark = pytest.mark.e2e
 SLS = str(NODE_BIN / "sls")
@@ -205,12 +203,10 @@ def test_serverless_offline_answers_the_readme_curl_and_the_banner_curl(project,
         layers = run_cli([str(VENV / "bin/featherserve"), "layers"], env=env, cwd=project,
                          timeout=600)
         assert layers.returncode == 0, layers.stdout + layers.stderr
-    port = free_port()
-    command = [SLS, "offline", "start", "--stage", "dev", "--host", "127.0.0.1",
-               "--httpPort", str(port), "--lambdaPort", str(free_port())]
     log = tmp_path / "offline.log"
-    with running(command, env=env, log_path=log, cwd=project) as process:
-        wait_for_port(port, process, log)
+    # README's `sls offline start --stage dev --httpPort N --lambdaPort M`, in the copy.
+    with sls_offline(log, cwd=project, env=env) as stack:
+        port, process = stack.port, stack.process
         status, body = post(*curl_request(CURL, port))
         assert status == 200, (status, body, log.read_text()[-3000:])
         assert body["model"] == NAME and body["predictions"][0]["label"] == "Gentoo"

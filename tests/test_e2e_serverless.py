@@ -19,14 +19,12 @@ from featherserve.layers.code_package import RUNTIME_PACKAGES
 from featherserve.support.processes import (
     NODE_BIN,
     ROOT,
-    free_port,
     last_json_document,
     run_cli,
-    running,
     tool_env,
-    wait_for_port,
 )
 from tests.support.certificates import write_self_signed
+from tests.support.stack import sls_offline
 
 pytestmark = pytest.mark.e2e
 SLS = str(NODE_BIN / "sls")
@@ -120,31 +118,22 @@ def http(method: str, url: str, body: bytes | None = None, content_type: str | N
         return error.code, json.loads(error.read())
 
 
-def offline_command(port: int, *extra: str) -> list[str]:
-    return [SLS, "offline", "start", "--stage", "e2e", "--host", "127.0.0.1",
-            "--httpPort", str(port), "--lambdaPort", str(free_port()), *extra]
-
-
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory) -> Any:
-    port = free_port()
+    """README's `sls offline start --stage e2e --httpPort N --lambdaPort M`."""
     log = tmp_path_factory.mktemp("offline") / "offline.log"
-    with running(offline_command(port), env=tool_env(), log_path=log) as process:
-        wait_for_port(port, process, log)
-        yield f"http://127.0.0.1:{port}"
+    with sls_offline(log, stage="e2e") as stack:
+        yield stack.url
 
 
 def test_offline_serves_https_with_a_local_certificate(tmp_path):
     certificates = write_self_signed(tmp_path / "tls")
-    port = free_port()
-    log = tmp_path / "offline-https.log"
-    command = offline_command(port, "--httpsProtocol", str(certificates))
-    with running(command, env=tool_env(), log_path=log) as process:
-        wait_for_port(port, process, log)
+    with sls_offline(tmp_path / "offline-https.log", stage="e2e", https=certificates) as stack:
         tls = ssl.create_default_context(cafile=str(certificates / "cert.pem"))
         body = (ROOT / "examples/breast_cancer.json").read_bytes()
-        status, payload = http("POST", f"https://127.0.0.1:{port}/models/breast_cancer/predict",
+        status, payload = http("POST", f"{stack.url}/models/breast_cancer/predict",
                                body, "application/json", tls)
+        process = stack.process
     assert status == 200, payload
     assert payload["predictions"][0]["label"] == "malignant"
     assert process.poll() is not None  # stopped with its process group

@@ -14,15 +14,13 @@ import pytest
 
 from featherserve.support.processes import (
     NODE_BIN,
-    free_port,
     last_json_document,
     run_cli,
-    running,
     tool_env,
-    wait_for_port,
 )
 from tests.support.contract import INTERNAL_DETAIL
 from tests.support.reproductions import TABULAR, Reproduction, reproductions
+from tests.support.stack import sls_offline
 
 pytestmark = pytest.mark.e2e
 SLS = str(NODE_BIN / "sls")
@@ -31,13 +29,10 @@ REPRODUCTIONS = {r.name: r for r in reproductions()}
 
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory) -> Iterator[int]:
-    port = free_port()
+    """README's `sls offline start --stage e2e --httpPort N --lambdaPort M`."""
     log = tmp_path_factory.mktemp("offline-hardening") / "offline.log"
-    command = [SLS, "offline", "start", "--stage", "e2e", "--host", "127.0.0.1",
-               "--httpPort", str(port), "--lambdaPort", str(free_port())]
-    with running(command, env=tool_env(), log_path=log) as process:
-        wait_for_port(port, process, log)
-        yield port
+    with sls_offline(log, stage="e2e") as stack:
+        yield stack.port
 
 
 def send(port: int, r: Reproduction) -> tuple[int, dict[str, str], bytes]:
@@ -125,3 +120,34 @@ def test_event_level_reproductions_through_sls_invoke_local(tmp_path, name):
     if code:
         assert body["error"]["code"] == code
         assert body["error"]["request_id"]  # sls invoke local's context has one
+
+
+# ------------------------------------------- issue 17: the web routes through the real stack
+@pytest.mark.parametrize("segment", ["digits%2Fpredict", "digits%2fpredict", "digits%5Cpredict",
+                                     "digits%252Fpredict", "breast_cancer%255cpredict"])
+def test_an_encoded_separator_does_not_reach_the_demo_proxy(offline, segment):
+    """/demo/<name>%2Fpredict matches /demo/{name} (no demo throttle): refused, never proxied."""
+    r = Reproduction("smuggled", "POST", f"/demo/{segment}",
+                     headers={"Content-Type": "application/json"},
+                     body=b'{"instances": [[0]]}')
+    status, _, body = send(offline, r)
+    payload = json.loads(body)
+    assert status == 400, body[:300]
+    assert payload["error"]["code"] == "encoded_separator" and payload["error"]["request_id"]
+
+
+WRONG_METHODS = [("/", "GET, HEAD, OPTIONS"), ("/docs", "GET, HEAD, OPTIONS"),
+                 ("/openapi.json", "GET, HEAD, OPTIONS"), ("/demo/digits", "GET, HEAD, OPTIONS"),
+                 ("/demo/digits/predict", "OPTIONS, POST"),
+                 (f"/models/{TABULAR}/predict", "OPTIONS, POST"),
+                 (f"/models/{TABULAR}", "GET, HEAD, OPTIONS")]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "DELETE"])
+@pytest.mark.parametrize(("path", "allowed"), WRONG_METHODS, ids=[p for p, _ in WRONG_METHODS])
+def test_a_405_through_serverless_offline_carries_allow(offline, method, path, allowed):
+    status, headers, body = send(offline, Reproduction("wrong method", method, path))
+    assert status == 405, body[:300]
+    assert json.loads(body)["error"]["code"] == "method_not_allowed"
+    listed = sorted(m.strip() for m in headers["allow"].split(","))
+    assert listed == sorted(allowed.split(", "))
