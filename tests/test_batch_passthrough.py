@@ -68,7 +68,7 @@ feature_cells = st.one_of(
 def tables(draw: Any, task: str) -> list[dict[str, Any]]:
     """Rows keyed by HEADER; a duplicated id, a missing target and a row error are common."""
     count = draw(st.integers(1, 30))
-    target = (st.sampled_from([*TINY_LABELS, "", " yes "]) if task == "classification" else
+    target = (st.sampled_from([*TINY_LABELS, "", " yes ", "Yes"]) if task == "classification" else
               st.one_of(st.floats(-20, 20, allow_nan=False).map(lambda v: repr(round(v, 3))),
                         st.just("")))
     rows = []
@@ -153,6 +153,7 @@ def assert_score_matches(reported: dict[str, Any], lines: list[dict[str, Any]],
         assert reported[key] == mine[key], (key, reported, mine)
     if task == "classification":
         assert _close(reported["accuracy"], mine["accuracy"])
+        assert reported["labels_not_in_model"] == sorted(set(mine["recall"]) - set(TINY_LABELS))
         assert {label: c["recall"] for label, c in reported["per_class"].items()} == \
             pytest.approx(mine["recall"], rel=1e-12)
         return
