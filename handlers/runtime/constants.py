@@ -30,6 +30,7 @@ WARMUP = "FEATHERSERVE_WARMUP"
 # rows per inference chunk, and the one bucket whose notifications are served (empty: any).
 BATCH_MAX_OBJECT_BYTES = "FEATHERSERVE_BATCH_MAX_OBJECT_BYTES"
 BATCH_CHUNK_ROWS = "FEATHERSERVE_BATCH_CHUNK_ROWS"
+BATCH_CHUNK_BYTES = "FEATHERSERVE_BATCH_CHUNK_BYTES"
 BATCH_BUCKET = "FEATHERSERVE_BATCH_BUCKET"
 # The columns of a file that pass through to its output lines (comma-separated; empty: every
 # column that is not a feature), and the column holding the known answer to score against.
@@ -60,5 +61,8 @@ MAX_JSON_VALUES = 200_000
 # What one 15-minute invocation finishes with a wide margin: see README, "Score a file".
 DEFAULT_BATCH_MAX_OBJECT_BYTES = 256 * 1024 * 1024
 DEFAULT_BATCH_CHUNK_ROWS = 1024
+# A chunk also ends once its rows took this much of the file: about one request body, so
+# a chunk of wide rows parses to what one request may, not 1,024 times a row.
+DEFAULT_BATCH_CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_NAMESPACE = "featherserve"
 DEFAULT_SERVICE = "featherserve"

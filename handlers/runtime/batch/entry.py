@@ -15,7 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from handlers.runtime.batch.exceptions import BatchError, OutOfTime
-from handlers.runtime.batch.job import out_of_time, score_file, summary_document
+from handlers.runtime.batch.job import (
+    Outcome,
+    out_of_time,
+    refusal_for_key,
+    score_file,
+    summary_document,
+)
 from handlers.runtime.batch.s3_events import CreatedObject, created_objects
 from handlers.runtime.batch.s3_io import (
     S3AtomicWriter,
@@ -26,7 +32,13 @@ from handlers.runtime.batch.s3_io import (
 )
 from handlers.runtime.batch.scoring import Deadline, ScoringModel
 from handlers.runtime.batch.serve import BatchHandler
-from handlers.runtime.batch.settings import BatchSettings, output_keys
+from handlers.runtime.batch.settings import (
+    MAX_KEY_BYTES,
+    BatchSettings,
+    key_bytes,
+    long_key_summary_key,
+    output_keys,
+)
 from handlers.runtime.errors import ServiceUnavailable
 from handlers.runtime.lambda_entry import service_of
 from handlers.runtime.model_loading import load_model
@@ -118,9 +130,15 @@ class BulkScorer:
     def _object(self, obj: CreatedObject, message_id: str, deadline: Deadline, budget: float,
                 request_id: str) -> None:
         where = {"message_id": message_id, "input": obj.uri}
+        if self.settings.bucket and obj.bucket != self.settings.bucket:
+            # Only the stage's own bucket (FEATHERSERVE_BATCH_BUCKET): another's is not ours to
+            # read or write, whoever sent the message.
+            self.logger.warning("refused: the notification names another bucket",
+                                extra={**where, "bucket": self.settings.bucket})
+            return
         keys = output_keys(self.service.name, obj.key)
-        if (self.settings.bucket and obj.bucket != self.settings.bucket) or keys is None:
-            # Never act outside in/<model>/ of our bucket: out/ can never loop back here.
+        if keys is None:
+            # Never act outside in/<model>/: out/ can never loop back here.
             self.logger.warning("ignored: not an input of this model", extra=where)
             return
         predictions_key, summary_key = keys
@@ -128,6 +146,17 @@ class BulkScorer:
         started_with = deadline.seconds_left()
         model = ScoringModel.of(self.service)  # ServiceUnavailable: retried later
         client = self.client()
+        refusal = refusal_for_key(obj.key, predictions_key)
+        if refusal is not None:  # refused now, for good: not after scoring, at every retry
+            if key_bytes(summary_key) > MAX_KEY_BYTES:
+                summary_key = long_key_summary_key(self.service.name, obj.key)
+            document = summary_document(
+                model, Outcome(error=refusal), input_uri=obj.uri, input_bytes=obj.size,
+                input_etag=obj.etag, output_uri=None, request_id=message_id,
+                function_request_id=request_id)
+            put_json(client, obj.bucket, summary_key, document)
+            self._record(True, document, {**where, "summary": summary_key})
+            return
         source = open_object(client, obj)
         if source is None:
             self.logger.info("skipped: the object was replaced since; its own "

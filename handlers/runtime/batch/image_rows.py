@@ -6,11 +6,17 @@ photo. JSON Lines of ``{"b64": ...}`` instances are read by rows.jsonl_rows.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any, cast
 
+from handlers.runtime.batch.metering import FileBudget, MeteredStream
 from handlers.runtime.batch.rows import Row
 from handlers.runtime.errors import PayloadTooLarge, UnprocessableInstance
 
@@ -27,11 +33,27 @@ def image_rows(stream: IO[bytes], *, max_bytes: int) -> Iterator[Row]:
 
 
 def tar_rows(stream: IO[bytes], *, max_bytes: int) -> Iterator[Row]:
-    """Each regular file of the archive, in archive order (hidden files and folders skipped)."""
+    """Each regular file of the archive, in archive order (hidden files and folders skipped).
+
+    Every member costs: what is unpacked to reach it (its header, its data read or skipped)
+    counts against the file's limit, and the time left is checked as it is read; so a flood
+    of links, or a member declaring gigabytes of zeros, stops like a large file does."""
+    metered = stream if isinstance(stream, MeteredStream) else MeteredStream(stream)
+    budget = metered.budget
     number = 0
+
+    def unpacked(size: int) -> None:
+        metered.unpacked += size
+        if budget.max_unpacked is not None and metered.unpacked > budget.max_unpacked:
+            raise _too_large(budget)
+        budget.check_time(number)
+
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as archive:
-            for member in archive:
+        contents = MeteredStream(_decompressed(metered.as_io()), on_read=unpacked)
+        with tarfile.open(fileobj=contents.as_io(), mode="r|") as archive:
+            while (member := archive.next()) is not None:
+                cast(Any, archive).members.clear()  # a stream's members pile up otherwise
+                budget.check_time(number)
                 if not member.isfile() or _hidden(member.name):
                     continue
                 number += 1
@@ -43,10 +65,50 @@ def tar_rows(stream: IO[bytes], *, max_bytes: int) -> Iterator[Row]:
                 extracted = archive.extractfile(member)
                 data = extracted.read() if extracted is not None else b""
                 yield Row(number, data, member=member.name)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise UnprocessableInstance(
             f"the archive cannot be read after row {number}: {exc}; send a tar of image files",
             code="malformed_archive") from None
+
+
+def _too_large(budget: FileBudget) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"unpacked, the archive holds more than {budget.max_unpacked:,} bytes, the most one "
+        "invocation scores as one file; split it into smaller archives (README.md, "
+        "\"Score a file\")", code="file_too_large")
+
+
+def _decompressed(stream: IO[bytes]) -> IO[bytes]:
+    """The archive's tar bytes: gzip, bzip2 and xz are unpacked here, not by tarfile, so that
+    every unpacked byte (headers included) goes through the budget."""
+    head = stream.read(6)
+    whole: Any = io.BufferedReader(_Prefixed(head, stream))
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=whole, mode="rb")  # type: ignore[return-value]
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(whole)
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(whole)
+    return whole  # type: ignore[no-any-return]
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read to sniff the format), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            data, self._head = self._head[:len(buffer)], self._head[len(buffer):]
+        else:
+            data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _hidden(name: str) -> bool:

@@ -14,9 +14,10 @@ from handlers.runtime.batch.columns import EVERY_OTHER_COLUMN, ColumnChoice
 from handlers.runtime.batch.evaluation import score_for
 from handlers.runtime.batch.exceptions import OutOfTime
 from handlers.runtime.batch.image_rows import image_rows, is_tar, tar_rows
+from handlers.runtime.batch.metering import FileBudget, MeteredStream
 from handlers.runtime.batch.rows import Row, csv_rows, jsonl_rows
 from handlers.runtime.batch.scoring import Deadline, ScoringModel, Tally, score_rows
-from handlers.runtime.batch.settings import BatchSettings
+from handlers.runtime.batch.settings import MAX_KEY_BYTES, BatchSettings, key_bytes
 from handlers.runtime.errors import (
     HttpError,
     PayloadTooLarge,
@@ -102,11 +103,16 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
     if refusal is not None:
         writer.abort()
         return Outcome(error=refusal, total_s=time.perf_counter() - started)
+    # Every byte a reader takes is counted: a chunk ends by bytes as well as rows, and an
+    # archive's members, skipped or not, count against the file's size and the time left.
+    metered = MeteredStream(stream, budget=FileBudget(
+        settings.max_object_bytes, deadline.check if deadline is not None else _no_limit))
     rows: Iterator[Row] = iter(())
     choice = settings.columns
     try:
-        rows = rows_of(name, stream, model, choice)
+        rows = rows_of(name, metered.as_io(), model, choice)
         tally = score_rows(rows, model, writer, chunk_rows=settings.chunk_rows,
+                           chunk_bytes=settings.chunk_bytes, bytes_read=metered.taken,
                            request_id=request_id, deadline=deadline, on_chunk=on_chunk,
                            source=source, score=None if choice.target is None else score_for(
                                model.manifest, choice.target))
@@ -124,6 +130,23 @@ def score_file(name: str, stream: IO[bytes], size: int | None, model: ScoringMod
         if close is not None:
             close()  # the reader lets go of the stream before its owner closes it
     return Outcome(tally=tally, total_s=time.perf_counter() - started)
+
+
+def _no_limit(rows_done: int) -> None:
+    pass
+
+
+def refusal_for_key(key: str, output_key: str) -> HttpError | None:
+    """An input key so long that its output's key would pass S3's limit: refused before any
+    row is scored (scoring it would fail only when the output is written, every time)."""
+    if key_bytes(output_key) <= MAX_KEY_BYTES:
+        return None
+    room = MAX_KEY_BYTES - (key_bytes(output_key) - key_bytes(key))
+    return UnprocessableInstance(
+        f"the file's key is {key_bytes(key):,} bytes; its predictions' key would be "
+        f"{key_bytes(output_key):,}, past S3's limit of {MAX_KEY_BYTES:,} bytes: upload it "
+        f"again under a key of at most {room:,} bytes (a shorter name, fewer folders)",
+        code="key_too_long")
 
 
 def out_of_time(exc: OutOfTime, seconds: float) -> Outcome:

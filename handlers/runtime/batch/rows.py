@@ -57,7 +57,7 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
     through as ``choice`` says)."""
     # utf-8-sig: spreadsheets write a byte-order mark first; newline="" as csv requires.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(_capped_lines(text, max_line_chars), delimiter=delimiter)
+    reader = _bounded_records(text, max_line_chars, delimiter)
     number = 0
     try:
         header = next((record for record in reader if record), None)
@@ -93,17 +93,54 @@ def csv_rows(stream: IO[bytes], features: Sequence[Feature], model_name: str, *,
             text.detach()  # the caller closes its own stream
 
 
-def _capped_lines(text: IO[str], limit: int) -> Iterator[str]:
-    """The text's lines, refusing one longer than ``limit`` (a row no request could carry):
-    csv would otherwise hold a line of any length, and all its fields, in memory."""
-    number = 0
-    while line := text.readline(limit + 1):
-        number += 1
-        if len(line) > limit and not line.endswith(("\n", "\r")):
-            raise UnprocessableInstance(
-                f"line {number} of the file is longer than {limit:,} characters; no row of "
-                "this model is that long", code="malformed_csv")
-        yield line
+def _bounded_records(text: IO[str], limit: int, delimiter: str) -> Iterator[list[str]]:
+    """The CSV's records, refusing one longer than ``limit`` characters (a row no request
+    could carry): csv would otherwise hold a line of any length whole, or a record whose
+    quoted fields run over any number of lines."""
+    lines = _RecordLines(text, limit)
+    for record in csv.reader(lines, delimiter=delimiter):
+        yield record
+        lines.next_record()
+
+
+class _RecordLines:
+    """The text's lines for csv, counting the characters of the record being read."""
+
+    def __init__(self, text: IO[str], limit: int) -> None:
+        self._text, self._limit = text, limit
+        self._lines = 0  # lines read so far
+        self._first = 1  # the line the record being read starts on
+        self._chars = 0  # its characters so far, line ends aside
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline(self._limit - self._chars + 1)
+        if not line:
+            raise StopIteration
+        self._lines += 1
+        self._chars += len(line.rstrip("\r\n"))
+        if self._chars > self._limit:
+            raise self._too_long()
+        return line
+
+    def next_record(self) -> None:
+        self._first, self._chars = self._lines + 1, 0
+
+    def _too_long(self) -> UnprocessableInstance:
+        limit = f"{self._limit:,} characters"
+        if self._first == self._lines:
+            return UnprocessableInstance(
+                f"line {self._lines} of the file is longer than {limit}; no row of this model "
+                "is that long (one row may be as large as one request body)",
+                code="malformed_csv")
+        return UnprocessableInstance(
+            f"the record that starts on line {self._first} of the file runs past {limit} "
+            f"(lines {self._first} to {self._lines} and on): a quoted field that is never "
+            'closed takes in every line after it; close it (a " inside a quoted field is '
+            'written ""), or, if rows really are this long, raise FEATHERSERVE_MAX_BODY_BYTES '
+            "(one row may be as large as one request body)", code="malformed_csv")
 
 
 def _header_columns(header: list[str], features: Sequence[Feature],

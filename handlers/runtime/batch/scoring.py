@@ -164,6 +164,7 @@ def error_line(row: Row, error: HttpError, request_id: str, source: str | None =
 
 def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
                chunk_rows: int, request_id: str, deadline: Deadline | None = None,
+               chunk_bytes: int | None = None, bytes_read: Callable[[], int] | None = None,
                on_chunk: Callable[[int], None] | None = None,
                source: str | None = None, score: Score | None = None) -> Tally:
     """Score every row, writing one line per row in order; the tally of what happened.
@@ -172,7 +173,7 @@ def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
     ``score`` accumulates each row's prediction against its target."""
     tally = Tally(score=score)
     deadline = deadline or Deadline()
-    for chunk, read_s in _chunks(iter(rows), chunk_rows):
+    for chunk, read_s in _chunks(iter(rows), chunk_rows, chunk_bytes, bytes_read):
         started = time.perf_counter()
         batch, valid, errors = model.parse(chunk)
         parsed = time.perf_counter()
@@ -203,10 +204,20 @@ def score_rows(rows: Iterable[Row], model: ScoringModel, writer: LineWriter, *,
     return tally
 
 
-def _chunks(rows: Iterator[Row], size: int) -> Iterator[tuple[list[Row], float]]:
+def _chunks(rows: Iterator[Row], size: int, max_bytes: int | None = None,
+            bytes_read: Callable[[], int] | None = None) -> Iterator[tuple[list[Row], float]]:
+    """Chunks of ``size`` rows; given ``bytes_read`` (what the reader took of the file so far),
+    a chunk also ends once its rows took ``max_bytes``: rows alone do not bound memory."""
     while True:
         started = time.perf_counter()
-        chunk = list(islice(rows, size))
+        if max_bytes is None or bytes_read is None:
+            chunk = list(islice(rows, size))
+        else:
+            chunk, until = [], bytes_read() + max_bytes
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= size or bytes_read() >= until:
+                    break
         if not chunk:
             return
         yield chunk, time.perf_counter() - started
