@@ -108,6 +108,39 @@ def lgbm_booster_txt_regression(x: pd.DataFrame, y: pd.Series, folder: Path) -> 
     return folder / "model.txt"
 
 
+def _filled(x: pd.DataFrame) -> pd.DataFrame:
+    """CatBoost refuses missing categories: users fill them with a word first."""
+    x = x.copy()
+    for column in TEXTS:
+        x[column] = x[column].astype(object).where(x[column].notna(), "missing")
+    return x
+
+
+def catboost_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import catboost
+
+    model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, one_hot_max_size=255,
+                                        cat_features=list(TEXTS), verbose=0, thread_count=1)
+    model.fit(_filled(x), y)
+    model.save_model(str(folder / "model.cbm"))
+    return folder / "model.cbm"
+
+
+def catboost_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import catboost
+
+    model = catboost.CatBoostRegressor(iterations=ROUNDS, depth=4, one_hot_max_size=255,
+                                       cat_features=list(TEXTS), verbose=0, thread_count=1)
+    model.fit(_filled(x), y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+CATBOOST = ("one-hot categorical splits served as set membership (category found by "
+            "CatBoost's hash); a missing category is served as the filler the model knows "
+            "('missing', 'nan', ...); CTR categoricals (CatBoost's default above "
+            "one_hot_max_size) are refused: retrain with one_hot_max_size=255")
+
 CASES: list[ImportCase] = [
     ImportCase(FAMILY, "XGBClassifier(enable_categorical=True), joblib", "classification",
                xgb_classifier, dtypes="category",
@@ -130,4 +163,8 @@ CASES: list[ImportCase] = [
                note=f"{SERVED}; classes are the data file's labels, sorted"),
     ImportCase(FAMILY, "LightGBM Booster regression, save_model .txt", "regression",
                lgbm_booster_txt_regression, dtypes="category", note=SERVED),
+    ImportCase(FAMILY, "CatBoostClassifier(one_hot_max_size=255), save_model .cbm",
+               "classification", catboost_classifier, note=CATBOOST),
+    ImportCase(FAMILY, "CatBoostRegressor(one_hot_max_size=255), joblib", "regression",
+               catboost_regressor, note=CATBOOST),
 ]

@@ -11,6 +11,7 @@ categories, MISSING_CATEGORY where missing); a numbers-only model the one "input
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
         return convert_catboost(imported, table, regression)
     ensemble, predict = _read(imported)
     columns = _columns(ensemble.features, table)
-    keys = [_keys(f, column, table) for f, column in zip(ensemble.features, columns, strict=True)]
+    codes = [_codes(f, column, table)
+             for f, column in zip(ensemble.features, columns, strict=True)]
     categorical = any(f.categories is not None for f in ensemble.features)
     layout: TabularLayout = "columns" if categorical or any(
         c in table.categories for c in columns) else "matrix"
@@ -48,7 +50,7 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
         inputs = [GraphInput(c, c in table.categories) for c in columns]
         features = tuple(columns)
     output = "variable" if regression else "probabilities"
-    graph = ensemble_onnx(ensemble, inputs, keys, output,
+    graph = ensemble_onnx(ensemble, inputs, codes, output,
                           MATRIX_INPUT if layout == "matrix" else None)
     model = imported.model
 
@@ -65,7 +67,10 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
     return Converted(graph, layout, features, output, classes, original, regression)
 
 
-def _read(imported: ImportedModel) -> tuple[Ensemble, Any]:
+LibraryPredict = Callable[[Any, Any, bool], npt.NDArray[np.float64]]
+
+
+def _read(imported: ImportedModel) -> tuple[Ensemble, LibraryPredict]:
     if imported.kind == "xgboost":
         from training.importing.boosted_xgboost import xgboost_ensemble, xgboost_predict
 
@@ -92,9 +97,10 @@ def _columns(features: tuple[ModelFeature, ...], table: Table) -> list[str]:
                     "--data must hold every column the model takes")
 
 
-def _keys(feature: ModelFeature, column: str, table: Table) -> list[str | float] | None:
-    """How each category code arrives in the served graph: as the CSV's text, or as a
-    number when the data file's column holds numbers."""
+def _codes(feature: ModelFeature, column: str, table: Table
+           ) -> dict[str | float, int] | None:
+    """How each category arrives in the served graph (as the CSV's text, or as a number when
+    the data file's column holds numbers), and its code."""
     if feature.categories is None:
         if column in table.categories:
             raise DataError(f"the model reads {column!r} as numbers, but the data file holds "
@@ -102,9 +108,9 @@ def _keys(feature: ModelFeature, column: str, table: Table) -> list[str | float]
                             "trained on")
         return None
     if column in table.categories:
-        return [_text(c) for c in feature.categories]
+        return {_text(c): code for code, c in enumerate(feature.categories)}
     try:
-        return [float(c) for c in feature.categories]
+        return {float(c): code for code, c in enumerate(feature.categories)}
     except (TypeError, ValueError):
         raise DataError(f"the model's categorical column {column!r} holds text categories "
                         f"{list(feature.categories)[:5]}, but the data file holds numbers "

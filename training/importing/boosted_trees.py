@@ -16,7 +16,7 @@ which every onnxruntime the kit serves with (Lambda, onnxruntime-web) runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,11 +103,11 @@ class _Graph:
 
 
 def ensemble_onnx(ensemble: Ensemble, inputs: Sequence[GraphInput],
-                  category_keys: Sequence[Sequence[str | float] | None],
+                  category_codes: Sequence[Mapping[str | float, int] | None],
                   output: str, matrix_input: str | None = None) -> onnx.ModelProto:
-    """The graph computing ``ensemble``. ``inputs[i]`` and ``category_keys[i]`` say how model
-    feature i arrives: for a categorical feature, the key each category code is sent as
-    (strings for a text column, numbers for a numeric one)."""
+    """The graph computing ``ensemble``. ``inputs[i]`` and ``category_codes[i]`` say how model
+    feature i arrives: for a categorical feature, the code of each value it is sent as
+    (strings for a text column, numbers for a numeric one); any other value is missing."""
     graph = _Graph()
     columns: list[str] = []              # blocks to concatenate, each [N, width]
     column_of: dict[tuple[int, frozenset[int] | None], int] = {}
@@ -128,9 +128,10 @@ def ensemble_onnx(ensemble: Ensemble, inputs: Sequence[GraphInput],
         sets = _sets_of(ensemble, index)
         if not sets:
             continue
-        keys = category_keys[index]
-        assert keys is not None
-        columns.append(_membership(graph, raw, keys, sets, arrives.text))
+        codes = category_codes[index]
+        assert codes is not None and feature.categories is not None
+        columns.append(_membership(graph, raw, codes, len(feature.categories), sets,
+                                   arrives.text))
         for position, members in enumerate(sets):
             column_of[(index, members)] = width + position
         width += len(sets)
@@ -165,23 +166,22 @@ def _sets_of(ensemble: Ensemble, feature: int) -> list[frozenset[int]]:
     return list(seen)
 
 
-def _membership(graph: _Graph, raw: str, keys: Sequence[str | float],
+def _membership(graph: _Graph, raw: str, codes: Mapping[str | float, int], count: int,
                 sets: list[frozenset[int]], text: bool) -> str:
     """[N, len(sets)]: 1.0 where the row's category is in the set, 0.0 where not, NaN where
-    it is missing or was never seen in training (code K)."""
-    count = len(keys)
-    attributes: dict[str, Any] = {"default_int64": count, "values_int64s": list(range(count))}
+    it is missing or was never seen in training (code ``count``)."""
+    attributes: dict[str, Any] = {"default_int64": count, "values_int64s": list(codes.values())}
     if text:
-        attributes["keys_strings"] = [str(k) for k in keys]
+        attributes["keys_strings"] = [str(k) for k in codes]
     else:
-        attributes["keys_floats"] = [float(k) for k in keys]
+        attributes["keys_floats"] = [float(k) for k in codes]
     flat = graph.add("Reshape", [raw, graph.const(np.array([-1]), "flat")], "flat")
-    codes = graph.add("LabelEncoder", [flat], "code", domain="ai.onnx.ml", **attributes)
+    encoded = graph.add("LabelEncoder", [flat], "code", domain="ai.onnx.ml", **attributes)
     table = np.zeros((count + 1, len(sets)), np.float32)
     for position, members in enumerate(sets):
         table[[c for c in members if c < count], position] = 1.0
     table[count, :] = np.nan
-    return graph.add("Gather", [graph.const(table, "members"), codes], "member", axis=0)
+    return graph.add("Gather", [graph.const(table, "members"), encoded], "member", axis=0)
 
 
 def _tree_ensemble(graph: _Graph, ensemble: Ensemble, matrix: str,
