@@ -48,11 +48,12 @@ from featherserve.layers.interpreter import (
     compile_bytecode,
     find_target_interpreter,
 )
-from featherserve.layers.runtime_layer import PYPROJECT, RuntimeTarget, locked_requirements
+from featherserve.layers.runtime_layer import PYPROJECT, locked_requirements
 from featherserve.layers.tiny_onnx import INPUT_NAME, tiny_add_model
-from featherserve.layers.zipping import ZIP_EPOCH
+from featherserve.layers.zipping import ZIP_EPOCH, entries_from_tree
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec
 from model_store.exceptions import IntegrityError
+from model_store.integrity import sha256_file
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -524,13 +525,18 @@ def test_zero_models_builds_and_checks_the_runtime_layer_only(tmp_path):
 
 @pytest.mark.slow
 def test_real_runtime_layer_is_trimmed_and_imports_on_python312():
-    """Downloads wheels (or reuses build/layers/runtime when its key matches)."""
+    """Reuses build/layers/runtime when `featherserve layers` built it (downloads wheels
+    otherwise), configured exactly as that command configures it: never other bytes."""
     from featherserve.layers import DEFAULT_OUT_DIR
+    from featherserve.layers.build import runtime_layer_config
+    from featherserve.layers.runtime_layer import RUNTIME_LOCK
 
-    config = RuntimeLayerConfig(out_dir=DEFAULT_OUT_DIR, requirements=read_runtime_requirements(),
-                                target=RuntimeTarget())
+    config = runtime_layer_config(DEFAULT_OUT_DIR, RUNTIME_LOCK)
+    before = sha256_file(config.zip_path) if config.zip_path.is_file() else None
     search = find_target_interpreter()
     result = build_runtime_layer(config, search)
+    if result.reused:  # what `make layers` built stays byte for byte
+        assert sha256_file(config.zip_path) == before
     tree = result.python_dir
     outside_dist_info = [p for p in tree.rglob("*") if ".dist-info" not in p.as_posix()]
     assert not [p for p in outside_dist_info if p.is_dir() and p.name in ("tests", "include")]
@@ -545,6 +551,36 @@ def test_real_runtime_layer_is_trimmed_and_imports_on_python312():
     assert result.bytecode.compiled and list(tree.glob("numpy/__pycache__/*.cpython-312.pyc"))
     check = check_layer_imports(search.interpreter, tree)
     assert check.ok and check.details["session_ok"] and check.details["bytecode_used"]
+
+
+def test_the_layer_bytes_do_not_depend_on_how_pip_was_asked(tmp_path):
+    """pip marks a package REQUESTED when it is named (`-r lock`: all of them) and not when it
+    comes as a dependency: two installs of the same files differ only there."""
+    trees = []
+    for requested in (("numpy", "jmespath"), ("numpy",)):
+        tree = tmp_path / "-".join(requested) / "python"
+        for name in ("numpy", "jmespath"):
+            package = tree / name
+            package.mkdir(parents=True)
+            (package / "__init__.py").write_text(f"NAME = {name!r}\n")
+            dist_info = tree / f"{name}-1.0.dist-info"
+            dist_info.mkdir()
+            (dist_info / "METADATA").write_text(f"Name: {name}\nVersion: 1.0\n")
+            (dist_info / "INSTALLER").write_text("pip\n")
+            records = [f"{name}/__init__.py,,", f"{dist_info.name}/METADATA,,",
+                       f"{dist_info.name}/INSTALLER,,", f"{dist_info.name}/RECORD,,"]
+            if name in requested:
+                (dist_info / "REQUESTED").write_text("")
+                records.append(f"{dist_info.name}/REQUESTED,,")
+            (dist_info / "RECORD").write_text("\n".join(records) + "\n")
+        results = {r.rule: r for r in trim_tree(tree)}
+        assert results["install-request-markers"].removed_files == len(requested)
+        assert not list(tree.glob("*.dist-info/REQUESTED"))
+        assert "REQUESTED" not in "".join(p.read_text() for p in tree.glob("*.dist-info/RECORD"))
+        spec = LayerSpec(name="runtime", zip_path=tmp_path / f"{len(trees)}.zip",
+                         entries=entries_from_tree(tree, "python"))
+        trees.append(write_layer_zip(spec).zip_path.read_bytes())
+    assert trees[0] == trees[1]
 
 
 def _lock_versions(path: Path) -> dict[str, str]:

@@ -88,13 +88,19 @@ class LayersBuild:
                 "function_zip": self.code.to_dict() if self.code else None}
 
 
+def runtime_layer_config(out_dir: Path, lock: Path, *, rebuild: bool = False
+                         ) -> RuntimeLayerConfig:
+    """The one way the runtime layer is configured (`featherserve layers` and any test that
+    builds it): the same config gives the same build key, hence the same bytes."""
+    return RuntimeLayerConfig(out_dir=out_dir, requirements=locked_requirements(lock),
+                              lock_sha256=sha256_file(lock), rebuild=rebuild)
+
+
 def _runtime_layer(request: LayersRequest, search: InterpreterSearch, run: CommandRunner,
                    log: Callable[[str], None],
                    notes: list[str]) -> tuple[RuntimeLayerResult | None, BuiltLayer | None]:
-    config = RuntimeLayerConfig(out_dir=request.out_dir,
-                                requirements=locked_requirements(request.lock),
-                                lock_sha256=sha256_file(request.lock),
-                                rebuild=request.rebuild_runtime)
+    config = runtime_layer_config(request.out_dir, request.lock,
+                                  rebuild=request.rebuild_runtime)
     if not request.build_runtime:
         if config.zip_path.is_file():
             notes.append("runtime layer not rebuilt (--skip-runtime); sizes from "

@@ -114,6 +114,21 @@ class UnusedDistributionRule:
         return Removal(paths=tuple(_outermost(chosen)), note=note)
 
 
+@dataclass(frozen=True)
+class InstallRequestRule:
+    """Remove the files in each dist-info that record how pip was asked, not what it
+    installed (REQUESTED: named on the command line or a dependency; direct_url.json)."""
+
+    name: str
+    description: str
+    file_names: tuple[str, ...] = ("REQUESTED", "direct_url.json")
+
+    def select(self, root: Path) -> Removal:
+        chosen = [dist_info / name for dist_info in sorted(root.glob("*.dist-info"))
+                  for name in self.file_names if (dist_info / name).is_file()]
+        return Removal(paths=tuple(chosen))
+
+
 _SHARED_LIBRARY = re.compile(r"\.so(\.[0-9]+)*$")
 
 
@@ -194,6 +209,11 @@ DEFAULT_TRIM_RULES: tuple[TrimRule, ...] = (
                            "sympy, mpmath, protobuf, flatbuffers: only onnxruntime's removed "
                            "tooling imports them",
                            distributions=("sympy", "mpmath", "protobuf", "flatbuffers")),
+    # The same lock installed as `-r lock` or as names marks different packages REQUESTED:
+    # without these files the layer's bytes depend only on what is installed.
+    InstallRequestRule("install-request-markers",
+                       "dist-info REQUESTED and direct_url.json (how pip was called, not what "
+                       "it installed)"),
 )
 
 
