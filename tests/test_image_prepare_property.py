@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
+from handlers.runtime.errors import HttpError
 from handlers.runtime.image_inputs import ImageInputs
 from handlers.runtime.settings import Settings
 from model_store.manifest import ImageSpec
@@ -180,8 +181,9 @@ def test_served_and_training_decodes_agree_for_every_format(kind, size, spec, pa
     inputs = ImageInputs(spec, Settings(model_source="unused"))
     body = [{"b64": base64.b64encode(data).decode()}]
     if trained is None:
-        with pytest.raises(Exception, match="blank"):
+        with pytest.raises(HttpError) as refused:
             inputs.from_instances(body)
+        assert (refused.value.status, refused.value.code) == (422, "blank_image")
         return
     served = inputs.from_instances(body)[0]
     assert_documented(served, spec)
