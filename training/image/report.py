@@ -121,10 +121,9 @@ def build_manifest(result: BuildResult) -> Manifest:
             distillation_weight=training.distill_weight,
             seed=result.seed, kit_version=kit_version(), created_at=utc_now(),
             command=command_line()),
+        # For users: what it answers and what to send (scores: metrics; how: lineage).
         description=(f"{name}: {classes}-class image classifier, "
-                     f"{spec.width}x{spec.height} {spec.mode}, "
-                     f"int8 student distilled from a {result.teacher_parameters}-parameter "
-                     f"teacher. {how}"),
+                     f"{spec.width}x{spec.height} {spec.mode}. {how}"),
     )
 
 

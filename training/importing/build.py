@@ -220,6 +220,8 @@ def _manifest(name: str, split: TabularSplit, imported: ImportedModel, converted
                         student=f"imported {imported.name}; {parity}",
                         kit_version=kit_version(), created_at=utc_now(),
                         command=command_line()),
-        description=(f"{name}: imported {imported.name}, predicting "
+        # What was imported, and how, is in the lineage (student).
+        description=(f"{name}: {'regressor' if regression else 'classifier'}"
+                     " predicting "
                      f"{table.target_name!r} from {len(converted.features)} raw columns (send "
                      "the row as in the CSV)."))

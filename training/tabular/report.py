@@ -224,8 +224,7 @@ def build_manifest(result: TabularResult, description: str = "") -> Manifest:
         description=description or (
             f"{result.name}: {kind} predicting {split.table.target_name!r} from "
             f"{len(result.features)} raw columns of {split.source} (send the row as in the "
-            f"CSV: numbers, category strings, null where missing is allowed). A "
-            f"{result.student_parameters}-parameter MLP distilled from {teacher.kind}."),
+            f"CSV: numbers, category strings, null where missing is allowed)."),
     )
 
 
