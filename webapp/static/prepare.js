@@ -244,8 +244,8 @@ function resizeWhole(image, spec) {
     out = resize(image, target[0], target[1]);
   } else if (spec.resize === "fit-pad") {
     const scale = Math.min(target[0] / width, target[1] / height);
-    const w = Math.max(1, roundHalfEven(width * scale));
-    const h = Math.max(1, roundHalfEven(height * scale));
+    const w = Math.min(target[0], Math.max(1, roundHalfEven(width * scale)));
+    const h = Math.min(target[1], Math.max(1, roundHalfEven(height * scale)));
     const small = resize(image, w, h);
     const x0 = Math.floor((target[0] - w) / 2);
     const y0 = Math.floor((target[1] - h) / 2);
@@ -254,13 +254,15 @@ function resizeWhole(image, spec) {
       for (let y = 0; y < h; y++) canvas.set(plane.subarray(y * w, y * w + w), (y0 + y) * target[0] + x0);
       return canvas;
     }) };
-  } else {  // center-crop
-    const scale = Math.max(target[0] / width, target[1] / height);
-    const cropW = target[0] / scale;
-    const cropH = target[1] / scale;
+  } else {  // center-crop: prepare.py's center_crop_box (the side that fits taken exactly)
+    let cropW = width;
+    let cropH = height;
+    if (target[0] * height >= target[1] * width) cropH = Math.min(height, width * target[1] / target[0]);
+    else cropW = Math.min(width, height * target[0] / target[1]);
     const left = (width - cropW) / 2;
     const top = (height - cropH) / 2;
-    out = resize(image, target[0], target[1], [left, top, left + cropW, top + cropH]);
+    out = resize(image, target[0], target[1],
+      [left, top, Math.min(width, left + cropW), Math.min(height, top + cropH)]);
   }
   return out.planes.map((plane) => Float32Array.from(plane));
 }
