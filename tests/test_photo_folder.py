@@ -29,7 +29,7 @@ from handlers.runtime import Settings, serve_model
 from model_store.local import LocalStore
 from tests.support.images import encode, in_mode, png_16bit_rgb, with_orientation
 from training.image import build as image_build
-from training.image.folder import MIN_IMAGES_PER_CLASS
+from training.image.folder import MIN_IMAGES_PER_CLASS, read_image_folder
 
 NAME = "messy_photos"
 COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
@@ -138,6 +138,16 @@ def test_training_reads_the_folder_and_names_the_bad_files(trained, messy_folder
                for w in warnings), warnings
     assert ".DS_Store" not in log
     assert f"split of {3 * PER_CLASS} images" in log
+
+
+def test_the_exif_rotated_jpeg_is_read_upright(messy_folder):
+    path = messy_folder / "blue" / "2024 holiday" / "IMG_0011.JPG"  # SIZES[11], stored sideways
+    with Image.open(path) as stored:
+        assert stored.size == SIZES[11][::-1] and stored.getexif()[0x0112] == 6
+    found = read_image_folder(messy_folder)
+    assert SIZES[11] in [image.size for image in found.images]
+    assert SIZES[11][::-1] not in [image.size for image in found.images]
+    assert found.counts() == [PER_CLASS] * 3 and len(found.skipped) == 2
 
 
 def test_the_model_learned_the_colours(trained):
