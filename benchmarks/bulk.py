@@ -44,7 +44,7 @@ BUCKET = "featherserve-bench-bulk"
 IMAGES = ROOT / "tests" / "images" / "rendered_digits"
 BATCH_MEMORY_MB = 1769  # params.batchMemorySize
 HTTP_MEMORY_MB = 1024  # the models' HTTP functions (featherserve/codegen)
-BATCH_TIMEOUT_S, DEADLINE_MARGIN_S, BATCH_SIZE = 900, 15, 4  # serverless.yml params
+BATCH_TIMEOUT_S, DEADLINE_MARGIN_S, BATCH_SIZE = 900, 15, 1  # serverless.yml params
 # Per request, us-east-1: S3 GET $0.0004/1k, PUT $0.005/1k; SQS $0.40/million.
 S3_GET, S3_PUT, SQS_REQUEST = 0.0004 / 1000, 0.005 / 1000, 0.40 / 1_000_000
 HTTP_BATCH = 64  # the contract's max_batch: the cheapest way to send rows over HTTP
