@@ -98,21 +98,26 @@ def same_marker(a: Any, b: Any) -> bool:
 
 def missing_markers(model: Any, columns: list[str], text: set[str]) -> dict[str, Any]:
     """Each text column's missing value as the user trained with it: the marker an encoder
-    learned as a category, else the one its imputer replaced, else pandas' NaN."""
+    learned as a category (then the branch's other columns share it: one imputer treats them
+    alike), else the one its imputer replaced, else pandas' NaN."""
     markers: dict[str, Any] = {}
     for steps, names in branches(model, columns):
-        for i, column in enumerate(names):
-            if column in text and column not in markers:
-                found = _marker(steps, i)
-                if found is not _NOT_FOUND:
-                    markers[column] = found
+        found = {c: _marker(steps, i) for i, c in enumerate(names) if c in text}
+        learned = [m for m, from_encoder in found.values() if from_encoder]
+        for column, (marker, from_encoder) in found.items():
+            if column in markers:
+                continue
+            if learned and not from_encoder:
+                marker = learned[0]
+            if marker is not _NOT_FOUND:
+                markers[column] = marker
     return {c: markers.get(c, np.nan) for c in columns if c in text}
 
 
 _NOT_FOUND = object()
 
 
-def _marker(steps: list[Any], index: int) -> Any:
+def _marker(steps: list[Any], index: int) -> tuple[Any, bool]:
     candidate: Any = _NOT_FOUND
     for step in steps:
         if _imputer(step):
@@ -120,9 +125,9 @@ def _marker(steps: list[Any], index: int) -> Any:
             continue
         if _encoder(step):
             learned = [v for v in step.categories_[index] if is_missing(v)]
-            return learned[0] if learned else candidate
+            return (learned[0], True) if learned else (candidate, False)
         break
-    return candidate
+    return candidate, False
 
 
 def served_copy(model: Any, columns: list[str], text: set[str],
@@ -136,6 +141,8 @@ def served_copy(model: Any, columns: list[str], text: set[str],
             continue
         for step in steps:
             if _imputer(step):
+                step.statistics_ = np.asarray([_as_sent(v) for v in step.statistics_],
+                                              dtype=object)
                 if all(same_marker(step.missing_values, markers[names[i]]) for i in pending):
                     step.missing_values = MISSING_CATEGORY
                     pending = set()
@@ -145,10 +152,16 @@ def served_copy(model: Any, columns: list[str], text: set[str],
             if _encoder(step):
                 for i in pending:
                     step.categories_[i] = np.asarray(
-                        [MISSING_CATEGORY if is_missing(v) else v for v in step.categories_[i]],
+                        [MISSING_CATEGORY if is_missing(v) else _as_sent(v)
+                         for v in step.categories_[i]],
                         dtype=object)
             break
     return served
+
+
+def _as_sent(value: Any) -> Any:
+    """A boolean category as the handler sends it (its text, "True"/"False")."""
+    return str(bool(value)) if isinstance(value, (bool, np.bool_)) else value
 
 
 def original_frame(frame: pd.DataFrame, features: tuple[str, ...], text: set[str],
