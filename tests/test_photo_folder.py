@@ -4,9 +4,10 @@ The folder (generated here) has three labels told apart by their dominant colour
 format a camera, phone, scanner or web page leaves behind: JPEG (baseline, progressive,
 CMYK, EXIF-rotated), PNG (RGB, palette, alpha, 16-bit), WebP, GIF, BMP and TIFF, from a
 few pixels to a megapixel at aspect ratios up to 1:10, upper-case extensions, a nested
-folder, a hidden file, one truncated JPEG and one text file. ``featherserve train image``
-must read it, warn about the two bad files by name, train, publish to a temporary store;
-``serve_model`` then answers new photos of every served format without an error row.
+folder, hidden files, a zip's ``__MACOSX``, one truncated JPEG and one text file.
+``featherserve train image`` must read it, warn about the two bad files by name, train,
+publish to a temporary store; ``serve_model`` then answers new photos of every served
+format without an error row.
 Folders that cannot make a classifier are refused with the numbers.
 """
 
@@ -104,6 +105,8 @@ def messy_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "red" / "broken.JPG").write_bytes(good[: len(good) // 2])  # an interrupted copy
     (root / "green" / "notes.txt").write_text("shot on the balcony, 5pm\n")
     (root / "blue" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
+    (root / "__MACOSX" / "red").mkdir(parents=True)  # unzipped from a Mac: not a label
+    (root / "__MACOSX" / "red" / "._IMG_0001.PNG").write_bytes(b"\x00\x05\x16\x07" + bytes(60))
     return root
 
 
@@ -136,7 +139,7 @@ def test_training_reads_the_folder_and_names_the_bad_files(trained, messy_folder
                for w in warnings), warnings
     assert any(str(messy_folder / "green" / "notes.txt") in w and "not an image" in w
                for w in warnings), warnings
-    assert ".DS_Store" not in log
+    assert ".DS_Store" not in log and "__MACOSX" not in log
     assert f"split of {3 * PER_CLASS} images" in log
 
 

@@ -4,8 +4,8 @@
 label's images may sit in nested folders below it. Files are recognised by their bytes,
 not their names, so upper-case, missing or wrong extensions all work; what is not an
 image (notes, ``Thumbs.db``), is corrupt or truncated, or is out of ``TRAINING_LIMITS``
-is skipped with a warning naming it. Hidden files and folders (``.DS_Store``, ``.git``)
-are passed over silently.
+is skipped with a warning naming it. Hidden files and folders (``.DS_Store``, ``.git``,
+a zip's ``__MACOSX``) are passed over silently.
 
 Each file is decoded with the handler's own ``decode_for_spec`` (EXIF orientation, JPEG
 draft scale, early box reduction) and checked with ``prepare_image``, so a file a request
@@ -136,4 +136,5 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _hidden(name: str) -> bool:
-    return name.startswith(".")
+    """Dot files and folders, and the resource forks macOS puts in zip files."""
+    return name.startswith(".") or name == "__MACOSX"
