@@ -10,6 +10,7 @@ its value.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -53,9 +54,8 @@ def lightgbm_ensemble(model: Any) -> Ensemble:
                                     "variants, poisson, gamma, tweedie)")
     if objective not in ("binary", "multiclassova"):
         scale = 1.0
-    infos = dump.get("feature_infos", {})
     names = list(dump["feature_names"])
-    categorical = [n for n in names if infos.get(n, {}).get("values")]
+    categorical = _categorical(booster, dump, names)
     features = _features(names, categorical, booster.pandas_categorical)
     trees_info = dump["tree_info"]
     if dump.get("average_output"):  # random-forest mode: the mean of the trees
@@ -63,6 +63,17 @@ def lightgbm_ensemble(model: Any) -> Ensemble:
     trees = tuple(Tree(_nodes(info["tree_structure"], scale, names),
                        target=index % targets) for index, info in enumerate(trees_info))
     return Ensemble("lightgbm", features, trees, targets, (0.0,) * targets, link)
+
+
+def _categorical(booster: Any, dump: dict[str, Any], names: list[str]) -> list[str]:
+    """The categorical features, in order, as training declared them (the model file's
+    ``categorical_feature`` parameter: ``feature_infos`` leaves out a feature with one value)."""
+    declared = re.search(r"^\[categorical_feature: ?([0-9, ]*)\]$", booster.model_to_string(),
+                         re.MULTILINE)
+    if declared and declared.group(1).strip():
+        return [names[int(i)] for i in declared.group(1).split(",")]
+    infos = dump.get("feature_infos", {})
+    return [n for n in names if infos.get(n, {}).get("values")]
 
 
 def _features(names: list[str], categorical: list[str],

@@ -207,9 +207,10 @@ def _tree_ensemble(graph: _Graph, ensemble: Ensemble, matrix: str,
                 nodes["target_weights"].append(float(np.float32(node.value)))
                 continue
             if node.members is None:
-                # True branch: left. x <= t on float32 inputs is x <= the float32 at or below t.
-                threshold = _float32_at_most(node.threshold) if node.inclusive \
-                    else float(np.float32(node.threshold))
+                # True branch: left. The nearest float32 keeps x <= t for every x <= t
+                # (rounding is monotonic); a value just above t can only flip when the two
+                # are closer than float32 tells apart, which the parity gate would show.
+                threshold = _float32(node.threshold)
                 mode = "BRANCH_LEQ" if node.inclusive else "BRANCH_LT"
                 true_node, false_node = node.left, node.right
                 feature = column_of[(node.feature, None)]
@@ -233,12 +234,9 @@ def _tree_ensemble(graph: _Graph, ensemble: Ensemble, matrix: str,
                      **nodes)
 
 
-def _float32_at_most(value: float) -> float:
+def _float32(value: float) -> float:
     with np.errstate(over="ignore"):  # LightGBM's 1e300 "everything" thresholds → ±inf
-        single = np.float32(value)
-    if float(single) > value:
-        single = np.nextafter(single, np.float32(-np.inf))
-    return float(single)
+        return float(np.float32(value))
 
 
 def _link(graph: _Graph, link: Link, margins: str, output: str) -> None:

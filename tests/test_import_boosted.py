@@ -1,0 +1,211 @@
+"""Boosted trees with native categorical columns: the converted graph against the library
+over generated tables (category counts, missing shares, classes), early stopping and binary
+targets through the real handler, and CatBoost's CTR models refused with what to change.
+The matrix cases themselves live in ``tests/support/import_cases_boosted.py``."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers.runtime import Settings, serve_model
+from tests.support.import_cases import TEXTS, mixed_table
+from training.errors import UnsupportedModelError
+from training.importing.build import import_model
+from training.importing.convert import convert
+from training.importing.loaders import load_model_file
+from training.tabular.preprocess import onnx_feeds
+from training.tabular.table import read_table
+
+LIBRARIES = ("xgboost", "lightgbm", "catboost")
+# ai.onnx.ml opset 3 and these standard operators: what onnxruntime-web runs too.
+OPERATORS = {"Reshape", "LabelEncoder", "Gather", "Concat", "Slice", "TreeEnsembleRegressor",
+             "Identity", "Softmax", "Sigmoid", "Sub", "Exp"}
+
+
+def _table(seed: int, rows: int, categories: int, missing: float, classes: int
+           ) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names = [f"c{i:02d}" for i in range(categories)]
+    frame = pd.DataFrame({"size": rng.normal(0, 1, rows).round(3),
+                          "kind": rng.choice(names, rows),
+                          "shade": rng.choice(["dark", "light"], rows),
+                          "count": rng.integers(0, 9, rows).astype(float)})
+    effect = dict(zip(names, rng.normal(0, 1.5, categories), strict=True))
+    signal = frame["size"] + frame["kind"].map(effect) + (frame["shade"] == "dark") * 0.7
+    for column in frame.columns:
+        frame[column] = frame[column].astype(object).where(rng.random(rows) >= missing, None)
+    if classes:
+        edges = np.quantile(signal, np.linspace(0, 1, classes + 1)[1:-1])
+        frame["y"] = [f"k{int(np.searchsorted(edges, v))}" for v in signal]
+    else:
+        frame["y"] = (signal * 10).round(3)
+    return frame
+
+
+def _fit(library: str, x: pd.DataFrame, y: pd.Series, classes: int, folder: Path) -> Path:
+    x = x.copy()
+    x["size"], x["count"] = x["size"].astype(float), x["count"].astype(float)
+    if library == "catboost":
+        import catboost
+
+        for column in ("kind", "shade"):
+            x[column] = x[column].where(x[column].notna(), "nan").astype(str)
+        kind = catboost.CatBoostClassifier if classes else catboost.CatBoostRegressor
+        model: Any = kind(iterations=15, depth=3, one_hot_max_size=255, verbose=0,
+                          cat_features=["kind", "shade"], thread_count=1)
+        model.fit(x, y)
+        model.save_model(str(folder / "model.cbm"))
+        return folder / "model.cbm"
+    for column in ("kind", "shade"):
+        x[column] = x[column].astype("category")
+    if library == "xgboost":
+        import xgboost
+
+        target = np.searchsorted(sorted(set(y)), y) if classes else y
+        kind = xgboost.XGBClassifier if classes else xgboost.XGBRegressor
+        model = kind(n_estimators=15, max_depth=3, enable_categorical=True,
+                     tree_method="hist", max_cat_to_onehot=2, n_jobs=1)
+        model.fit(x, target)
+    else:
+        import lightgbm
+
+        kind = lightgbm.LGBMClassifier if classes else lightgbm.LGBMRegressor
+        model = kind(n_estimators=15, num_leaves=7, min_child_samples=3,
+                     min_data_per_group=3, cat_smooth=1, verbose=-1, n_jobs=1)
+        model.fit(x, y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(library=st.sampled_from(LIBRARIES), seed=st.integers(0, 1000),
+       categories=st.integers(1, 25), missing=st.sampled_from([0.0, 0.05, 0.3]),
+       classes=st.sampled_from([0, 2, 3]))
+def test_graph_matches_the_library_over_generated_tables(
+        tmp_path: Path, library: str, seed: int, categories: int, missing: float,
+        classes: int) -> None:
+    frame = _table(seed, 160, categories, missing, classes)
+    if classes and frame["y"].nunique() < 2:
+        return
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # hypothesis replays examples
+    model_file = _fit(library, frame.iloc[:120].drop(columns="y"), frame["y"].iloc[:120],
+                      classes, folder)
+    rest = frame.iloc[120:].copy()
+    rest.loc[rest.index[:3], "kind"] = ["never-seen", None, "c99"]
+    rest.loc[rest.index[3], "size"] = None
+    rest.to_csv(folder / "rows.csv", index=False)
+    table = read_table(folder / "rows.csv", "y")
+    imported = load_model_file(model_file)
+    converted = convert(imported, table, regression=not classes)
+    assert isinstance(converted.model, onnx.ModelProto)
+    assert {n.op_type for n in converted.model.graph.node} <= OPERATORS
+    session = ort.InferenceSession(converted.model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    served = session.run([converted.output_name],
+                         onnx_feeds(table.frame, converted.layout, table))[0]
+    assert converted.original is not None
+    expected = converted.original(table.frame)
+    np.testing.assert_allclose(np.asarray(served, np.float64).reshape(expected.shape), expected,
+                               atol=1e-4, rtol=1e-4)
+
+
+def _served_labels(store: Path, name: str, rows: list[dict[str, Any]]) -> list[str]:
+    handler = serve_model(name, settings=Settings(model_source=str(store)))
+    path = f"/models/{name}/predict"
+    response = handler({"version": "2.0", "routeKey": f"POST {path}", "rawPath": path,
+                        "headers": {"content-type": "application/json"},
+                        "requestContext": {"http": {"method": "POST", "path": path},
+                                           "requestId": "t"},
+                        "body": json.dumps({"instances": rows}), "isBase64Encoded": False},
+                       None)
+    assert response["statusCode"] == 200, response["body"]
+    return [p["label"] for p in json.loads(response["body"])["predictions"]]
+
+
+def _instances(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else v)
+             for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_binary_model_with_early_stopping_answers_like_the_library(
+        tmp_path: Path, library: str) -> None:
+    raw, target = mixed_table("classification", 320, seed=3)
+    raw[target] = np.where(raw[target] == "high", "yes", "no")
+    x = raw.drop(columns=target)
+    for column in TEXTS:
+        x[column] = x[column].astype("category")
+    y = (raw[target] == "yes").astype(int)
+    fit, valid = slice(0, 200), slice(200, 260)
+    if library == "xgboost":
+        import xgboost
+
+        model: Any = xgboost.XGBClassifier(n_estimators=300, learning_rate=0.3, max_depth=4,
+                                           enable_categorical=True, tree_method="hist",
+                                           early_stopping_rounds=5)
+        model.fit(x[fit], y[fit], eval_set=[(x[valid], y[valid])], verbose=False)
+        assert model.best_iteration < 299
+        model.save_model(str(tmp_path / "model.json"))
+        model_file = tmp_path / "model.json"
+    else:
+        import lightgbm
+
+        model = lightgbm.LGBMClassifier(n_estimators=300, learning_rate=0.3, num_leaves=15,
+                                        min_child_samples=5, verbose=-1)
+        model.fit(x[fit], y[fit], eval_set=[(x[valid], y[valid])],
+                  callbacks=[lightgbm.early_stopping(5, verbose=False)])
+        assert model.best_iteration_ < 300
+        model.booster_.save_model(str(tmp_path / "model.txt"))
+        model_file = tmp_path / "model.txt"
+    held = raw.iloc[260:].reset_index(drop=True)
+    for i, column in enumerate(c for c in held.columns if c != target):  # one missing each
+        held.loc[i, column] = None
+    held.to_csv(tmp_path / "rows.csv", index=False)
+    store = tmp_path / "store"
+
+    manifest = import_model("boosted", model_file, data=tmp_path / "rows.csv", target=target,
+                            store_root=store, report_dir=tmp_path / "reports", quick=True)
+
+    assert manifest.labels == ("no", "yes") and manifest.input.layout == "columns"
+    features = held.drop(columns=target)
+    frame = features.copy()
+    for column in TEXTS:
+        frame[column] = pd.Categorical(frame[column], categories=x[column].cat.categories)
+    for column in ("length", "width", "weight", "age"):
+        frame[column] = frame[column].astype(float)
+    expected = ["yes" if p == 1 else "no" for p in model.predict(frame)]
+    assert _served_labels(store, "boosted", _instances(features)) == expected
+
+
+def test_catboost_target_statistics_are_refused_with_what_to_change(tmp_path: Path) -> None:
+    import catboost
+
+    raw, target = mixed_table("classification", 200, seed=5)
+    x = raw.drop(columns=target)
+    for column in TEXTS:
+        x[column] = x[column].astype(object).where(x[column].notna(), "missing")
+    model = catboost.CatBoostClassifier(iterations=10, depth=3, verbose=0, thread_count=1,
+                                        cat_features=list(TEXTS))  # CTRs: the default
+    model.fit(x, raw[target])
+    model.save_model(str(tmp_path / "model.cbm"))
+    raw.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(UnsupportedModelError) as refused:
+        import_model("ctr", tmp_path / "model.cbm", data=tmp_path / "rows.csv", target=target,
+                     store_root=tmp_path / "store", report_dir=tmp_path / "reports")
+    message = str(refused.value)
+    assert "target statistics" in message and "one_hot_max_size" in message
+    assert "colour" in message
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
