@@ -4,8 +4,9 @@
 deep inside the parser) and turns a 400-digit integer into an ``int`` that no float can
 hold. So before parsing, a linear pre-scan measures the nesting depth (brackets inside
 strings do not count) and refuses anything deeper than ``MAX_JSON_DEPTH``; while parsing,
-integers longer than a float can carry become ``inf``, exactly what the literal ``1e400``
-becomes, so the instance validator answers both with the same 422 naming the feature.
+integers of float's largest width or more (309 digits: ``2`` and 308 zeros is already past
+float's range) become floats, ``inf`` when too large, exactly what the literal ``1e400``
+becomes, so the instance validator answers all of them with the same 422 naming the feature.
 
 It also counts the values (every ``,`` ``[`` ``{`` outside strings starts one): a 4.5 MB
 body of ``[],[],...`` is 1.5 million Python lists, ~100 MB and half a second to build,
@@ -33,8 +34,9 @@ _STRING = re.compile(rb'"[^"]*"')
 _DEPTH_STEP = np.zeros(256, dtype=np.int8)
 _DEPTH_STEP[list(b"[{")] = 1
 _DEPTH_STEP[list(b"]}")] = -1
-# float's largest finite value has 309 digits; an integer literal longer than this is inf.
-_MAX_INT_DIGITS = 309
+# float's largest finite value has 309 digits: an integer literal of 308 digits or fewer
+# always fits a float; a longer one is read as a float (``inf`` when beyond its range).
+_MAX_INT_DIGITS = 308
 
 
 def parse_json(data: bytes | str, what: str = "the body", hint: str = "") -> Any:

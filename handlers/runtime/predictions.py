@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from handlers.runtime.errors import UnprocessableInstance
 from model_store.manifest import Manifest
 
 
@@ -22,6 +23,7 @@ class ClassificationResults:
 
     def to_predictions(self, outputs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
         scores = _softmax(outputs) if self._needs_softmax else outputs.astype(np.float64)
+        _require_finite(scores)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
         labels = self.labels
         predictions = []
@@ -51,7 +53,20 @@ class RegressionResults:
 
     def to_predictions(self, outputs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
         values = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+        _require_finite(values)
         return [{"value": float(value)} for value in values]
+
+
+def _require_finite(values: np.ndarray) -> None:
+    """A finite input can still overflow inside the graph (3e38 through a scaler): that
+    instance gets a 422, not a NaN that JSON cannot carry."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        row = int(np.argmin(finite.reshape(len(values), -1).all(axis=1)))
+        raise UnprocessableInstance(
+            f"instances[{row}]: the model's output is not a finite number for this instance; "
+            "its values are likely far outside the range the model was trained on (GET the "
+            "model's card for each feature's min and max)", code="non_finite_output")
 
 
 def results_for(manifest: Manifest) -> ClassificationResults | RegressionResults:

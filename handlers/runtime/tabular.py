@@ -20,6 +20,7 @@ from model_store.manifest import MISSING_CATEGORY, Feature, TabularSpec
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NUMBER_TYPES = frozenset((int, float))
 _SHOWN_CATEGORIES = 10
+_SHOWN_DIGITS = 20
 
 Value = float | str
 
@@ -148,17 +149,30 @@ class TabularInputs:
             raise UnprocessableInstance(
                 f"{where}: feature {name!r} must be a number, not {_json_type(value)}",
                 code="invalid_feature_value")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range (2 and 308 zeros)
+            number = math.inf
         if not math.isfinite(number) or abs(number) > _FLOAT32_MAX:
             raise UnprocessableInstance(
-                f"{where}: feature {name!r} must be a finite number, got {value!r}",
-                code="non_finite_value")
+                f"{where}: feature {name!r} must be a finite number within ±{_FLOAT32_MAX:.4g}"
+                f" (float32), got {_shown_number(value)}", code="non_finite_value")
         return number
 
 
 def _quote(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _shown_number(value: int | float) -> str:
+    """A number as the client wrote it, but a 300-digit integer as its size only."""
+    if isinstance(value, int) and abs(value) >= 10**_SHOWN_DIGITS:
+        digits = len(str(abs(value)))
+        return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
+    if isinstance(value, float) and math.isinf(value):  # Infinity, 1e400, 2 and 308 zeros
+        return f"{'-' if value < 0 else ''}Infinity or a number beyond float's range"
+    return repr(value)
 
 
 def _json_type(value: Any) -> str:

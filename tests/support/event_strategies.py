@@ -22,6 +22,17 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.support.contract import INTERNAL_DETAIL
+from tests.support.json_text import (
+    EDGES,
+    KEYS,
+    NUMBERS,
+    ODD_STRINGS,
+    VALUES,
+    arr,
+    dumps,
+    obj,
+    strings,
+)
 
 SHAPES = ("rest_v1", "http_api_v2", "function_url", "alb_single", "alb_multi", "sls_local",
           "malformed")
@@ -99,24 +110,55 @@ def base64_text(draw: st.DrawFn, data: bytes) -> str:
     return encoded
 
 
+POSITIONS = ("feature_value", "feature_value", "feature_value", "feature_value", "instance",
+             "instance_key", "instances", "top_level_key", "top_level")
+
+
+@st.composite
+def hostile_at(draw: st.DrawFn, where: str, instances: list[str],
+               members: list[tuple[str, str]] | None = None) -> str:
+    """A body ``{"instances": [...]}`` with a drawn JSON value at ``where``: the instances
+    list, one instance, a key of the top-level object (duplicates too), or the whole body.
+
+    ``members``: one instance's (key, value) texts, for a hostile key beside them.
+    """
+    index = draw(st.integers(0, max(len(instances) - 1, 0)))
+    if where == "instance" and instances:
+        instances[index] = draw(VALUES)
+    elif where == "instance_key" and members is not None and instances:
+        extra = (draw(st.one_of(KEYS, st.sampled_from([key for key, _ in members]))),
+                 draw(VALUES))
+        members.insert(draw(st.integers(0, len(members))), extra)
+        instances[index] = obj(members)
+    listed = draw(VALUES) if where == "instances" else arr(instances)
+    top = [('"instances"', listed)]
+    if where == "top_level_key":
+        top.insert(draw(st.integers(0, 1)), (draw(KEYS), draw(VALUES)))
+    return draw(VALUES) if where == "top_level" else obj(top)
+
+
 @st.composite
 def tabular_body(draw: st.DrawFn, features: tuple[str, ...]) -> bytes:
-    numbers = st.one_of(st.floats(-1e6, 1e6), st.integers(-1000, 1000))
-    row_object = st.fixed_dictionaries({f: numbers for f in features})
-    row_list = st.lists(numbers, min_size=len(features), max_size=len(features))
-    good = draw(st.lists(st.one_of(row_object, row_list), min_size=1, max_size=3))
-    kind = draw(st.sampled_from(["valid", "valid", "mutated", "any_json", "hostile", "text"]))
-    if kind == "valid":
-        return json.dumps({"instances": good}).encode()
-    if kind == "mutated":
-        instances: Any = [draw(st.one_of(ANY_JSON, st.just(r))) for r in good]
-        if draw(st.booleans()) and isinstance(instances[0], dict):
-            instances[0].pop(next(iter(instances[0]), None), None)
-        payload = draw(st.sampled_from([{"instances": instances}, {"instances": instances,
-                                                                     "extra": 1}, instances]))
-        return json.dumps(payload).encode()
-    if kind == "any_json":
-        return json.dumps(draw(ANY_JSON)).encode()
+    numbers = st.one_of(st.floats(-1e6, 1e6), st.integers(-1000, 1000)).map(dumps)
+    rows = [[draw(numbers) for _ in features] for _ in range(draw(st.integers(1, 3)))]
+    as_object = [draw(st.booleans()) for _ in rows]
+    kind = draw(st.sampled_from(["valid", "positioned", "positioned", "positioned",
+                                 "positioned", "hostile", "text"]))
+    if kind in ("valid", "positioned"):
+        where = draw(st.sampled_from(POSITIONS)) if kind == "positioned" else ""
+        row = draw(st.integers(0, len(rows) - 1))
+        if where == "feature_value":
+            rows[row][draw(st.integers(0, len(features) - 1))] = draw(
+                (EDGES, EDGES, NUMBERS, VALUES)[draw(st.integers(0, 3))])
+        members = [(dumps(name), value) for name, value in zip(features, rows[row],
+                                                                strict=True)]
+        if where == "instance_key":
+            as_object[row] = True
+        instances = [obj(list(zip(map(dumps, features), r, strict=True))) if is_object
+                     else arr(r) for r, is_object in zip(rows, as_object, strict=True)]
+        instances.insert(0, instances.pop(row))  # the instance with the value goes first
+        members_at = members if where == "instance_key" else None
+        return draw(hostile_at(where, instances, members_at)).encode("utf-8", "surrogatepass")
     if kind == "hostile":
         return draw(st.sampled_from([
             b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}",
@@ -135,7 +177,7 @@ def tabular_body(draw: st.DrawFn, features: tuple[str, ...]) -> bytes:
 @st.composite
 def image_body(draw: st.DrawFn) -> tuple[bytes, str | None]:
     """(body, a Content-Type that fits it) for an image model."""
-    kind = draw(st.sampled_from(["raw", "json", "json", "other"]))
+    kind = draw(st.sampled_from(["raw", "json", "json", "positioned", "positioned", "other"]))
     if kind == "raw":
         return draw(image_bytes()), draw(st.sampled_from(
             ["image/png", "application/octet-stream", None, "image/jpeg"]))
@@ -145,7 +187,31 @@ def image_body(draw: st.DrawFn) -> tuple[bytes, str | None]:
         if draw(st.booleans()):
             instances.append(draw(ANY_JSON))
         return json.dumps({"instances": instances}).encode(), "application/json"
+    if kind == "positioned":
+        where = draw(st.sampled_from(["b64_value", "b64_value", "instance", "instance_key",
+                                      "instances", "top_level_key", "top_level"]))
+        images = [dumps(draw(base64_text(draw(st.sampled_from(IMAGES)))))
+                  for _ in range(draw(st.integers(1, 2)))]
+        if where == "b64_value":
+            images[0] = draw(st.one_of(VALUES, strings()))
+        members = [('"b64"', images[0])]
+        instances = [obj([('"b64"', image)]) for image in images]
+        body = draw(hostile_at(where, instances, members if where == "instance_key" else None))
+        return body.encode("utf-8", "surrogatepass"), "application/json"
     return draw(st.binary(max_size=200)), draw(st.sampled_from(CONTENT_TYPES))
+
+
+HEADER_NAMES = ("content-length", "Content-Length", "Content-Type", "Content-Encoding",
+                "x-forwarded-for", "accept", "x-amzn-trace-id", "origin", "x-api-key",
+                "transfer-encoding", "expect", "x-\u00e9", "")
+
+
+@st.composite
+def header_values(draw: st.DrawFn) -> Any:
+    """A header or query value: mostly text (numbers at their edges, odd strings), and, as
+    hand-written events may carry them, any JSON value."""
+    return draw(st.one_of(NUMBERS, NUMBERS, st.text(max_size=12),
+                          st.sampled_from(ODD_STRINGS), ANY_JSON))
 
 
 @st.composite
@@ -154,29 +220,37 @@ def requests(draw: st.DrawFn, model: str, features: tuple[str, ...] | None
     """A request to a model: tabular when ``features`` is given, otherwise an image model."""
     # Mostly the predict route with POST, so that bodies are what gets exercised.
     predict = f"/models/{model}/predict"
-    route = draw(st.sampled_from([predict] * 12 + [
+    route = draw(st.sampled_from([predict] * 24 + [
         f"/models/{model}", f"/models/{model}/predict/", "/models/other/predict",
         f"/dev/models/{model}/predict", "/", "/models"]))
     path = route if draw(st.integers(0, 9)) else "/" + draw(SAFE_TEXT)
     method = "POST" if draw(st.integers(0, 4)) else draw(st.sampled_from(METHODS))
     if features is not None:
-        body, content_type = draw(tabular_body(features)), draw(st.sampled_from(CONTENT_TYPES))
+        body = draw(tabular_body(features))
+        content_type = draw(st.sampled_from(CONTENT_TYPES)) if draw(
+            st.integers(0, 3)) == 0 else "application/json"
     else:
         body, content_type = draw(image_body())
-    headers: dict[str, str] = {}
+    headers: dict[str, Any] = {}
     if content_type is not None:
         headers["content-type"] = content_type
-    encoding = draw(st.sampled_from(ENCODINGS))
+    encoding = draw(st.sampled_from(ENCODINGS)) if draw(st.integers(0, 3)) == 0 else None
     if encoding is not None:
         headers["content-encoding"] = encoding
         if encoding in ("gzip", "x-gzip") and draw(st.booleans()):
             body = gzip.compress(body)
         elif encoding == "deflate" and draw(st.booleans()):
             body = zlib.compress(body)
-    query: dict[str, str] = {}
+    if draw(st.integers(0, 2)) == 0:  # headers (Content-Length too) at every value kind
+        headers.update(draw(st.dictionaries(st.sampled_from(HEADER_NAMES), header_values(),
+                                            min_size=1, max_size=3)))
+    query: dict[str, Any] = {}
     if draw(st.booleans()):
         query["top_k"] = draw(st.one_of(
             st.sampled_from(["1", "2", "3", "0", "-1", "²", "٣", "1,2", " 2", "", "9" * 4301]),
-            st.text(max_size=8)))
+            NUMBERS, st.text(max_size=8)))
+    if draw(st.integers(0, 3)) == 0:
+        query[draw(st.one_of(st.sampled_from(["max_batch", "top_k ", "TOP_K", "b64"]),
+                             st.text(max_size=6)))] = draw(header_values())
     return {"method": method, "path": path, "headers": headers,
             "query": query, "body": body}

@@ -126,7 +126,12 @@ def decode_body(event: LambdaEvent) -> bytes:
     if body is None:
         return b""
     if isinstance(body, dict | list):
-        return json.dumps(body).encode("utf-8", "surrogatepass")
+        try:
+            return json.dumps(body).encode("utf-8", "surrogatepass")
+        except (ValueError, RecursionError):  # an int of 4,301+ digits; nesting ~1,000 deep
+            raise invalid_event("the event's 'body' object is too deeply nested or holds a "
+                                "number too long to read; send the body as a JSON string"
+                                ) from None
     if not isinstance(body, str):
         raise invalid_event(f"the event's 'body' must be a string, not {_json_type(body)}")
     if not is_true(event.get("isBase64Encoded")):
