@@ -207,6 +207,8 @@ def _web_paths(entries: Sequence[CatalogEntry], max_batch: int) -> dict[str, Any
                             "description": "a served model",
                             "schema": {"type": "string", "enum": names}}],
             "responses": {"200": {"description": "HTML", "content": html},
+                          "400": {"description": "an encoded / or \\ in the name (%2F, %5C)",
+                                  "content": {"application/json": error["application/json"]}},
                           "404": {"description": "no such model (an HTML page for a "
                                   "browser, the Error JSON otherwise)", "content": error}}}},
     }
