@@ -74,12 +74,14 @@ def register(commands: Any) -> None:
 
     imported = commands.add_parser(
         "import", parents=[common],
-        help="convert a model trained elsewhere (scikit-learn, XGBoost, LightGBM, ONNX), "
+        help="convert a model trained elsewhere (scikit-learn, XGBoost, LightGBM, CatBoost, "
+             "ONNX), "
              "check parity on your data, publish and serve it")
     imported.add_argument("name", help="the model's name (lower-case letters, digits, _)")
     imported.add_argument("model_file", type=Path,
-                          help=".joblib/.pkl (scikit-learn), .json/.ubj (XGBoost), .txt "
-                               "(LightGBM) or .onnx")
+                          help=".joblib/.pkl (scikit-learn, or a pickled XGBoost/LightGBM/"
+                               "CatBoost model), .json/.ubj (XGBoost), .txt (LightGBM), "
+                               ".cbm (CatBoost) or .onnx")
     _table_arguments(imported)
     imported.add_argument("--distil", action="store_true",
                           help="use the imported model as the teacher of a small student")
