@@ -19,7 +19,7 @@ def load_service_config(path: Path) -> dict[str, Any]:
 
     config: dict[str, Any] = yaml.safe_load(path.read_text())
     for key, value in list(config.items()):
-        match = _WHOLE_FILE.match(value) if isinstance(value, str) else None
+        match = _WHOLE_FILE.fullmatch(value) if isinstance(value, str) else None
         if match:
             config[key] = yaml.safe_load((path.parent / match.group(1)).read_text()) or {}
     return config

@@ -35,7 +35,7 @@ class AliasError(ModelStoreError):
 def check_alias_name(alias: str) -> None:
     if alias == LATEST:
         raise AliasError("'latest' always names the newest version; it cannot be moved")
-    if not ALIAS_PATTERN.match(alias) or VERSION_PATTERN.match(alias):
+    if not ALIAS_PATTERN.fullmatch(alias) or VERSION_PATTERN.fullmatch(alias):
         raise AliasError(f"alias {alias!r} must be a lower-case word, not a number")
 
 
@@ -61,7 +61,7 @@ class AliasTable:
             targets, history = data, {}
         if not isinstance(history, dict):
             raise ModelStoreError(f"{where}: 'history' must be an object of lists")
-        return cls(targets={str(k): _version(v, where) for k, v in targets.items()
+        return cls(targets={_alias(k, where): _version(v, where) for k, v in targets.items()
                             if k != LATEST},
                    history={str(k): tuple(_version(v, where) for v in _list(vs, where))
                             for k, vs in history.items() if vs})
@@ -108,7 +108,7 @@ class AliasTable:
 def resolve_ref(model: str, ref: str, versions: Sequence[str],
                 read_table: Callable[[], AliasTable]) -> str:
     """The version ``ref`` names among ``versions`` (non-empty, ascending)."""
-    if VERSION_PATTERN.match(ref):
+    if VERSION_PATTERN.fullmatch(ref):
         if ref not in versions:
             raise VersionNotFoundError(
                 f"model {model!r} has no version {ref}; versions: {', '.join(versions)}")
@@ -124,10 +124,17 @@ def resolve_ref(model: str, ref: str, versions: Sequence[str],
     return aliases[ref]
 
 
+def _alias(value: Any, where: str) -> str:
+    text = str(value)
+    if not ALIAS_PATTERN.fullmatch(text):
+        raise ModelStoreError(f"{where}: {text[:80]!r} is not an alias name")
+    return text
+
+
 def _version(value: Any, where: str) -> str:
     text = str(value)
-    if not VERSION_PATTERN.match(text):
-        raise ModelStoreError(f"{where}: {value!r} is not a version number")
+    if not VERSION_PATTERN.fullmatch(text):
+        raise ModelStoreError(f"{where}: {text[:80]!r} is not a version number")
     return text
 
 

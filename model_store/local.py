@@ -85,14 +85,14 @@ class LocalStore:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and NAME_PATTERN.match(p.name) and self.versions(p.name))
+                      if p.is_dir() and NAME_PATTERN.fullmatch(p.name) and self.versions(p.name))
 
     def versions(self, name: str) -> list[str]:
         folder = self.root / name
         if not folder.is_dir():
             return []
         found = [p.name for p in folder.iterdir()
-                 if VERSION_PATTERN.match(p.name) and (p / MANIFEST_FILE).is_file()]
+                 if VERSION_PATTERN.fullmatch(p.name) and (p / MANIFEST_FILE).is_file()]
         return sorted(found, key=int)
 
     def aliases(self, name: str) -> dict[str, str]:

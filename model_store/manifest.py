@@ -167,18 +167,18 @@ class Manifest:
     def _validate(self) -> None:
         require(self.schema_version == SCHEMA_VERSION, "schema_version",
                 f"unsupported {self.schema_version}, this kit reads {SCHEMA_VERSION}")
-        require(bool(NAME_PATTERN.match(self.name)), "name",
+        require(bool(NAME_PATTERN.fullmatch(self.name)), "name",
                 f"{self.name!r} must be lower-case letters, digits and '_' (max 63)")
         require(self.task in TASKS, "task", f"{self.task!r} is not one of {TASKS}")
-        require(not self.version or bool(VERSION_PATTERN.match(self.version)), "version",
+        require(not self.version or bool(VERSION_PATTERN.fullmatch(self.version)), "version",
                 f"{self.version!r} must be a positive integer")
-        require(not self.sha256 or bool(SHA256_PATTERN.match(self.sha256)), "sha256",
+        require(not self.sha256 or bool(SHA256_PATTERN.fullmatch(self.sha256)), "sha256",
                 "must be 64 lower-case hex digits")
         require(bool(self.version) == bool(self.sha256), "version",
                 "version and sha256 are set together, by the store")
         require(self.bytes >= 0 and (not self.sha256 or self.bytes > 0), "bytes",
                 "must be positive once published")
-        require(bool(MODEL_FILE_PATTERN.match(self.file)), "file",
+        require(bool(MODEL_FILE_PATTERN.fullmatch(self.file)), "file",
                 f"{self.file!r} must be a plain .onnx or .ort file name")
         require(self.output.kind in OUTPUT_KINDS, "output.kind", f"{self.output.kind!r}")
         require(bool(self.input_name) and bool(self.output.name), "input_name",

@@ -66,13 +66,13 @@ class S3Store:
     # -- reading -------------------------------------------------------------------------
     def names(self) -> list[str]:
         found = self._subfolders(self.location.models_prefix(), "list models")
-        return sorted(n for n in found if NAME_PATTERN.match(n))
+        return sorted(n for n in found if NAME_PATTERN.fullmatch(n))
 
     def versions(self, name: str) -> list[str]:
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             return []
         found = self._subfolders(self.location.model_prefix(name), f"list versions of {name}")
-        return sorted((v for v in found if VERSION_PATTERN.match(v)), key=int)
+        return sorted((v for v in found if VERSION_PATTERN.fullmatch(v)), key=int)
 
     def aliases(self, name: str) -> dict[str, str]:
         latest = self._versions_or_raise(name)[-1]
@@ -89,9 +89,9 @@ class S3Store:
 
     def manifest(self, name: str, ref: str = LATEST) -> Manifest:
         # A pinned version needs no listing: one GET (the listing only explains a miss).
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             self._versions_or_raise(name)
-        version = ref if VERSION_PATTERN.match(ref) else self.resolve(name, ref)
+        version = ref if VERSION_PATTERN.fullmatch(ref) else self.resolve(name, ref)
         key = self.location.manifest_key(name, version)
         raw = self._get(key, f"read manifest of {name} v{version}")
         if raw is None:
@@ -223,7 +223,7 @@ class S3Store:
     def _published_with(self, name: str, digest: str) -> Manifest | None:
         """The version of ``name`` holding exactly these bytes, found in O(1) by its marker."""
         marker = self._get(self.location.marker_key(name, digest), f"look up {name} by sha256")
-        if marker is None or not VERSION_PATTERN.match(marker.decode(errors="replace")):
+        if marker is None or not VERSION_PATTERN.fullmatch(marker.decode(errors="replace")):
             return None
         try:
             existing = self.manifest(name, marker.decode())

@@ -35,7 +35,7 @@ class S3Location:
         if not url.startswith(S3_SCHEME):
             raise ModelStoreError(f"{url!r} is not an S3 location; expected s3://bucket/prefix")
         bucket, _, prefix = url[len(S3_SCHEME):].partition("/")
-        if not BUCKET_PATTERN.match(bucket):
+        if not BUCKET_PATTERN.fullmatch(bucket):
             raise ModelStoreError(
                 f"{url!r}: {bucket!r} is not a valid bucket name (3-63 characters: lower-case "
                 "letters, digits, '.' and '-', starting and ending with a letter or digit)")

@@ -62,7 +62,7 @@ class WebSettings:
         # Anything but an https origin (serverless-offline renders the template's CDN
         # reference as text it cannot resolve) means: this app serves /static itself.
         static = self.static_url.rstrip("/")
-        object.__setattr__(self, "static_url", static if STATIC_ORIGIN.match(static) else "")
+        object.__setattr__(self, "static_url", static if STATIC_ORIGIN.fullmatch(static) else "")
         for name in ("demo_max_body_bytes", "model_memory_mb"):
             if getattr(self, name) < 1:
                 raise WebSettingsError(f"{name} must be at least 1, got {getattr(self, name)}")

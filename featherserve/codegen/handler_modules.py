@@ -36,7 +36,7 @@ batch_handler = serve_batch(handler)
 
 
 def check_model_name(name: str) -> None:
-    if not NAME_PATTERN.match(name) or keyword.iskeyword(name) or name in RESERVED_NAMES:
+    if not NAME_PATTERN.fullmatch(name) or keyword.iskeyword(name) or name in RESERVED_NAMES:
         raise ModelStoreError(
             f"{name!r} cannot name a served model: use lower-case letters, digits and "
             f"underscores, starting with a letter (not {', '.join(sorted(RESERVED_NAMES))})")

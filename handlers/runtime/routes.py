@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from handlers.runtime.errors import MethodNotAllowed, NotFound
 
-_ROUTE = re.compile(r"(?:^|/)models/(?P<name>[^/]+)(?P<predict>/predict)?/?$")
+_ROUTE = re.compile(r"(?:^|/)models/(?P<name>[^/]+)(?P<predict>/predict)?/?\Z")
 PREFLIGHT = "OPTIONS"
 _METHODS = {"predict": ("POST",), "card": ("GET", "HEAD")}
 

@@ -65,7 +65,7 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
                       report_dir: Path | None = None) -> Manifest:
     """Train, distil, quantize, check and publish an image classifier; returns its manifest."""
     started = time.perf_counter()
-    if not NAME_PATTERN.match(dataset):
+    if not NAME_PATTERN.fullmatch(dataset):
         raise ValueError(f"model name {dataset!r}: use lower-case letters, digits and '_'")
     config = config or (ImageBuildConfig.quick() if quick else ImageBuildConfig())
     if work_dir is None:  # a smoke run must not overwrite the real build's teacher artifacts

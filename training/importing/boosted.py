@@ -47,7 +47,9 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
         inputs = [GraphInput(c, False, order.index(c)) for c in columns]
         features = tuple(order)
     else:
-        inputs = [GraphInput(c, c in table.categories) for c in columns]
+        inputs = [GraphInput(c, c in table.categories,
+                             numbers=_text_numbers(table, c) if f.categories is None else None)
+                  for f, c in zip(ensemble.features, columns, strict=True)]
         features = tuple(columns)
     output = "variable" if regression else "probabilities"
     graph = ensemble_onnx(ensemble, inputs, codes, output,
@@ -86,7 +88,7 @@ def _columns(features: tuple[ModelFeature, ...], table: Table) -> list[str]:
     names = [f.name for f in features]
     if all(n in table.frame.columns for n in names):
         return names
-    if all(_GENERIC.match(n) for n in names):
+    if all(_GENERIC.fullmatch(n) for n in names):
         if len(names) != len(table.feature_names):
             raise DataError(f"the model takes {len(names)} unnamed features; the data file has "
                             f"{len(table.feature_names)} feature columns "
@@ -103,9 +105,7 @@ def _codes(feature: ModelFeature, column: str, table: Table
     the data file's column holds numbers), and its code."""
     if feature.categories is None:
         if column in table.categories:
-            raise DataError(f"the model reads {column!r} as numbers, but the data file holds "
-                            "text there; the data file must hold the values the model was "
-                            "trained on")
+            _text_numbers(table, column)  # true/false the model reads as 1/0, or refused
         return None
     if column in table.categories:
         return {_text(c): code for code, c in enumerate(feature.categories)}
@@ -115,6 +115,28 @@ def _codes(feature: ModelFeature, column: str, table: Table
         raise DataError(f"the model's categorical column {column!r} holds text categories "
                         f"{list(feature.categories)[:5]}, but the data file holds numbers "
                         "there") from None
+
+
+_BOOLEANS = {"true": 1.0, "false": 0.0}
+
+
+def _text_numbers(table: Table, column: str) -> dict[str, float] | None:
+    """A column the model reads as numbers but the data file holds as text: true/false (a
+    boolean column, which the model took as 1/0) or numbers written as text."""
+    if column not in table.categories:
+        return None
+    numbers: dict[str, float] = {}
+    for value in {v for v in table.frame[column] if isinstance(v, str)}:
+        number = _BOOLEANS.get(value.strip().lower())
+        if number is None:
+            try:
+                number = float(value)
+            except ValueError:
+                raise DataError(f"the model reads {column!r} as numbers, but the data file "
+                                f"holds text there ({value!r}); the data file must hold the "
+                                "values the model was trained on") from None
+        numbers[value] = number
+    return numbers
 
 
 def _text(value: Any) -> str:
@@ -129,18 +151,21 @@ def library_frame(frame: pd.DataFrame, features: tuple[ModelFeature, ...], colum
     """Rows as the library takes them: numbers as float, each categorical column a pandas
     ``category`` with the training categories (so a missing or unseen value is NaN); a
     float matrix for a model trained on one (no names, no categories)."""
-    if all(f.categories is None and _GENERIC.match(f.name) for f in features):
-        return frame[columns].to_numpy(dtype=np.float64)
     rows: dict[str, Any] = {}
     for feature, column in zip(features, columns, strict=True):
         values = frame[column]
         if feature.categories is None:
-            rows[feature.name] = values.astype(np.float64).to_numpy()
+            numbers = _text_numbers(table, column)
+            rows[feature.name] = values.astype(np.float64).to_numpy() if numbers is None \
+                else np.array([numbers.get(v, np.nan) if isinstance(v, str) else np.nan
+                               for v in values], dtype=np.float64)
             continue
         lookup = {(_text(c) if column in table.categories else float(c)): c
                   for c in feature.categories}
         mapped = [lookup.get(_cell(v, column in table.categories)) for v in values]
         rows[feature.name] = pd.Categorical(mapped, categories=list(feature.categories))
+    if all(f.categories is None and _GENERIC.fullmatch(f.name) for f in features):
+        return np.column_stack(list(rows.values()))
     return pd.DataFrame(rows, index=frame.index)
 
 
