@@ -4,6 +4,15 @@ registration (the converter pool), once per process.
 - HistGradientBoosting*: skl2onnx writes a leaf's "missing goes left" flag as a Python
   ``False`` among integers, which onnx ≥ 1.17 refuses; the same converter runs with the flag
   lists written as integers.
+- StandardScaler, MinMaxScaler, RobustScaler: computed in float64 and rounded once to
+  float32, as scikit-learn computes them before a tree casts its input to float32. In
+  float32 arithmetic a value can land one float32 step away, and a tree whose threshold
+  lies between two training values that close (whole numbers, imputed values) then takes
+  the other branch.
+- ``ImputedScaler``: a numeric SimpleImputer and the scaler after it, as one step computed in
+  float64 (``fuse_imputed_scalers`` rewrites the fitted copy the graph is converted from), so
+  an imputed median is scaled at full precision as in scikit-learn, not rounded to float32
+  between the two.
 """
 
 from __future__ import annotations
@@ -12,8 +21,43 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 _REGISTERED = False
+
+
+class ImputedScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """A fitted numeric SimpleImputer followed by a fitted scaler (conversion only)."""
+
+    def __init__(self, imputer: Any, scaler: Any) -> None:
+        self.imputer, self.scaler = imputer, scaler
+
+    def transform(self, x: Any) -> Any:
+        return self.scaler.transform(self.imputer.transform(x))
+
+
+def fuse_imputed_scalers(model: Any) -> None:
+    """In every Pipeline of the fitted copy: SimpleImputer(NaN) → scaler becomes one step."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    from training.importing.sklearn_support import named_steps
+
+    scalers = (StandardScaler, MinMaxScaler, RobustScaler)
+    for _path, step in list(named_steps(model)):
+        steps = getattr(step, "steps", None)
+        if not steps:
+            continue
+        i = 0
+        while i < len(steps) - 1:
+            (name, first), (_, second) = steps[i], steps[i + 1]
+            if (isinstance(first, SimpleImputer) and isinstance(second, scalers)
+                    and isinstance(first.missing_values, float)
+                    and np.isnan(first.missing_values) and not first.add_indicator
+                    and first.statistics_.dtype.kind == "f"
+                    and len(first.statistics_) == second.n_features_in_):
+                steps[i:i + 2] = [(name, ImputedScaler(first, second))]
+            i += 1
 
 
 def register_kit_converters() -> None:
@@ -23,13 +67,106 @@ def register_kit_converters() -> None:
     from skl2onnx._supported_operators import sklearn_operator_name_map
     from skl2onnx.common._registration import RegisteredConverter, _converter_pool
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-    for model in (HistGradientBoostingClassifier, HistGradientBoostingRegressor):
+    replaced: dict[type, Callable[[Any], Any]] = {
+        HistGradientBoostingClassifier: _integer_flags,
+        HistGradientBoostingRegressor: _integer_flags,
+        StandardScaler: lambda _: _affine_in_double(_standard),
+        MinMaxScaler: lambda _: _affine_in_double(_min_max),
+        RobustScaler: lambda _: _affine_in_double(_robust),
+    }
+    for model, make in replaced.items():
         alias = sklearn_operator_name_map[model]
         existing = _converter_pool[alias]
-        _converter_pool[alias] = RegisteredConverter(_integer_flags(existing),
+        _converter_pool[alias] = RegisteredConverter(make(existing),
                                                      existing.get_allowed_options())
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(ImputedScaler, "FeatherserveImputedScaler", _same_width,
+                                _imputed_scaler)
     _REGISTERED = True
+
+
+def _same_width(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    rows, width = operator.inputs[0].get_first_dimension(), \
+        operator.inputs[0].get_second_dimension()
+    operator.outputs[0].type = FloatTensorType([rows, width])
+
+
+_SCALER_STEPS: dict[str, Callable[[Any], Steps]] = {}
+
+
+def _imputed_scaler(scope: Any, operator: Any, container: Any) -> None:
+    fused = operator.raw_operator
+    steps = _SCALER_STEPS[type(fused.scaler).__name__](fused.scaler)
+    _double_chain(scope, operator, container, steps,
+                  fill=np.asarray(fused.imputer.statistics_, dtype=np.float64))
+
+
+Steps = list[tuple[str, Any]]
+
+
+def _standard(op: Any) -> Steps:
+    return ([("Sub", op.mean_)] if op.with_mean and op.mean_ is not None else []) + \
+        ([("Div", op.scale_)] if op.with_std and op.scale_ is not None else [])
+
+
+def _min_max(op: Any) -> Steps:
+    steps: Steps = [("Mul", op.scale_), ("Add", op.min_)]
+    if op.clip:
+        steps += [("Max", np.full_like(op.min_, op.feature_range[0])),
+                  ("Min", np.full_like(op.min_, op.feature_range[1]))]
+    return steps
+
+
+def _robust(op: Any) -> Steps:
+    return ([("Sub", op.center_)] if op.with_centering else []) + \
+        ([("Div", op.scale_)] if op.with_scaling else [])
+
+
+def _affine_in_double(steps_of: Callable[[Any], Steps]) -> Callable[..., Any]:
+    """A scaler as scikit-learn computes it: in float64, element-wise, in its own order."""
+    def convert(scope: Any, operator: Any, container: Any) -> None:
+        _double_chain(scope, operator, container, steps_of(operator.raw_operator))
+
+    return convert
+
+
+def _double_chain(scope: Any, operator: Any, container: Any, steps: Steps,
+                  fill: Any = None) -> None:
+    """Cast to float64, fill NaN with ``fill`` (if given), apply ``steps``, cast back."""
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    current = scope.get_unique_variable_name("as_double")
+    container.add_node("Cast", [operator.inputs[0].full_name], [current],
+                       to=TensorProto.DOUBLE, name=scope.get_unique_operator_name("Cast"))
+    if fill is not None:
+        values = scope.get_unique_variable_name("fill")
+        container.add_initializer(values, TensorProto.DOUBLE, [1, len(fill)],
+                                  fill.tolist())
+        missing = scope.get_unique_variable_name("missing")
+        container.add_node("IsNaN", [current], [missing],
+                           name=scope.get_unique_operator_name("IsNaN"))
+        filled = scope.get_unique_variable_name("filled")
+        container.add_node("Where", [missing, values, current], [filled],
+                           name=scope.get_unique_operator_name("Where"))
+        current = filled
+    for op_type, values in steps:
+        constant = scope.get_unique_variable_name(op_type.lower())
+        flat = np.asarray(values, dtype=np.float64).ravel()
+        container.add_initializer(constant, TensorProto.DOUBLE, [len(flat)], flat.tolist())
+        out = scope.get_unique_variable_name("scaled")
+        container.add_node(op_type, [current, constant], [out],
+                           name=scope.get_unique_operator_name(op_type))
+        current = out
+    to = (TensorProto.DOUBLE if isinstance(operator.outputs[0].type, DoubleTensorType)
+          else TensorProto.FLOAT)
+    container.add_node("Cast", [current], [operator.outputs[0].full_name], to=to,
+                       name=scope.get_unique_operator_name("Cast"))
 
 
 def _integer_flags(converter: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,3 +188,6 @@ def _integer_flags(converter: Callable[..., Any]) -> Callable[..., Any]:
             del container.add_node  # the instance attribute; the class's method shows again
 
     return convert
+
+
+_SCALER_STEPS.update(StandardScaler=_standard, MinMaxScaler=_min_max, RobustScaler=_robust)

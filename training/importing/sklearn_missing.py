@@ -133,8 +133,11 @@ def _marker(steps: list[Any], index: int) -> tuple[Any, bool]:
 def served_copy(model: Any, columns: list[str], text: set[str],
                 markers: dict[str, Any]) -> Any:
     """A copy of the fitted model that treats ``MISSING_CATEGORY`` as the user's marker."""
+    from training.importing.sklearn_converters import fuse_imputed_scalers
+
     served = copy.deepcopy(model)
     converter_ready(served)
+    fuse_imputed_scalers(served)
     for steps, names in branches(served, columns):
         pending = {i for i, c in enumerate(names) if c in text}
         if not pending:
