@@ -108,6 +108,29 @@ def lgbm_booster_txt_regression(x: pd.DataFrame, y: pd.Series, folder: Path) -> 
     return folder / "model.txt"
 
 
+def _as_category(x: pd.DataFrame) -> pd.DataFrame:
+    """Nullable ``string`` columns as ``category``, which is what both libraries take (the
+    ``Int64`` and ``boolean`` columns stay as they are)."""
+    x = x.copy()
+    for column in TEXTS:
+        x[column] = x[column].astype("category")
+    return x
+
+
+def xgb_classifier_nullable(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    return xgb_classifier(_as_category(x), y, folder)
+
+
+def lgbm_regressor_nullable(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    model = lightgbm.LGBMRegressor(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
+                                   min_data_per_group=5, cat_smooth=1, verbose=-1)
+    model.fit(_as_category(x), y)
+    model.booster_.save_model(str(folder / "model.txt"))
+    return folder / "model.txt"
+
+
 def _filled(x: pd.DataFrame) -> pd.DataFrame:
     """CatBoost refuses missing categories: users fill them with a word first."""
     x = x.copy()
@@ -163,6 +186,12 @@ CASES: list[ImportCase] = [
                note=f"{SERVED}; classes are the data file's labels, sorted"),
     ImportCase(FAMILY, "LightGBM Booster regression, save_model .txt", "regression",
                lgbm_booster_txt_regression, dtypes="category", note=SERVED),
+    ImportCase(FAMILY, "XGBClassifier on nullable Int64/boolean columns, joblib",
+               "classification", xgb_classifier_nullable, dtypes="nullable",
+               note=f"{SERVED}; a boolean column arrives as true/false text, served as 1/0"),
+    ImportCase(FAMILY, "LGBMRegressor on nullable Int64/boolean columns, Booster .txt",
+               "regression", lgbm_regressor_nullable, dtypes="nullable",
+               note=f"{SERVED}; a boolean column arrives as true/false text, served as 1/0"),
     ImportCase(FAMILY, "CatBoostClassifier(one_hot_max_size=255), save_model .cbm",
                "classification", catboost_classifier, note=CATBOOST),
     ImportCase(FAMILY, "CatBoostRegressor(one_hot_max_size=255), joblib", "regression",

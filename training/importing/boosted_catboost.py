@@ -50,7 +50,7 @@ _MISSING_TOKENS = ("", "nan", "NaN", "None", "missing", "Missing", "NA", "N/A", 
 
 
 def convert_catboost(imported: ImportedModel, table: Table, regression: bool) -> Converted:
-    from training.importing.boosted import _columns
+    from training.importing.boosted import _columns, _text_numbers
 
     model = imported.model
     dump = _json(model)
@@ -83,7 +83,9 @@ def convert_catboost(imported: ImportedModel, table: Table, regression: bool) ->
         inputs = [GraphInput(c, False, order.index(c)) for c in columns]
         served = tuple(order)
     else:
-        inputs = [GraphInput(c, c in table.categories) for c in columns]
+        inputs = [GraphInput(c, c in table.categories,
+                             numbers=_text_numbers(table, c) if f.categories is None else None)
+                  for f, c in zip(features, columns, strict=True)]
         served = tuple(columns)
     output = "variable" if regression else "probabilities"
     graph = ensemble_onnx(ensemble, inputs, codes, output,
@@ -239,7 +241,12 @@ def catboost_frame(frame: pd.DataFrame, features: tuple[ModelFeature, ...],
     for feature, column in zip(features, columns, strict=True):
         values = frame[column]
         if feature.categories is None:
-            rows[feature.name] = values.astype(np.float64).to_numpy()
+            from training.importing.boosted import _text_numbers
+
+            numbers = _text_numbers(table, column)
+            rows[feature.name] = values.astype(np.float64).to_numpy() if numbers is None \
+                else np.array([numbers.get(v, np.nan) if isinstance(v, str) else np.nan
+                               for v in values], dtype=np.float64)
         else:
             rows[feature.name] = [_as_text(v) if _present(v) else fill for v in values]
     return pd.DataFrame(rows, index=frame.index)

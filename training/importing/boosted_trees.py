@@ -77,6 +77,8 @@ class GraphInput:
     name: str
     text: bool                           # a string tensor (categories as the CSV has them)
     index: int | None = None             # matrix layout: the column of the input matrix
+    # A number the data file holds as text (true/false): each text's number; others missing.
+    numbers: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -121,6 +123,8 @@ def ensemble_onnx(ensemble: Ensemble, inputs: Sequence[GraphInput],
                                       graph.const(np.array([arrives.index + 1]), "e"),
                                       graph.const(np.array([1]), "a")], "column")
         if feature.categories is None:
+            if arrives.text:
+                raw = _text_numbers(graph, raw, arrives.numbers or {})
             columns.append(raw)
             column_of[(index, None)] = width
             width += 1
@@ -182,6 +186,14 @@ def _membership(graph: _Graph, raw: str, codes: Mapping[str | float, int], count
         table[[c for c in members if c < count], position] = 1.0
     table[count, :] = np.nan
     return graph.add("Gather", [graph.const(table, "members"), encoded], "member", axis=0)
+
+
+def _text_numbers(graph: _Graph, raw: str, numbers: Mapping[str, float]) -> str:
+    flat = graph.add("Reshape", [raw, graph.const(np.array([-1]), "flat")], "flat")
+    values = graph.add("LabelEncoder", [flat], "number", domain="ai.onnx.ml",
+                       keys_strings=list(numbers), values_floats=list(numbers.values()),
+                       default_float=float("nan"))
+    return graph.add("Reshape", [values, graph.const(np.array([-1, 1]), "column")], "column")
 
 
 def _tree_ensemble(graph: _Graph, ensemble: Ensemble, matrix: str,
