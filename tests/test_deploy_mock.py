@@ -282,6 +282,9 @@ def test_deploy_creates_the_bulk_bucket_queues_and_mappings(deployment):
             "EventSourceMappings"]
         assert mapping["FunctionArn"].split(":")[6] == function
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == 1  # a crash fails no other file (README)
+        # Only the stage's bucket is served: a message naming another is refused.
+        assert config["Environment"]["Variables"]["FEATHERSERVE_BATCH_BUCKET"] == bucket
         role = config["Role"].rsplit("/", 1)[1]
         (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
         statements = policy_document(iam.get_role_policy(

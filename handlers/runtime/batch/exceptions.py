@@ -7,9 +7,10 @@
     └── OutOfTime           too little of the invocation is left to start (or finish) an
                             object: the message fails and is retried by a fresh invocation
 
-A file that can never be scored (empty, broken header, not UTF-8, too large) is not one of
-these: it is refused with the contract's error shape in its summary, and the message is
-done (retrying cannot help). Row errors go to that row's output line.
+A file that can never be scored (empty, broken header, not UTF-8, too large, too large once
+unpacked, a key too long for its outputs' keys) is not one of these: it is refused with the
+contract's error shape in its summary, and the message is done (retrying cannot help). Row
+errors go to that row's output line.
 """
 
 from __future__ import annotations
