@@ -57,8 +57,10 @@ class FeatherservePlugin {
   }
 
   refuseUnsafeOriginOutsideDev() {
+    // `deploy` and `deploy function` (which pushes the function's environment, the origin
+    // included); `deploy list` only reads.
     const commands = (this.serverless.processedInput || {}).commands || [];
-    if (commands.length !== 1 || commands[0] !== 'deploy') return;
+    if (commands[0] !== 'deploy' || (commands.length > 1 && commands[1] !== 'function')) return;
     const stage = this.serverless.getProvider('aws').getStage();
     const refusal = production.corsRefusal(stage, this.settings.corsOrigin, process.env);
     if (refusal) {

@@ -641,15 +641,17 @@ def test_a_stage_with_the_local_cors_origin_is_never_deployed(service):
     assert "--param=\"corsOrigin=https://your.site\"" in output
 
 
-@pytest.mark.parametrize(("stage", "origin", "problem"), [
-    ("prod", "*", "a wildcard"),
-    ("staging", "http://demo.example.org", "not https://"),
-    ("prod", "https://*.example.org", "a wildcard"),
-    ("prod", "https://demo.example.org/app", "not an origin"),
+@pytest.mark.parametrize(("command", "stage", "origin", "problem"), [
+    (["deploy"], "prod", "*", "a wildcard"),
+    (["deploy"], "staging", "http://demo.example.org", "not https://"),
+    (["deploy"], "prod", "https://*.example.org", "a wildcard"),
+    (["deploy"], "prod", "https://demo.example.org/app", "not an origin"),
+    # It pushes the function's environment, FEATHERSERVE_CORS_ORIGIN included.
+    (["deploy", "function", "-f", "digits"], "prod", "*", "a wildcard"),
 ])
-def test_a_stage_with_a_wildcard_or_plain_http_origin_is_never_deployed(service, stage, origin,
-                                                                         problem):
-    result = run_cli([SLS, "deploy", "--stage", stage, "--region", "us-east-1",
+def test_a_stage_with_a_wildcard_or_plain_http_origin_is_never_deployed(service, command, stage,
+                                                                         origin, problem):
+    result = run_cli([SLS, *command, "--stage", stage, "--region", "us-east-1",
                       f"--param=corsOrigin={origin}"], cwd=service,
                      env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}))
     output = result.stdout + result.stderr
