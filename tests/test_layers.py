@@ -583,6 +583,46 @@ def test_the_layer_bytes_do_not_depend_on_how_pip_was_asked(tmp_path):
     assert trees[0] == trees[1]
 
 
+class RequestingPip:
+    """pip as it marks REQUESTED: every package of a `-r` file, else only those named (the
+    rest come as dependencies). Installs numpy with its two dependencies either way."""
+
+    installed = ("numpy", "jmespath", "packaging")
+
+    def __call__(self, args, *, env=None, timeout=None):
+        args = tuple(str(a) for a in args)
+        dest = Path(args[args.index("--target") + 1])
+        named = self.installed if "-r" in args else tuple(
+            a.split(">")[0].split("=")[0] for a in args[args.index("--disable-pip-version-check")
+                                                        + 1:])
+        for name in self.installed:
+            write(dest / name / "__init__.py", f"NAME = {name!r}\n")
+            dist_info = dest / f"{name}-1.0.dist-info"
+            files = [f"{name}/__init__.py", f"{dist_info.name}/RECORD"]
+            if name in named:
+                write(dist_info / "REQUESTED", "")
+                files.append(f"{dist_info.name}/REQUESTED")
+            write(dist_info / "RECORD", "".join(f"{f},,\n" for f in files))
+        return CommandResult(args, 0, "Successfully installed", "")
+
+
+def test_featherserve_layers_and_a_named_requirement_build_the_same_runtime_zip(tmp_path):
+    """The command's path (`-r` the lock) and a path naming the requirements (as the real
+    layer test once did) give byte-identical zips."""
+    from featherserve.layers.build import runtime_layer_config
+
+    lock = write(tmp_path / "runtime.lock", "numpy==1.0 \\\n    --hash=sha256:" + "0" * 64
+                 + "\n")
+    no_python = InterpreterSearch(None, ("no python3.12",))
+    by_command = build_runtime_layer(runtime_layer_config(tmp_path / "command", lock),
+                                     no_python, RequestingPip())
+    by_name = build_runtime_layer(RuntimeLayerConfig(out_dir=tmp_path / "named",
+                                                     requirements=("numpy>=1",)),
+                                  no_python, RequestingPip())
+    assert by_command.layer.files == by_name.layer.files
+    assert by_command.layer.zip_path.read_bytes() == by_name.layer.zip_path.read_bytes()
+
+
 def _lock_versions(path: Path) -> dict[str, str]:
     pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", path.read_text(), flags=re.MULTILINE)
     return {canonicalize_name(name): version for name, version in pins}
