@@ -150,6 +150,14 @@ CASES: list[ImportCase] = [
     c("VotingClassifier(soft)", "classification", pipeline(VotingClassifier(
         [("lr", LogisticRegression(max_iter=500)),
          ("rf", RandomForestClassifier(n_estimators=20, random_state=0))], voting="soft"))),
+    c("LogisticRegression + OneHotEncoder(infrequent_if_exist)", "classification",
+      pipeline(LogisticRegression(max_iter=500), encoder=OneHotEncoder(
+          handle_unknown="infrequent_if_exist", min_frequency=40)),
+      note="rare and unknown categories in the infrequent column (min_frequency)"),
+    c("KNeighborsClassifier + OneHotEncoder(max_categories)", "classification",
+      pipeline(KNeighborsClassifier(), text_steps=(OneHotEncoder(
+          handle_unknown="infrequent_if_exist", max_categories=3, sparse_output=False),)),
+      "object", note="no text imputer: missing text (None) learned as a category"),
     c("DecisionTreeRegressor + OrdinalEncoder", "regression",
       pipeline(DecisionTreeRegressor(max_depth=6, random_state=0), encoder=OrdinalEncoder(
           handle_unknown="use_encoded_value", unknown_value=-1)),

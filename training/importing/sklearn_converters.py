@@ -9,6 +9,11 @@ registration (the converter pool), once per process.
   float32 arithmetic a value can land one float32 step away, and a tree whose threshold
   lies between two training values that close (whole numbers, imputed values) then takes
   the other branch.
+- OneHotEncoder with infrequent categories (``min_frequency``/``max_categories``): each
+  text column is looked up to its output column (rare categories, and unknown ones with
+  ``handle_unknown="infrequent_if_exist"``, to the "infrequent" column) and compared with
+  the column numbers; skl2onnx's own handles infrequent categories only column by column
+  and fails on unknown values.
 - ``ImputedScaler``: a numeric SimpleImputer and the scaler after it, as one step computed in
   float64 (``fuse_imputed_scalers`` rewrites the fitted copy the graph is converted from), so
   an imputed median is scaled at full precision as in scikit-learn, not rounded to float32
@@ -82,6 +87,14 @@ def register_kit_converters() -> None:
         _converter_pool[alias] = RegisteredConverter(make(existing),
                                                      existing.get_allowed_options())
     from skl2onnx import update_registered_converter
+    from skl2onnx.common._registration import _shape_calculator_pool
+    from sklearn.preprocessing import OneHotEncoder
+
+    alias = sklearn_operator_name_map[OneHotEncoder]
+    existing = _converter_pool[alias]
+    _converter_pool[alias] = RegisteredConverter(_infrequent_one_hot(existing),
+                                                 existing.get_allowed_options())
+    _shape_calculator_pool[alias] = _infrequent_width(_shape_calculator_pool[alias])
 
     update_registered_converter(ImputedScaler, "FeatherserveImputedScaler", _same_width,
                                 _imputed_scaler)
@@ -167,6 +180,81 @@ def _double_chain(scope: Any, operator: Any, container: Any, steps: Steps,
           else TensorProto.FLOAT)
     container.add_node("Cast", [current], [operator.outputs[0].full_name], to=to,
                        name=scope.get_unique_operator_name("Cast"))
+
+
+def _has_infrequent(op: Any) -> bool:
+    return bool(getattr(op, "_infrequent_enabled", False)) and getattr(
+        op, "drop_idx_", None) is None
+
+
+def _output_columns(op: Any, j: int) -> tuple[list[int], int, int]:
+    """Column ``j``'s category → output column, the width, and where an unknown goes."""
+    width = len(op._compute_transformed_categories(j))
+    mapping = op._default_to_infrequent_mappings[j]
+    if mapping is None:
+        return list(range(len(op.categories_[j]))), width, -1
+    unknown = width - 1 if op.handle_unknown == "infrequent_if_exist" else -1
+    return [int(v) for v in mapping], width, unknown
+
+
+def _infrequent_width(calculator: Callable[[Any], None]) -> Callable[[Any], None]:
+    def calculate(operator: Any) -> None:
+        calculator(operator)
+        op = operator.raw_operator
+        if _has_infrequent(op):
+            width = sum(_output_columns(op, j)[1] for j in range(len(op.categories_)))
+            operator.outputs[0].type = operator.outputs[0].type.__class__(
+                [operator.inputs[0].get_first_dimension(), width])
+
+    return calculate
+
+
+def _infrequent_one_hot(converter: Callable[..., Any]) -> Callable[..., Any]:
+    def convert(scope: Any, operator: Any, container: Any) -> Any:
+        from onnx import TensorProto
+        from skl2onnx.common.data_types import Int64TensorType, StringTensorType
+
+        op = operator.raw_operator
+        if not _has_infrequent(op) or not all(isinstance(i.type, StringTensorType)
+                                               for i in operator.inputs):
+            return converter(scope, operator, container)
+        names = [i.full_name for i in operator.inputs]
+        table = names[0]
+        if len(names) > 1:
+            table = scope.get_unique_variable_name("text_columns")
+            container.add_node("Concat", names, [table], axis=1,
+                               name=scope.get_unique_operator_name("Concat"))
+        blocks = []
+        for j, categories in enumerate(op.categories_):
+            outputs, width, unknown = _output_columns(op, j)
+            index = scope.get_unique_variable_name("column_index")
+            container.add_initializer(index, TensorProto.INT64, [1], [j])
+            column = scope.get_unique_variable_name("column")
+            container.add_node("Gather", [table, index], [column], axis=1,
+                               name=scope.get_unique_operator_name("Gather"))
+            position = scope.get_unique_variable_name("output_column")
+            container.add_node("LabelEncoder", [column], [position],
+                               keys_strings=[str(c) for c in categories],
+                               values_int64s=outputs, default_int64=unknown,
+                               op_domain="ai.onnx.ml", op_version=2,
+                               name=scope.get_unique_operator_name("LabelEncoder"))
+            numbers = scope.get_unique_variable_name("column_numbers")
+            container.add_initializer(numbers, TensorProto.INT64, [width],
+                                      list(range(width)))
+            hit = scope.get_unique_variable_name("one_hot")
+            container.add_node("Equal", [position, numbers], [hit],
+                               name=scope.get_unique_operator_name("Equal"))
+            block = scope.get_unique_variable_name("one_hot_block")
+            to = (TensorProto.INT64 if isinstance(operator.outputs[0].type, Int64TensorType)
+                  else TensorProto.FLOAT)
+            container.add_node("Cast", [hit], [block], to=to,
+                               name=scope.get_unique_operator_name("Cast"))
+            blocks.append(block)
+        container.add_node("Concat", blocks, [operator.outputs[0].full_name], axis=1,
+                           name=scope.get_unique_operator_name("Concat"))
+        return None
+
+    return convert
 
 
 def _integer_flags(converter: Callable[..., Any]) -> Callable[..., Any]:
