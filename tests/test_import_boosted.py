@@ -209,3 +209,34 @@ def test_catboost_target_statistics_are_refused_with_what_to_change(tmp_path: Pa
     assert "target statistics" in message and "one_hot_max_size" in message
     assert "colour" in message
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+
+
+@pytest.mark.parametrize(("objective", "task"), [
+    ("multi:softmax", "classification"), ("binary:logitraw", "classification"),
+    ("count:poisson", "regression"), ("reg:gamma", "regression")])
+def test_xgboost_objectives_whose_predict_is_not_a_probability(
+        tmp_path: Path, objective: str, task: str) -> None:
+    import xgboost
+
+    raw, target = mixed_table(task, 300, seed=2)  # type: ignore[arg-type]
+    if objective.startswith("binary"):
+        raw[target] = np.where(raw[target] == "high", "yes", "no")
+    if task == "regression":
+        raw[target] = raw[target].clip(lower=1)  # gamma and poisson take positive targets
+    x = raw.drop(columns=target)
+    for column in TEXTS:
+        x[column] = x[column].astype("category")
+    y = np.searchsorted(sorted(set(raw[target])), raw[target]) if task == "classification" \
+        else raw[target]
+    params: dict[str, Any] = {"objective": objective, "tree_method": "hist", "max_depth": 3}
+    if objective == "multi:softmax":
+        params["num_class"] = 3
+    booster = xgboost.train(params, xgboost.DMatrix(x.iloc[:200], label=y[:200],
+                                                    enable_categorical=True), 20)
+    booster.save_model(str(tmp_path / "model.json"))
+    raw.iloc[200:].to_csv(tmp_path / "rows.csv", index=False)
+    manifest = import_model("objective", tmp_path / "model.json", data=tmp_path / "rows.csv",
+                            target=target, store_root=tmp_path / "store",
+                            report_dir=tmp_path / "reports", quick=True)
+    assert "parity on 100 rows" in manifest.lineage.student
+    assert manifest.task == f"tabular-{task}"

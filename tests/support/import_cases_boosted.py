@@ -22,7 +22,7 @@ SERVED = ("categorical splits as set membership in the graph; missing → the no
 def _codes(target: pd.Series) -> np.ndarray:
     """Class labels as the 0..K-1 codes XGBoost wants (sorted, as LabelEncoder numbers
     them)."""
-    return np.searchsorted(np.array(sorted(set(target))), target.to_numpy())
+    return np.asarray(np.searchsorted(np.array(sorted(set(target))), target.to_numpy()))
 
 
 def xgb_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:

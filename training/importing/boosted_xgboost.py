@@ -24,7 +24,7 @@ from training.importing.boosted_trees import Ensemble, Link, ModelFeature, Node,
 
 # objective → (the link from margins to the served output, how base_score becomes a margin)
 _OBJECTIVES: dict[str, tuple[Link, str]] = {
-    "binary:logistic": ("binary", "logit"), "binary:logitraw": ("binary", "logit"),
+    "binary:logistic": ("binary", "logit"), "binary:logitraw": ("binary", "identity"),
     "multi:softprob": ("softmax", "identity"), "multi:softmax": ("softmax", "identity"),
     "reg:squarederror": ("identity", "identity"), "reg:absoluteerror": ("identity", "identity"),
     "reg:pseudohubererror": ("identity", "identity"),
@@ -161,8 +161,16 @@ def xgboost_predict(model: Any, frame: pd.DataFrame, regression: bool
 
         best = model.attributes().get("best_iteration")
         rounds = (0, int(best) + 1) if best is not None else (0, 0)
+        objective = json.loads(model.save_config())["learner"]["objective"]["name"]
+        # These two answer labels or raw margins: their probabilities are the margins' link.
+        raw = objective in ("multi:softmax", "binary:logitraw")
         out = model.predict(xgboost.DMatrix(frame, enable_categorical=True),
-                            iteration_range=rounds)
+                            iteration_range=rounds, output_margin=raw)
+        if objective == "binary:logitraw":
+            out = 1.0 / (1.0 + np.exp(-np.asarray(out, dtype=np.float64)))
+        elif raw:
+            shifted = np.exp(out - np.max(out, axis=1, keepdims=True))
+            out = shifted / shifted.sum(axis=1, keepdims=True)
     out = np.asarray(out, dtype=np.float64)
     if not regression and out.ndim == 1:
         out = np.stack([1.0 - out, out], axis=1)
