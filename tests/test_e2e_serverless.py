@@ -59,6 +59,9 @@ def test_sls_package_works_without_credentials(built_layers, tmp_path):
     names = sorted(r["Properties"]["LayerName"] for r in layers)
     assert names == sorted([f"featherserve-e2e-{n}" for n in ("runtime", "web", "web-catalog")]
                            + [f"featherserve-e2e-model-{m}" for m in served_models()])
+    # The local Lambda endpoint is serverless-offline's alone: never in a deployed template.
+    web = functions["featherserve-e2e-web"]["Environment"]["Variables"]
+    assert "FEATHERSERVE_DEMO_LAMBDA_ENDPOINT" not in web and "IS_OFFLINE" not in web
     label = function["Environment"]["Variables"]["FEATHERSERVE_MODEL_LAYER"]
     assert label == json.loads((LAYERS / "models.json").read_text())["breast_cancer"]["label"]
     # The function zip is the runtime packages, whole, with bytecode: no training code,
