@@ -164,3 +164,21 @@ def test_a_405_names_the_allowed_methods(proxied, fmt, method, path, allowed):
     # The list agrees with what OPTIONS says.
     options = send(web, request("OPTIONS", path, fmt, accept="*/*"))
     assert {m.strip() for m in options.headers["allow"].split(",")} == allowed
+
+
+# ------------------------------------------------- under serverless-offline, never AWS
+def test_under_serverless_offline_the_proxy_never_calls_aws_without_a_local_endpoint():
+    from webapp.errors import DemoUnavailable
+
+    env = {"IS_OFFLINE": "true", "FEATHERSERVE_DEMO_FUNCTION_PREFIX": "featherserve-dev-",
+           "FEATHERSERVE_MODEL_SOURCE": str(PROJECT_STORE)}
+    offline = WebSettings.from_env(env)
+    assert offline.offline and not offline.demo_lambda_endpoint
+    proxy = DemoProxy(offline)
+    with pytest.raises(DemoUnavailable):
+        proxy.predict("digits", b'{"instances": [[0]]}', "application/json", {}, "r")
+    assert proxy._invoker is None  # no Lambda client was ever made
+    local = WebSettings.from_env({**env, "FEATHERSERVE_DEMO_LAMBDA_ENDPOINT":
+                                  "http://127.0.0.1:3002"})
+    assert local.offline and local.demo_lambda_endpoint == "http://127.0.0.1:3002"
+    assert not WebSettings.from_env({k: v for k, v in env.items() if k != "IS_OFFLINE"}).offline
