@@ -258,7 +258,10 @@ def test_remove_unserves_and_layers_refuse_it(project):
     refused = run_cli([featherserve, "layers", "--skip-runtime", "--models", NAME],
                       env=env, cwd=project)
     assert refused.returncode == 1
-    assert refused.stderr.startswith(f"error: no function serves {NAME}"), refused.stderr
+    # The copy is the project it acted on (tests/test_project_discovery.py), then the error.
+    said, error = refused.stderr.split("\n", 1)
+    assert said == f"featherserve: project {project.resolve()}"
+    assert error.startswith(f"error: no function serves {NAME}"), refused.stderr
     assert f"featherserve add {NAME}" in refused.stderr and "Traceback" not in refused.stderr
     # `make layers` (every served model) no longer builds or lists it.
     rebuilt = run_cli([featherserve, "layers", "--skip-runtime"], env=env, cwd=project)
