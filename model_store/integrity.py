@@ -32,6 +32,11 @@ def _sha256(size: int) -> Any:
     return hashlib.sha256()
 
 
+def new_sha256(size: int) -> Any:
+    """A sha256 to feed ``size`` bytes to as they stream (the fastest one for that size)."""
+    return _sha256(size)
+
+
 def sha256_bytes(data: bytes) -> str:
     digest = _sha256(len(data))
     digest.update(data)

@@ -8,6 +8,12 @@
 
 The boto3 client is made on first use (or passed in), so tests inside ``moto.mock_aws``
 are intercepted. Every botocore error leaves as a ``ModelStoreError`` (see s3_errors.py).
+
+Reads are bounded as the local store's are: a manifest or an aliases file is refused once
+it is larger than a manifest or an aliases file can be (its ContentLength first, then the
+bytes actually read), and a model must be exactly the manifest's ``bytes`` long, checked
+against ContentLength before a byte is read and while streaming (never more than bytes + 1
+read), its sha256 computed as it streams.
 """
 
 from __future__ import annotations
@@ -26,17 +32,19 @@ from model_store.exceptions import (
     StoreUnavailableError,
     VersionNotFoundError,
 )
-from model_store.integrity import sha256_bytes, verify_bytes
-from model_store.local import LocalStore
+from model_store.integrity import sha256_bytes
+from model_store.local import MAX_ALIASES_BYTES, MAX_MANIFEST_BYTES, LocalStore
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
 from model_store.s3_cache import install_version, version_folder
 from model_store.s3_client import S3Client, S3ClientConfig, make_s3_client
 from model_store.s3_errors import is_missing_key, is_write_conflict, s3_errors
 from model_store.s3_layout import S3Location
+from model_store.s3_reads import bounded_body, checked_chunks
 
 # Conditional writes lose to a concurrent writer at most this often before we give up.
 WRITE_ATTEMPTS = 5
-_CHUNK = 1 << 20
+# A marker object holds one version number.
+MAX_MARKER_BYTES = 64
 
 # The handler's client: timeouts and retries stay well inside Lambda's 10 s init.
 RUNTIME_CLIENT_CONFIG = S3ClientConfig()
@@ -93,7 +101,7 @@ class S3Store:
             self._versions_or_raise(name)
         version = ref if VERSION_PATTERN.fullmatch(ref) else self.resolve(name, ref)
         key = self.location.manifest_key(name, version)
-        raw = self._get(key, f"read manifest of {name} v{version}")
+        raw = self._get(key, f"read manifest of {name} v{version}", MAX_MANIFEST_BYTES)
         if raw is None:
             self.resolve(name, version)  # raises ModelNotFoundError / VersionNotFoundError
             raise VersionNotFoundError(f"model {name!r} v{version}: manifest vanished from "
@@ -106,29 +114,25 @@ class S3Store:
 
     def open(self, name: str, ref: str = LATEST) -> VerifiedModel:
         manifest = self.manifest(name, ref)
-        data = b"".join(self.blob_chunks(manifest))
-        verify_bytes(data, manifest.sha256, self.location.object_url(
-            self.location.blob_key(manifest.sha256)))
+        data = b"".join(self.blob_chunks(manifest))  # size and sha256 checked as it streams
         return VerifiedModel(manifest=manifest, model_bytes=data)
 
     def blob_chunks(self, manifest: Manifest) -> Iterator[bytes]:
-        """Stream the model bytes ``manifest`` names (not yet checked against its sha256)."""
+        """Stream the model bytes ``manifest`` names, checked against its size and sha256
+        as they arrive (see ``s3_reads.checked_chunks``)."""
         key = self.location.blob_key(manifest.sha256)
+        what = self.location.object_url(key)
         action = f"download {manifest.name} v{manifest.version}"
         with s3_errors(self.location, action):
             try:
-                body = self.client.get_object(Bucket=self.location.bucket, Key=key)["Body"]
+                response = self.client.get_object(Bucket=self.location.bucket, Key=key)
             except Exception as exc:
                 if is_missing_key(exc):
                     raise ModelStoreError(
-                        f"{self.location.object_url(key)}: the model object listed in the "
-                        f"manifest of {manifest.name} v{manifest.version} is missing; "
-                        "republish the model") from exc
+                        f"{what}: the model object listed in the manifest of {manifest.name} "
+                        f"v{manifest.version} is missing; republish the model") from exc
                 raise
-            try:
-                yield from body.iter_chunks(_CHUNK)
-            finally:
-                body.close()
+            yield from checked_chunks(response, manifest, what)
 
     # -- local copies --------------------------------------------------------------------
     def open_cached(self, name: str, ref: str, cache_root: Path) -> VerifiedModel:
@@ -214,7 +218,7 @@ class S3Store:
 
     def _read_aliases(self, name: str) -> tuple[AliasTable, str | None]:
         key = self.location.aliases_key(name)
-        found = self._get_with_etag(key, f"read aliases of {name}")
+        found = self._get_with_etag(key, f"read aliases of {name}", MAX_ALIASES_BYTES)
         if found is None:
             return AliasTable(), None
         raw, etag = found
@@ -222,7 +226,8 @@ class S3Store:
 
     def _published_with(self, name: str, digest: str) -> Manifest | None:
         """The version of ``name`` holding exactly these bytes, found in O(1) by its marker."""
-        marker = self._get(self.location.marker_key(name, digest), f"look up {name} by sha256")
+        marker = self._get(self.location.marker_key(name, digest), f"look up {name} by sha256",
+                           MAX_MARKER_BYTES)
         if marker is None or not VERSION_PATTERN.fullmatch(marker.decode(errors="replace")):
             return None
         try:
@@ -249,11 +254,12 @@ class S3Store:
                              for entry in page.get("CommonPrefixes", ()))
         return found
 
-    def _get(self, key: str, action: str) -> bytes | None:
-        found = self._get_with_etag(key, action)
+    def _get(self, key: str, action: str, limit: int) -> bytes | None:
+        found = self._get_with_etag(key, action, limit)
         return None if found is None else found[0]
 
-    def _get_with_etag(self, key: str, action: str) -> tuple[bytes, str] | None:
+    def _get_with_etag(self, key: str, action: str, limit: int) -> tuple[bytes, str] | None:
+        """A small object's bytes and ETag (None if missing); refused beyond ``limit``."""
         with s3_errors(self.location, action):
             try:
                 response = self.client.get_object(Bucket=self.location.bucket, Key=key)
@@ -261,7 +267,9 @@ class S3Store:
                 if is_missing_key(exc):
                     return None
                 raise
-            return response["Body"].read(), str(response.get("ETag", ""))
+            data = bounded_body(response, limit,
+                                f"{self.location.object_url(key)} (to {action})")
+            return data, str(response.get("ETag", ""))
 
     def _put(self, key: str, data: bytes, action: str, *, sha256: str | None = None,
              if_match: str | None = None, if_none_match: bool = False) -> bool:

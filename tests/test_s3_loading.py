@@ -25,6 +25,7 @@ import model_store.s3 as s3_store_module
 from featherserve.support.events import load_event, response_json, with_body, with_route
 from featherserve.support.processes import ROOT, VENV, free_port, running, tool_env, wait_for_port
 from handlers.runtime import Settings, serve_model
+from model_store.local import MAX_MANIFEST_BYTES
 from model_store.s3 import S3Store
 from model_store.s3_client import S3ClientConfig, make_s3_client
 from tests.support.fake_s3 import (
@@ -186,6 +187,32 @@ def _replace_blob(scene: Scene) -> None:
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"not the model that was published")
 
 
+def _swap_blob_bytes(scene: Scene) -> None:
+    """The same length as the published model, other bytes: only the sha256 can tell."""
+    s3, key = boto3.client("s3"), scene.blob_key()
+    scene.saved["blob"] = data = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(b ^ 0xFF for b in data))
+
+
+def _grow_blob(scene: Scene) -> None:
+    """The published model with 8 MiB appended: refused by its size before it is read."""
+    s3, key = boto3.client("s3"), scene.blob_key()
+    scene.saved["blob"] = data = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data + b"\0" * (8 << 20))
+
+
+def _pad_manifest(scene: Scene) -> None:
+    """The manifest, still valid JSON, padded past the manifest cap with spaces."""
+    s3, key = boto3.client("s3"), "serving/models/tiny/1/manifest.json"
+    scene.saved["manifest"] = data = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data + b" " * MAX_MANIFEST_BYTES)
+
+
+def _restore_manifest(scene: Scene) -> None:
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="serving/models/tiny/1/manifest.json",
+                                  Body=scene.saved["manifest"])
+
+
 def _restore_blob(scene: Scene) -> None:
     boto3.client("s3").put_object(Bucket=BUCKET, Key=scene.blob_key(), Body=scene.saved["blob"])
 
@@ -238,8 +265,14 @@ FAILURES: list[tuple[str, str, Step, Step, str]] = [
      lambda s: s.monkeypatch.delenv("AWS_ENDPOINT_URL"), "did not answer in time"),
     ("unreachable", "latest", lambda s: s.use_endpoint(closed_endpoint()),
      lambda s: s.monkeypatch.delenv("AWS_ENDPOINT_URL"), "cannot reach S3"),
-    ("checksum-mismatch", "latest", _replace_blob, _restore_blob,
+    ("size-mismatch", "latest", _replace_blob, _restore_blob,
+     r"is 32 bytes, the manifest records \d+"),
+    ("checksum-mismatch", "latest", _swap_blob_bytes, _restore_blob,
      "sha256 is .* the manifest records"),
+    ("oversized-blob", "latest", _grow_blob, _restore_blob,
+     r"is \d{7,} bytes, the manifest records \d+"),
+    ("oversized-manifest", "1", _pad_manifest, _restore_manifest,
+     f"at most {MAX_MANIFEST_BYTES} are read"),
     ("truncated-download", "1", _truncate_downloads, _whole_downloads,
      "IncompleteReadError"),
 ]

@@ -288,7 +288,9 @@ def test_access_denied_says_which_permissions(aws):
 def test_checksum_mismatch_is_an_integrity_error(store, tmp_path):
     published = publish_tiny(store)
     blob = f"team/models/blobs/sha256/{published.sha256}"
-    boto3.client("s3").put_object(Bucket=BUCKET, Key=blob, Body=b"replaced")
+    s3 = boto3.client("s3")
+    data = s3.get_object(Bucket=BUCKET, Key=blob)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=blob, Body=bytes(b ^ 1 for b in data))  # same length
     with pytest.raises(IntegrityError, match=r"sha256 is .* the manifest records"):
         store.open("tiny")
     with pytest.raises(IntegrityError):
