@@ -20,6 +20,8 @@ const config = {
   outputKind: root.dataset.outputKind,
 };
 const TOP_BARS = 5;
+// A missing category in a string input (model_store/specs.py MISSING_CATEGORY).
+const MISSING_CATEGORY = "";
 const results = root.querySelector(".results");
 const errorBox = document.getElementById("error");
 const parity = document.getElementById("parity");
@@ -52,9 +54,13 @@ function session() {
   return sessionPromise;
 }
 
-async function runInBrowser(data, dims) {
+async function runInBrowser(input) {
   const { ort, session: model } = await session();
-  const feeds = { [model.inputNames[0]]: new ort.Tensor("float32", data, dims) };
+  // One float32 input, or (tabular "columns" layout) one [1, 1] tensor per feature.
+  const feeds = input.feeds
+    ? Object.fromEntries(Object.entries(input.feeds).map(([name, { type, data, dims }]) => [
+      name, new ort.Tensor(type, data, dims)]))
+    : { [model.inputNames[0]]: new ort.Tensor("float32", input.data, input.dims) };
   const started = performance.now();
   const outputs = await model.run(feeds);
   const elapsed = performance.now() - started;
@@ -198,7 +204,8 @@ async function predict(serverBody, contentType, browserInput) {
   parity.textContent = "";
   window.featherserveDemo.last = null;
   render("server", null, "asking the model's function…");
-  render("browser", null, browserInput.data ? "running onnxruntime-web…" : "");
+  const runnable = Boolean(browserInput.data || browserInput.feeds);
+  render("browser", null, runnable ? "running onnxruntime-web…" : "");
   const serverDone = askServer(serverBody, contentType).then((server) => {
     showServer(server);
     return server;
@@ -208,8 +215,7 @@ async function predict(serverBody, contentType, browserInput) {
     showError(error.message);
     return { error: error.message };
   });
-  const browserDone = (browserInput.data
-    ? runInBrowser(browserInput.data, browserInput.dims) : Promise.resolve(null))
+  const browserDone = (runnable ? runInBrowser(browserInput) : Promise.resolve(null))
     .then((browser) => {
       showBrowser(browser, browserInput.why);
       return browser || { error: browserInput.why || "" };
@@ -353,7 +359,10 @@ function setUpForm() {
     event.preventDefault();
     const instance = {};
     const numbers = [];
-    let browserOk = config.input.layout !== "columns";
+    // The "columns" layout (text categories): one [1, 1] tensor per feature, laid out as
+    // handlers/runtime/tabular.py does: strings (MISSING_CATEGORY, "", where missing) and
+    // float32 numbers (NaN where missing); the graph imputes and encodes them itself.
+    const feeds = {};
     for (const [index, feature] of features.entries()) {
       const field = document.getElementById(`f${index}`);
       const raw = field.value.trim();
@@ -364,7 +373,8 @@ function setUpForm() {
       }
       if (feature.kind === "category") {
         instance[feature.name] = raw === "" ? null : raw;
-        browserOk = false;
+        feeds[feature.name] = { type: "string", data: [raw === "" ? MISSING_CATEGORY : raw],
+          dims: [1, 1] };
       } else {
         const value = raw === "" ? null : Number(raw);
         if (value !== null && !Number.isFinite(value)) {
@@ -373,12 +383,14 @@ function setUpForm() {
         }
         instance[feature.name] = value;
         numbers.push(value === null ? NaN : value);
+        feeds[feature.name] = { type: "float32", data: Float32Array.of(numbers.at(-1)),
+          dims: [1, 1] };
       }
     }
     const body = JSON.stringify({ instances: [instance] });
-    const browserInput = browserOk
-      ? { data: Float32Array.from(numbers), dims: [1, numbers.length], exact: true, why: "" }
-      : { why: "this model's inputs are categories, computed on the server only" };
+    const browserInput = config.input.layout === "columns"
+      ? { feeds, exact: true, why: "" }
+      : { data: Float32Array.from(numbers), dims: [1, numbers.length], exact: true, why: "" };
     await predict(body, "application/json", browserInput);
   });
 }
