@@ -31,7 +31,8 @@ from training.tabular.table import read_table
 LIBRARIES = ("xgboost", "lightgbm", "catboost")
 # ai.onnx.ml opset 3 and these standard operators: what onnxruntime-web runs too.
 OPERATORS = {"Reshape", "LabelEncoder", "Gather", "Concat", "Slice", "TreeEnsembleRegressor",
-             "Identity", "Softmax", "Sigmoid", "Sub", "Exp"}
+             "Identity", "Softmax", "Sigmoid", "Sub", "Exp", "Greater", "LessOrEqual", "Not",
+             "Cast", "Mul", "Add"}
 
 
 def _table(seed: int, rows: int, categories: int, missing: float, classes: int
@@ -63,8 +64,9 @@ def _fit(library: str, x: pd.DataFrame, y: pd.Series, classes: int, folder: Path
         for column in ("kind", "shade"):
             x[column] = x[column].where(x[column].notna(), "nan").astype(str)
         kind = catboost.CatBoostClassifier if classes else catboost.CatBoostRegressor
-        model: Any = kind(iterations=15, depth=3, one_hot_max_size=255, verbose=0,
-                          cat_features=["kind", "shade"], thread_count=1)
+        # one-hot for a few categories, target statistics (CTRs) above: CatBoost's default
+        model: Any = kind(iterations=15, depth=3, verbose=0, cat_features=["kind", "shade"],
+                          thread_count=1)
         model.fit(x, y)
         model.save_model(str(folder / "model.cbm"))
         return folder / "model.cbm"
@@ -190,24 +192,62 @@ def test_binary_model_with_early_stopping_answers_like_the_library(
     assert _served_labels(store, "boosted", _instances(features)) == expected
 
 
-def test_catboost_target_statistics_are_refused_with_what_to_change(tmp_path: Path) -> None:
+def test_catboost_target_statistics_over_combinations_answer_like_catboost(
+        tmp_path: Path) -> None:
     import catboost
 
+    raw, target = mixed_table("classification", 460, seed=7)
+    # Only a combination of two columns tells the classes apart: CatBoost's CTRs over
+    # (colour, region) and over a category with number bits.
+    raw[target] = np.where((raw["colour"] == "red") ^ raw["region"].isin(["north", "east"]),
+                           "x", np.where(raw["grade"] == "A", "y", "z"))
+    x = raw.iloc[:400].drop(columns=target)
+    for column in TEXTS:
+        x[column] = x[column].astype(object).where(x[column].notna(), "missing")
+    model = catboost.CatBoostClassifier(iterations=150, depth=6, verbose=0, thread_count=1,
+                                        cat_features=list(TEXTS), max_ctr_complexity=4)
+    model.fit(x, raw[target].iloc[:400])
+    model.save_model(str(tmp_path / "model.cbm"))
+    model.save_model(str(tmp_path / "model.json"), format="json")
+    ctrs = json.loads((tmp_path / "model.json").read_text())["features_info"]["ctrs"]
+    assert any(len(c["elements"]) > 1 for c in ctrs)  # combinations are what is tested
+    held = raw.iloc[400:].reset_index(drop=True)
+    for i, column in enumerate(c for c in held.columns if c != target):  # one missing each
+        held.loc[i, column] = None
+    held.to_csv(tmp_path / "rows.csv", index=False)
+    store = tmp_path / "store"
+
+    import_model("ctr", tmp_path / "model.cbm", data=tmp_path / "rows.csv", target=target,
+                 store_root=store, report_dir=tmp_path / "reports", quick=True)
+
+    features = held.drop(columns=target)
+    filled = features.copy()
+    for column in TEXTS:
+        filled[column] = filled[column].astype(object).where(filled[column].notna(), "missing")
+    expected = [str(v) for v in model.predict(filled).ravel()]
+    assert _served_labels(store, "ctr", _instances(features)) == expected
+
+
+def test_catboost_ctr_over_too_many_combinations_is_refused_saying_what_to_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import catboost
+
+    import training.importing.boosted_catboost_ctr as ctr
+
+    monkeypatch.setattr(ctr, "MAX_TABLE", 3)  # fewer than one column's categories
     raw, target = mixed_table("classification", 200, seed=5)
     x = raw.drop(columns=target)
     for column in TEXTS:
         x[column] = x[column].astype(object).where(x[column].notna(), "missing")
     model = catboost.CatBoostClassifier(iterations=10, depth=3, verbose=0, thread_count=1,
-                                        cat_features=list(TEXTS))  # CTRs: the default
+                                        cat_features=list(TEXTS))
     model.fit(x, raw[target])
     model.save_model(str(tmp_path / "model.cbm"))
     raw.to_csv(tmp_path / "rows.csv", index=False)
     with pytest.raises(UnsupportedModelError) as refused:
         import_model("ctr", tmp_path / "model.cbm", data=tmp_path / "rows.csv", target=target,
                      store_root=tmp_path / "store", report_dir=tmp_path / "reports")
-    message = str(refused.value)
-    assert "target statistics" in message and "one_hot_max_size" in message
-    assert "colour" in message
+    assert "max_ctr_complexity" in str(refused.value)
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
 
 

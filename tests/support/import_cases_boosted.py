@@ -149,20 +149,32 @@ def catboost_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     return folder / "model.cbm"
 
 
-def catboost_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+def catboost_classifier_ctr(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
-    model = catboost.CatBoostRegressor(iterations=ROUNDS, depth=4, one_hot_max_size=255,
-                                       cat_features=list(TEXTS), verbose=0, thread_count=1)
+    model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
+                                        verbose=0, thread_count=1)
     model.fit(_filled(x), y)
     joblib.dump(model, folder / "model.joblib")
     return folder / "model.joblib"
 
 
-CATBOOST = ("one-hot categorical splits served as set membership (category found by "
-            "CatBoost's hash); a missing category is served as the filler the model knows "
-            "('missing', 'nan', ...); CTR categoricals (CatBoost's default above "
-            "one_hot_max_size) are refused: retrain with one_hot_max_size=255")
+def catboost_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import catboost
+
+    model = catboost.CatBoostRegressor(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
+                                       verbose=0, thread_count=1)
+    model.fit(_filled(x), y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+CATBOOST = ("one-hot splits as set membership (the category found by CatBoost's hash); "
+            "a missing category is served as the filler the model knows ('missing', 'nan', "
+            "...)")
+CTR = ("target statistics (CTRs, over combinations of columns too) as 0/1 tables the graph "
+       "indexes by the row's category codes; a missing category is served as the filler the "
+       "model knows; refused above 1,000,000 combinations (lower max_ctr_complexity)")
 
 CASES: list[ImportCase] = [
     ImportCase(FAMILY, "XGBClassifier(enable_categorical=True), joblib", "classification",
@@ -194,6 +206,8 @@ CASES: list[ImportCase] = [
                note=f"{SERVED}; a boolean column arrives as true/false text, served as 1/0"),
     ImportCase(FAMILY, "CatBoostClassifier(one_hot_max_size=255), save_model .cbm",
                "classification", catboost_classifier, note=CATBOOST),
-    ImportCase(FAMILY, "CatBoostRegressor(one_hot_max_size=255), joblib", "regression",
-               catboost_regressor, note=CATBOOST),
+    ImportCase(FAMILY, "CatBoostClassifier (default: CTRs), joblib", "classification",
+               catboost_classifier_ctr, note=CTR),
+    ImportCase(FAMILY, "CatBoostRegressor (default: CTRs), joblib", "regression",
+               catboost_regressor, note=CTR),
 ]

@@ -1,12 +1,14 @@
 """A CatBoost model (``.cbm`` or a pickled wrapper) → the kit's graph, from its JSON export.
 
-CatBoost's own ONNX export refuses every model with a categorical feature. A categorical
-column CatBoost one-hot encodes (``one_hot_max_size`` at least its number of values) is a
-test "this category or not": served here as set membership, the category found by CatBoost's
-hash of the text (the hashes of the data file's values come from CatBoost's own export with
-a Pool of them). A column CatBoost turns into target statistics (CTRs, its default for more
-than a few values) is refused, saying how to retrain. Oblivious trees become ordinary ones:
-level j tests split j, and the leaf index is the sum of the passed tests' bits.
+CatBoost's own ONNX export refuses every model with a categorical feature; here each
+categorical column becomes a code (the data file's values, the filler the user trained
+missing values as, and one code for anything else), found in the graph by a LabelEncoder.
+A one-hot split is set membership on that code (the value matched by CatBoost's hash of
+the text, which its own export gives for a Pool of the data file's values); a split on
+target statistics (CTRs, CatBoost's default for columns with more than a few values) reads
+a 0/1 table over the combination of codes and number bits it projects
+(``boosted_catboost_ctr``). Oblivious trees become ordinary ones: level j tests split j,
+and the leaf index is the sum of the passed tests' bits.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ import pandas as pd
 
 from model_store.manifest import MISSING_CATEGORY, TabularLayout
 from training.errors import UnsupportedModelError
+from training.importing.boosted_catboost_ctr import (
+    UNSEEN_HASH,
+    CategoryHashes,
+    calc_hash,
+    ctr_lookups,
+    hash_keys,
+)
 from training.importing.boosted_trees import (
     Ensemble,
     GraphInput,
@@ -58,7 +67,6 @@ def convert_catboost(imported: ImportedModel, table: Table, regression: bool) ->
     if loss not in _LINKS:
         raise UnsupportedModelError(f"CatBoost loss {loss!r} is not supported; supported: "
                                     f"{', '.join(_LINKS)}")
-    _refuse_ctrs(dump)
     info = dump["features_info"]
     floats = {f["flat_feature_index"]: f for f in info.get("float_features", [])}
     cats = {f["flat_feature_index"]: f for f in info.get("categorical_features", [])}
@@ -66,16 +74,18 @@ def convert_catboost(imported: ImportedModel, table: Table, regression: bool) ->
     if flat != list(range(len(flat))):
         raise UnsupportedModelError("CatBoost model with text or embedding features: not "
                                     "supported; train on number and categorical columns")
-    features = tuple(ModelFeature(str(floats[i].get("feature_id") or i)) if i in floats else
-                     ModelFeature(str(cats[i].get("feature_id") or i),
-                                  tuple(cats[i].get("values", [])))
-                     for i in flat)
-    columns = _columns(features, table)
-    hashes = _hashes(model, features, columns, table)
-    fill = _missing_token(features, hashes)
-    codes = [None if f.categories is None else _codes(f, c, table, hashes, fill)
+    named = tuple(ModelFeature(str(floats[i].get("feature_id") or i)) if i in floats else
+                  ModelFeature(str(cats[i].get("feature_id") or i), ()) for i in flat)
+    columns = _columns(named, table)
+    hashes = _hashes(model, named, columns, table)
+    fill = _missing_token(dump, hashes)
+    # A categorical feature's codes: the data file's values (and the filler), sorted.
+    features = tuple(f if f.categories is None else ModelFeature(
+        f.name, tuple(sorted({_as_text(v) for v in table.frame[c] if _present(v)} | {fill})))
+        for f, c in zip(named, columns, strict=True))
+    codes = [None if f.categories is None else _codes(f, c, table, fill)
              for f, c in zip(features, columns, strict=True)]
-    ensemble = _ensemble(dump, loss, floats, cats, features)
+    ensemble = _ensemble(dump, loss, floats, cats, features, hashes)
     layout: TabularLayout = "columns" if any(c in table.categories for c in columns) or \
         any(f.categories is not None for f in features) else "matrix"
     if layout == "matrix":
@@ -114,24 +124,6 @@ def _json(model: Any) -> dict[str, Any]:
         return loaded
 
 
-def _refuse_ctrs(dump: dict[str, Any]) -> None:
-    kinds = {s.get("split_type") for tree in dump.get("oblivious_trees", [])
-             for s in tree.get("splits", [])}
-    if kinds <= {"FloatFeature", "OneHotFeature"}:
-        return
-    names = [f.get("feature_id", "?") for f in
-             dump["features_info"].get("categorical_features", [])]
-    largest = max((len(f.get("values", [])) for f in
-                   dump["features_info"].get("categorical_features", [])), default=0)
-    raise UnsupportedModelError(
-        f"CatBoost turns categorical column(s) {names} into target statistics (CTRs, "
-        f"{', '.join(sorted(k for k in kinds - {'FloatFeature', 'OneHotFeature'}))}), which "
-        "neither CatBoost's ONNX export nor the kit can express in ONNX. Retrain with "
-        f"one_hot_max_size set to at least the number of values of every categorical column "
-        f"(e.g. one_hot_max_size=255; this model has up to {largest} one-hot values), so "
-        "each categorical split is a one-hot test the kit serves")
-
-
 def _hashes(model: Any, features: tuple[ModelFeature, ...], columns: list[str],
             table: Table) -> dict[str, int]:
     """CatBoost's hash of every value the data file holds in a categorical column (and of
@@ -159,50 +151,59 @@ def _hashes(model: Any, features: tuple[ModelFeature, ...], columns: list[str],
     return mapping
 
 
-def _missing_token(features: tuple[ModelFeature, ...], hashes: dict[str, int]) -> str:
-    known = {v for f in features for v in (f.categories or ())}
-    return next((t for t in _MISSING_TOKENS if hashes.get(t) in known), MISSING_CATEGORY)
+def _missing_token(dump: dict[str, Any], hashes: dict[str, int]) -> str:
+    """The filler the model was trained with for a missing category: one whose hash it
+    one-hot tests, or keeps target statistics for."""
+    one_hot = {int(v) for f in dump["features_info"].get("categorical_features", [])
+               for v in f.get("values", [])}
+    counted = hash_keys(dump)
+    for token in _MISSING_TOKENS:
+        hashed = hashes.get(token)
+        if hashed is not None and (hashed in one_hot or calc_hash(0, hashed) in counted):
+            return token
+    return MISSING_CATEGORY
 
 
-def _codes(feature: ModelFeature, column: str, table: Table, hashes: dict[str, int],
-           fill: str) -> dict[str | float, int]:
+def _codes(feature: ModelFeature, column: str, table: Table, fill: str
+           ) -> dict[str | float, int]:
     assert feature.categories is not None
-    position: dict[int | None, int] = {h: i for i, h in enumerate(feature.categories)}
+    position = {value: i for i, value in enumerate(feature.categories)}
     text = column in table.categories
     codes: dict[str | float, int] = {}
     for value in table.frame[column]:
-        if not _present(value):
-            continue
-        code = position.get(hashes.get(_as_text(value)))
-        if code is not None:
-            codes[str(value) if text else float(value)] = code
-    missing = position.get(hashes.get(fill))
-    if text and missing is not None:
-        codes[MISSING_CATEGORY] = missing
+        if _present(value):
+            codes[str(value) if text else float(value)] = position[_as_text(value)]
+    if text:
+        codes[MISSING_CATEGORY] = position[fill]
     return codes
 
 
 def _ensemble(dump: dict[str, Any], loss: str, floats: dict[int, Any], cats: dict[int, Any],
-              features: tuple[ModelFeature, ...]) -> Ensemble:
+              features: tuple[ModelFeature, ...], hashes: dict[str, int]) -> Ensemble:
     scale, bias = dump["scale_and_bias"]
     bias = list(bias) if isinstance(bias, list) else [bias]
     targets = len(bias)
     float_flat = {f["feature_index"]: i for i, f in floats.items()}
     cat_flat = {f["feature_index"]: i for i, f in cats.items()}
+    hashed = CategoryHashes({i: [hashes.get(v, UNSEEN_HASH) for v in f.categories or ()]
+                             + [UNSEEN_HASH] for i, f in enumerate(features)
+                             if f.categories is not None})
+    lookups, split_lookup = ctr_lookups(dump, cat_flat, float_flat, floats, hashed)
     trees = []
     for raw in dump["oblivious_trees"]:
         splits = raw.get("splits", [])
         values = np.asarray(raw["leaf_values"], dtype=np.float64).reshape(-1, targets)
         for target in range(targets):
             nodes = _oblivious(splits, scale * values[:, target], floats, float_flat,
-                               cat_flat, features)
+                               cat_flat, hashed, split_lookup)
             trees.append(Tree(nodes, target=target))
-    return Ensemble("catboost", features, tuple(trees), targets, tuple(bias), _LINKS[loss])
+    return Ensemble("catboost", features, tuple(trees), targets, tuple(bias), _LINKS[loss],
+                    lookups)
 
 
 def _oblivious(splits: list[dict[str, Any]], leaves: npt.NDArray[np.float64],
                floats: dict[int, Any], float_flat: dict[int, int], cat_flat: dict[int, int],
-               features: tuple[ModelFeature, ...]) -> tuple[Node, ...]:
+               hashed: CategoryHashes, split_lookup: dict[int, int]) -> tuple[Node, ...]:
     """Level j tests split j; passing it sets bit j of the leaf index (right child)."""
     nodes: list[Node] = []
 
@@ -221,12 +222,16 @@ def _oblivious(splits: list[dict[str, Any]], leaves: npt.NDArray[np.float64],
             nodes[at] = Node(left=left, right=right, feature=flat,
                              threshold=float(split["border"]), inclusive=True,
                              missing_left=treatment != "AsTrue")
-        else:
+        elif split["split_type"] == "OneHotFeature":
             flat = cat_flat[split["cat_feature_index"]]
-            categories = features[flat].categories or ()
+            codes = hashed.by_feature[flat][:-1]  # the last: unseen, never equal
             nodes[at] = Node(left=left, right=right, feature=flat,
-                             members=frozenset({categories.index(split["value"])}),
+                             members=frozenset(i for i, h in enumerate(codes)
+                                               if h == int(split["value"])),
                              members_left=False, missing_left=True)
+        else:  # OnlineCtr: its lookup's bit (ctr > border) is the passed test
+            nodes[at] = Node(left=left, right=right,
+                             lookup=split_lookup[split["split_index"]])
         return at
 
     build(0, 0)

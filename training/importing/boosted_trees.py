@@ -41,6 +41,7 @@ class Node:
     members_left: bool = True
     missing_left: bool = False           # where a missing (or unseen) value goes
     value: float = 0.0                   # a leaf's value, in margin space
+    lookup: int | None = None            # tests Ensemble.lookups[i]: 1 goes right, 0 left
 
     @property
     def is_leaf(self) -> bool:
@@ -60,6 +61,23 @@ class ModelFeature:
 
 
 @dataclass(frozen=True)
+class LookupPart:
+    feature: int
+    border: float | None = None          # None: the category's code; else the bit x > border
+    nan_high: bool = False               # a missing number's bit is 1
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A 0/1 test read from a table indexed by several features at once (CatBoost's target
+    statistics over combinations): categorical codes (radix K + 1, K: unseen or missing)
+    and number bits (radix 2), the first part most significant."""
+
+    parts: tuple[LookupPart, ...]
+    table: Any                           # flat float32 array over the parts' values
+
+
+@dataclass(frozen=True)
 class Ensemble:
     library: str
     features: tuple[ModelFeature, ...]
@@ -67,6 +85,7 @@ class Ensemble:
     targets: int                         # margins per row (classes for multiclass, else 1)
     base: tuple[float, ...]              # margin added per target
     link: Link
+    lookups: tuple[Lookup, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,8 @@ def ensemble_onnx(ensemble: Ensemble, inputs: Sequence[GraphInput],
     column_of: dict[tuple[int, frozenset[int] | None], int] = {}
     width = 0
     source = matrix_input
+    encoded: dict[int, str] = {}         # categorical feature → its codes [N] int64
+    numbers: dict[int, str] = {}         # numeric feature → its column [N, 1]
     for index, (feature, arrives) in enumerate(zip(ensemble.features, inputs, strict=True)):
         raw = arrives.name
         if matrix_input is not None:
@@ -125,20 +146,27 @@ def ensemble_onnx(ensemble: Ensemble, inputs: Sequence[GraphInput],
         if feature.categories is None:
             if arrives.text:
                 raw = _text_numbers(graph, raw, arrives.numbers or {})
+            numbers[index] = raw
             columns.append(raw)
             column_of[(index, None)] = width
             width += 1
             continue
         sets = _sets_of(ensemble, index)
-        if not sets:
+        if not sets and not any(p.feature == index for u in ensemble.lookups for p in u.parts):
             continue
         codes = category_codes[index]
         assert codes is not None and feature.categories is not None
-        columns.append(_membership(graph, raw, codes, len(feature.categories), sets,
-                                   arrives.text))
+        encoded[index] = _encode(graph, raw, codes, len(feature.categories), arrives.text)
+        if not sets:
+            continue
+        columns.append(_membership(graph, encoded[index], len(feature.categories), sets))
         for position, members in enumerate(sets):
             column_of[(index, members)] = width + position
         width += len(sets)
+    for position, lookup in enumerate(ensemble.lookups):
+        columns.append(_lookup_column(graph, lookup, encoded, numbers, ensemble.features))
+        column_of[(-1 - position, None)] = width
+        width += 1
     if not columns:  # trees without a single split: still one column to feed the ensemble
         columns.append(graph.const(np.zeros((1, 1), np.float32), "nothing"))
         width = 1
@@ -170,17 +198,44 @@ def _sets_of(ensemble: Ensemble, feature: int) -> list[frozenset[int]]:
     return list(seen)
 
 
-def _membership(graph: _Graph, raw: str, codes: Mapping[str | float, int], count: int,
-                sets: list[frozenset[int]], text: bool) -> str:
-    """[N, len(sets)]: 1.0 where the row's category is in the set, 0.0 where not, NaN where
-    it is missing or was never seen in training (code ``count``)."""
+def _encode(graph: _Graph, raw: str, codes: Mapping[str | float, int], count: int,
+            text: bool) -> str:
+    """[N] int64: each row's category code; ``count`` where missing or never seen."""
     attributes: dict[str, Any] = {"default_int64": count, "values_int64s": list(codes.values())}
     if text:
         attributes["keys_strings"] = [str(k) for k in codes]
     else:
         attributes["keys_floats"] = [float(k) for k in codes]
     flat = graph.add("Reshape", [raw, graph.const(np.array([-1]), "flat")], "flat")
-    encoded = graph.add("LabelEncoder", [flat], "code", domain="ai.onnx.ml", **attributes)
+    return graph.add("LabelEncoder", [flat], "code", domain="ai.onnx.ml", **attributes)
+
+
+def _lookup_column(graph: _Graph, lookup: Lookup, encoded: dict[int, str],
+                   numbers: dict[int, str], features: tuple[ModelFeature, ...]) -> str:
+    """[N, 1]: the lookup's table at each row's mixed-radix index."""
+    index = graph.const(np.zeros(1, np.int64), "index")
+    for part in lookup.parts:
+        if part.border is None:
+            radix, digit = len(features[part.feature].categories or ()) + 1, \
+                encoded[part.feature]
+        else:
+            column = graph.add("Reshape", [numbers[part.feature],
+                                           graph.const(np.array([-1]), "flat")], "flat")
+            border = graph.const(np.array([part.border], np.float32), "border")
+            bit = graph.add("Not", [graph.add("LessOrEqual", [column, border], "le")], "gt") \
+                if part.nan_high else graph.add("Greater", [column, border], "gt")
+            radix, digit = 2, graph.add("Cast", [bit], "bit", to=TensorProto.INT64)
+        scaled = graph.add("Mul", [index, graph.const(np.array([radix], np.int64), "radix")],
+                           "scaled")
+        index = graph.add("Add", [scaled, digit], "index")
+    values = graph.add("Gather", [graph.const(np.asarray(lookup.table, np.float32), "table"),
+                                  index], "looked", axis=0)
+    return graph.add("Reshape", [values, graph.const(np.array([-1, 1]), "column")], "column")
+
+
+def _membership(graph: _Graph, encoded: str, count: int, sets: list[frozenset[int]]) -> str:
+    """[N, len(sets)]: 1.0 where the row's category is in the set, 0.0 where not, NaN where
+    it is missing or was never seen in training (code ``count``)."""
     table = np.zeros((count + 1, len(sets)), np.float32)
     for position, members in enumerate(sets):
         table[[c for c in members if c < count], position] = 1.0
@@ -218,7 +273,11 @@ def _tree_ensemble(graph: _Graph, ensemble: Ensemble, matrix: str,
                 nodes["target_ids"].append(tree.target)
                 nodes["target_weights"].append(float(np.float32(node.value)))
                 continue
-            if node.members is None:
+            if node.lookup is not None:
+                threshold, mode = 0.5, "BRANCH_LEQ"
+                true_node, false_node = node.left, node.right
+                feature = column_of[(-1 - node.lookup, None)]
+            elif node.members is None:
                 # True branch: left. The nearest float32 keeps x <= t for every x <= t
                 # (rounding is monotonic); a value just above t can only flip when the two
                 # are closer than float32 tells apart, which the parity gate would show.
