@@ -154,22 +154,6 @@ def test_function_transformer_is_refused_naming_the_step(tmp_path: Path) -> None
     assert "before training" in message
 
 
-def test_histgradientboosting_categorical_features_is_refused_naming_the_step(
-        tmp_path: Path) -> None:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from tests.support.import_cases_sklearn import hgb_native
-
-    raw, target = mixed_table("classification", 150, seed=2)
-    model_file = hgb_native(HistGradientBoostingClassifier(max_iter=5))(
-        raw.drop(columns=target), raw[target], tmp_path)
-    raw.to_csv(tmp_path / "rows.csv", index=False)
-    with pytest.raises(UnsupportedModelError, match=r"step 'histgradientboostingclassifier'"
-                       r".*categorical_features.*OneHotEncoder"):
-        import_model("refused", model_file, data=tmp_path / "rows.csv", target=target,
-                     store_root=tmp_path / "store", report_dir=tmp_path / "reports")
-
-
 def test_readme_support_table_is_the_generated_one() -> None:
     readme = README.read_text()
     assert readme_with_table(readme, CASES) == readme, (

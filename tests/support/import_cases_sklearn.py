@@ -104,6 +104,18 @@ def hgb_native(estimator: Any) -> Train:
     return train
 
 
+def hgb_alone(estimator: Any) -> Train:
+    """HistGradientBoosting straight on the DataFrame, its category columns read as such."""
+    def train(features: pd.DataFrame, target: pd.Series, folder: Path) -> Path:
+        model = clone(estimator).set_params(categorical_features="from_dtype").fit(
+            features, target)
+        path = folder / "model.joblib"
+        joblib.dump(model, path)
+        return path
+
+    return train
+
+
 def c(name: str, task: str, train: Train, dtypes: str = "default", note: str = "",
       served: bool = False) -> ImportCase:
     return ImportCase(FAMILY, name, task, train, dtypes, note, served)  # type: ignore[arg-type]
@@ -183,6 +195,14 @@ CASES: list[ImportCase] = [
       pipeline(HistGradientBoostingClassifier(max_iter=30, random_state=0), encoder=dense(),
                number_steps=(StandardScaler(),)),
       note="numbers not imputed: NaN reaches the model"),
+    c("HistGradientBoostingClassifier(categorical_features) after OrdinalEncoder",
+      "classification", hgb_native(HistGradientBoostingClassifier(max_iter=30,
+                                                                 random_state=0)),
+      note="the docs' categorical example: ordinal-encoded text (unknown → NaN), numbers "
+           "passed through with their NaN; categorical splits rewritten as threshold splits"),
+    c('HistGradientBoostingRegressor(categorical_features="from_dtype")', "regression",
+      hgb_alone(HistGradientBoostingRegressor(max_iter=30, random_state=0)), "category",
+      note="no pipeline: the model on the DataFrame's category columns (its own encoder)"),
     c("HistGradientBoostingRegressor", "regression",
       pipeline(HistGradientBoostingRegressor(max_iter=30, random_state=0), encoder=dense(),
                by_name=True, remainder="passthrough"),

@@ -17,7 +17,7 @@ import pandas as pd
 
 from training.errors import DataError, UnsupportedModelError
 from training.importing.convert import OPSET, Converted
-from training.importing.sklearn_converters import register_kit_converters
+from training.importing.sklearn_converters import conversion_copy, register_kit_converters
 from training.importing.sklearn_missing import (
     boolean_columns,
     missing_markers,
@@ -39,9 +39,10 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
     text = {f for f in features if f in table.categories}
     named = getattr(model, "feature_names_in_", None) is not None
     columns = bool(text) or (named and _has_column_transformer(model))
-    markers = missing_markers(model, list(features), text)
-    booleans = boolean_columns(model, list(features), text)
-    served = served_copy(model, list(features), text, markers)
+    structural = conversion_copy(model)
+    markers = missing_markers(structural, list(features), text)
+    booleans = boolean_columns(structural, list(features), text)
+    served = served_copy(structural, list(features), text, markers)
     types: list[tuple[str, Any]]
     if columns:
         types = [(f, StringTensorType([None, 1]) if f in text else FloatTensorType([None, 1]))

@@ -41,6 +41,33 @@ class ImputedScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self.scaler.transform(self.imputer.transform(x))
 
 
+def conversion_copy(model: Any) -> Any:
+    """A copy of the fitted model in the form the registered converters take; it predicts
+    what the model predicts (each rewrite below says why)."""
+    import copy
+
+    from training.importing.sklearn_hgb import (
+        expand_categorical_splits,
+        split_own_preprocessing,
+    )
+
+    converted = split_own_preprocessing(copy.deepcopy(model))
+    converter_ready(converted)
+    fuse_imputed_scalers(converted)
+    expand_categorical_splits(converted)
+    return converted
+def converter_ready(model: Any) -> None:
+    """Fitted attributes skl2onnx reads in an older form, given that form (same predictions):
+    a soft VotingClassifier's ``flatten_transform`` off (it shapes ``transform`` only)."""
+    from sklearn.ensemble import VotingClassifier
+
+    from training.importing.sklearn_support import named_steps
+
+    for _path, step in named_steps(model):
+        if isinstance(step, VotingClassifier):
+            step.flatten_transform = False
+
+
 def fuse_imputed_scalers(model: Any) -> None:
     """In every Pipeline of the fitted copy: SimpleImputer(NaN) → scaler becomes one step."""
     from sklearn.impute import SimpleImputer

@@ -133,11 +133,7 @@ def _marker(steps: list[Any], index: int) -> tuple[Any, bool]:
 def served_copy(model: Any, columns: list[str], text: set[str],
                 markers: dict[str, Any]) -> Any:
     """A copy of the fitted model that treats ``MISSING_CATEGORY`` as the user's marker."""
-    from training.importing.sklearn_converters import fuse_imputed_scalers
-
     served = copy.deepcopy(model)
-    converter_ready(served)
-    fuse_imputed_scalers(served)
     for steps, names in branches(served, columns):
         pending = {i for i, c in enumerate(names) if c in text}
         if not pending:
@@ -154,12 +150,21 @@ def served_copy(model: Any, columns: list[str], text: set[str],
                 continue
             if _encoder(step):
                 for i in pending:
-                    step.categories_[i] = np.asarray(
-                        [MISSING_CATEGORY if is_missing(v) else _as_sent(v)
-                         for v in step.categories_[i]],
-                        dtype=object)
+                    step.categories_[i] = _served_categories(step, step.categories_[i])
             break
     return served
+
+
+def _served_categories(encoder: Any, categories: Any) -> Any:
+    """An encoder's categories with the learned missing value as ``MISSING_CATEGORY`` (or
+    left out where an OrdinalEncoder encodes missing and unknown values alike, as NaN)."""
+    ordinal_nan = (hasattr(encoder, "encoded_missing_value")
+                   and is_missing(float(encoder.encoded_missing_value))
+                   and encoder.handle_unknown == "use_encoded_value"
+                   and is_missing(float(encoder.unknown_value)))
+    values = [v for v in categories if not (ordinal_nan and is_missing(v))]
+    return np.asarray([MISSING_CATEGORY if is_missing(v) else _as_sent(v) for v in values],
+                      dtype=object)
 
 
 def _as_sent(value: Any) -> Any:
@@ -195,14 +200,3 @@ def boolean_columns(model: Any, columns: list[str], text: set[str]) -> set[str]:
                 found.add(column)
     return found
 
-
-def converter_ready(model: Any) -> None:
-    """Fitted attributes skl2onnx reads in an older form, given that form (same predictions):
-    a soft VotingClassifier's ``flatten_transform`` off (it shapes ``transform`` only)."""
-    from sklearn.ensemble import VotingClassifier
-
-    from training.importing.sklearn_support import named_steps
-
-    for _path, step in named_steps(model):
-        if isinstance(step, VotingClassifier):
-            step.flatten_transform = False

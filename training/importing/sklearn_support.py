@@ -47,11 +47,6 @@ def check_supported(model: Any) -> None:
                             "change in the data before training, or replace it with a "
                             "scikit-learn transformer (e.g. PowerTransformer, "
                             "SplineTransformer)")
-        elif getattr(step, "is_categorical_", None) is not None and bool(
-                step.is_categorical_.any()):
-            problems.append(f"{path} splits on categorical_features, which skl2onnx's tree "
-                            "converter cannot express yet: one-hot encode those columns in "
-                            "front of it (OneHotEncoder(handle_unknown=\"ignore\"))")
         elif type(step) not in sklearn_operator_name_map:
             problems.append(f"{path}: no ONNX converter for {type(step).__name__}")
     if problems:
