@@ -12,9 +12,14 @@
 // - A queue's VisibilityTimeout must be above the timeout of the function it feeds, or SQS
 //   hands a message to a second invocation while the first is still scoring its file;
 //   packaging stops with a clear error when it is not.
+// - Each batch function serves its stage's bucket only (FEATHERSERVE_BATCH_BUCKET: a message
+//   naming any other bucket is refused). Set in the compiled template only: `sls invoke
+//   local` cannot resolve a CloudFormation intrinsic in a function's environment.
 
 const BATCH_HANDLER = /^handlers\/([a-z][a-z0-9_]*)\.batch_handler$/;
 const BULK_PREFIX = 'Bulk';
+const BUCKET_ID = 'BulkBucket';
+const BUCKET_VARIABLE = 'FEATHERSERVE_BATCH_BUCKET';
 
 function isOn(value) {
   return value === true || String(value).toLowerCase() === 'true';
@@ -42,6 +47,7 @@ class BulkPlugin {
     this.hooks = {
       initialize: () => this.applyStageSwitch(),
       'before:package:setupProviderConfiguration': () => this.checkTimeouts(),
+      'after:aws:package:finalize:mergeCustomProviderResources': () => this.stageBucket(),
     };
   }
 
@@ -88,6 +94,21 @@ class BulkPlugin {
           'FEATHERSERVE_BULK_TIMEOUTS'
         );
       }
+    }
+  }
+
+  stageBucket() {
+    const { service } = this.serverless;
+    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    if (!resources[BUCKET_ID]) return;
+    const naming = this.serverless.getProvider('aws').naming;
+    for (const name of service.getAllFunctions()) {
+      const fn = batchModel(service.getFunction(name)) &&
+        resources[naming.getLambdaLogicalId(name)];
+      if (!fn) continue;
+      fn.Properties.Environment = fn.Properties.Environment || { Variables: {} };
+      fn.Properties.Environment.Variables = fn.Properties.Environment.Variables || {};
+      fn.Properties.Environment.Variables[BUCKET_VARIABLE] = { Ref: BUCKET_ID };
     }
   }
 }

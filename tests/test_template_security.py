@@ -485,6 +485,9 @@ def test_each_batch_function_reads_its_input_writes_its_output_and_polls_its_que
     for model, properties in batch.items():
         variables = properties["Environment"]["Variables"]
         assert int(variables["FEATHERSERVE_BATCH_MAX_OBJECT_BYTES"]) > 0
+        # Its stage's bucket only (bulk.js sets it in the compiled template: invoke local
+        # cannot resolve a Ref); a message naming another bucket is refused.
+        assert variables["FEATHERSERVE_BATCH_BUCKET"] == {"Ref": "BulkBucket"}
         _, read, write, poll = policy_statements(roles[properties["Role"]["Fn::GetAtt"][0]])
         assert read == {"Effect": "Allow", "Action": ["s3:GetObject"],
                         "Resource": [{"Fn::Sub": f"{BULK_ARN}/in/{model}/*"}]}

@@ -61,8 +61,6 @@ def batch_function_lines(model: BulkModel, label: str, max_body_bytes: int) -> l
         "    # One row (or image) may be as large as one HTTP request body, no larger.",
         f'    FEATHERSERVE_MAX_BODY_BYTES: "{max_body_bytes}"',
         '    FEATHERSERVE_BATCH_MAX_OBJECT_BYTES: "${param:batchMaxObjectBytes}"',
-        "    # Only the stage's own bucket: a notification naming any other is refused.",
-        '    FEATHERSERVE_BATCH_BUCKET: { "Fn::Sub": "${param:bulkBucket}" }',
         "  layers:",
         "    - { Ref: RuntimeLambdaLayer }",
         f"    - {{ Ref: {model.layer_ref} }}",
