@@ -117,3 +117,23 @@ def test_a_spoiled_model_folder_is_not_a_model(tmp_path, name):
     shutil.copytree(source, tmp_path / "store" / name)
     shutil.copytree(source, tmp_path / "store" / MODEL)
     assert LocalStore(tmp_path / "store").names() == [MODEL]
+
+
+@pytest.mark.parametrize("version", ["3\n", "3\r", "3 "], ids=repr)
+def test_a_spoiled_version_never_reaches_the_model_version_header(tmp_path, version):
+    """A store whose only version folder and manifest say ``3\\n``: not served (503), so
+    no X-Model-Version header carries a line break."""
+    from handlers.runtime import Settings, serve_model
+
+    source = ROOT / "models" / MODEL
+    real = LocalStore(ROOT / "models").versions(MODEL)[-1]
+    folder = tmp_path / "store" / MODEL / version
+    shutil.copytree(source / real, folder)
+    card = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**card, "version": version}))
+    handler = serve_model(MODEL, settings=Settings(model_source=str(tmp_path / "store"),
+                                                   warmup=0))
+    response = handler({"httpMethod": "GET", "path": f"/models/{MODEL}"}, None)
+    assert response["statusCode"] == 503, response
+    assert json.loads(response["body"])["error"]["code"] == "model_unavailable"
+    assert not any("\n" in v or "\r" in v for v in response["headers"].values())
