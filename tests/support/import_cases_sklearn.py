@@ -198,8 +198,9 @@ CASES: list[ImportCase] = [
     c("HistGradientBoostingClassifier(categorical_features) after OrdinalEncoder",
       "classification", hgb_native(HistGradientBoostingClassifier(max_iter=30,
                                                                  random_state=0)),
-      note="the docs' categorical example: ordinal-encoded text (unknown → NaN), numbers "
-           "passed through with their NaN; categorical splits rewritten as threshold splits"),
+      served=True, note="the docs' categorical example: ordinal-encoded text (unknown → "
+      "NaN), numbers passed through with their NaN; categorical splits rewritten as "
+      "threshold splits"),
     c('HistGradientBoostingRegressor(categorical_features="from_dtype")', "regression",
       hgb_alone(HistGradientBoostingRegressor(max_iter=30, random_state=0)), "category",
       note="no pipeline: the model on the DataFrame's category columns (its own encoder)"),
