@@ -178,6 +178,20 @@ def test_a_quoted_field_that_never_closes_refuses_the_file_not_memory(bulk, fiel
         assert said in error["message"], error["message"]
 
 
+def test_a_json_line_past_the_limit_is_its_rows_error_and_the_next_rows_are_scored(bulk):
+    body, instances = wide_json_lines(4, digits=250)  # ~8 KB a line
+    lines = body.split(b"\n")
+    short = [json.dumps(i).encode() for i in instances]
+    mixed = b"\n".join([short[0], lines[1], short[2]]) + b"\n"  # a long line between two
+    messages = bulk.upload(MODEL, "mixed.jsonl", mixed)
+    assert bulk.score(csv_handler(bulk, 4096), MODEL, messages) == {"batchItemFailures": []}
+    first, long, last = bulk.lines(MODEL, "mixed.jsonl")
+    assert "prediction" in first and "prediction" in last and long["row"] == 2
+    assert long["error"]["code"] == "row_too_large"
+    assert "4,096 bytes" in long["error"]["message"]
+    assert "FEATHERSERVE_MAX_BODY_BYTES" in long["error"]["message"]
+
+
 def _record_size(record: list[str]) -> int:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(record)

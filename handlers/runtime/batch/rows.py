@@ -228,7 +228,8 @@ def jsonl_rows(stream: IO[bytes], *, max_row_bytes: int,
             _skip_line(stream, max_row_bytes)
             number += 1
             yield Row(number, error=PayloadTooLarge(
-                f"row {number}: longer than {max_row_bytes} bytes", code="row_too_large"))
+                f"row {number}: longer than {max_row_bytes:,} bytes, the most one request "
+                "body may be (FEATHERSERVE_MAX_BODY_BYTES)", code="row_too_large"))
             continue
         if first:
             line, first = line.removeprefix(UTF8_BOM), False
