@@ -280,3 +280,54 @@ def test_xgboost_objectives_whose_predict_is_not_a_probability(
                             report_dir=tmp_path / "reports", quick=True)
     assert "parity on 100 rows" in manifest.lineage.student
     assert manifest.task == f"tabular-{task}"
+
+
+def _store_table(rows: int = 300) -> pd.DataFrame:
+    """A categorical column whose values are numbers (a store id), as a CSV holds it."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(0, 1, rows).round(3),
+                          "store": rng.integers(1, 7, rows)})
+    frame["y"] = np.where(frame["size"] + (frame["store"] % 3 == 0) * 1.5 > 0.5, "a", "b")
+    frame.loc[rng.random(rows) < 0.1, "size"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("how", ["xgboost category", "lightgbm category", "lightgbm codes",
+                                 "lightgbm codes, numpy"])
+def test_categories_that_are_numbers_import_with_parity(tmp_path: Path, how: str) -> None:
+    import lightgbm
+    import xgboost
+
+    frame = _store_table()
+    x, y = frame.drop(columns="y"), (frame["y"] == "b").astype(int)
+    as_category = x.assign(store=x["store"].astype("category"))
+    if how == "xgboost category":
+        model: Any = xgboost.XGBClassifier(n_estimators=20, enable_categorical=True,
+                                           tree_method="hist").fit(as_category[:200], y[:200])
+        joblib.dump(model, tmp_path / "model.joblib")
+        model_file = tmp_path / "model.joblib"
+    elif how == "lightgbm category":
+        model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, min_data_per_group=5,
+                                        cat_smooth=1).fit(as_category[:200], y[:200])
+        joblib.dump(model, tmp_path / "model.joblib")
+        model_file = tmp_path / "model.joblib"
+    else:  # categorical_feature=[...] on integer codes, as LightGBM's docs also teach
+        data = x.to_numpy()[:200] if how.endswith("numpy") else x[:200]
+        declared: list[Any] = [1] if how.endswith("numpy") else ["store"]
+        booster = lightgbm.train({"objective": "binary", "verbose": -1,
+                                  "min_data_per_group": 5, "cat_smooth": 1},
+                                 lightgbm.Dataset(data, label=y[:200],
+                                                  categorical_feature=declared), 20)
+        booster.save_model(str(tmp_path / "model.txt"))
+        model_file = tmp_path / "model.txt"
+    rest = frame.iloc[200:].copy()
+    rest.iloc[0, 1], rest.iloc[1, 1] = 9, np.nan  # a store never seen, a missing one
+    rest.to_csv(tmp_path / "rows.csv", index=False)
+    table = read_table(tmp_path / "rows.csv", "y")
+    converted = convert(load_model_file(model_file), table, regression=False)
+    assert isinstance(converted.model, onnx.ModelProto)
+    assert "LabelEncoder" in {n.op_type for n in converted.model.graph.node}  # splits on store
+    manifest = import_model("stores", model_file, data=tmp_path / "rows.csv", target="y",
+                            store_root=tmp_path / "store", report_dir=tmp_path / "reports",
+                            quick=True)
+    assert "parity on 100 rows" in manifest.lineage.student

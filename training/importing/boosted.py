@@ -154,6 +154,9 @@ def library_frame(frame: pd.DataFrame, features: tuple[ModelFeature, ...], colum
     rows: dict[str, Any] = {}
     for feature, column in zip(features, columns, strict=True):
         values = frame[column]
+        if feature.coded:  # the library took the code as a number
+            rows[feature.name] = values.astype(np.float64).to_numpy()
+            continue
         if feature.categories is None:
             numbers = _text_numbers(table, column)
             rows[feature.name] = values.astype(np.float64).to_numpy() if numbers is None \
@@ -164,7 +167,7 @@ def library_frame(frame: pd.DataFrame, features: tuple[ModelFeature, ...], colum
                   for c in feature.categories}
         mapped = [lookup.get(_cell(v, column in table.categories)) for v in values]
         rows[feature.name] = pd.Categorical(mapped, categories=list(feature.categories))
-    if all(f.categories is None and _GENERIC.fullmatch(f.name) for f in features):
+    if all((f.categories is None or f.coded) and _GENERIC.fullmatch(f.name) for f in features):
         return np.column_stack(list(rows.values()))
     return pd.DataFrame(rows, index=frame.index)
 

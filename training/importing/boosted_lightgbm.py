@@ -5,7 +5,8 @@ LightGBM sends a value left when ``x <= threshold``; a missing number follows
 ``default_left`` (``missing_type`` NaN), or is read as 0 (``None``). A categorical node
 lists the codes that go left; a missing or unseen category goes right. The category names
 of a model trained on pandas ``category`` columns (``pandas_categorical``) give each code
-its value.
+its value; a model trained on integer codes (``categorical_feature=[...]``) takes the code
+itself.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def lightgbm_ensemble(model: Any) -> Ensemble:
         scale = 1.0
     names = list(dump["feature_names"])
     categorical = _categorical(booster, dump, names)
-    features = _features(names, categorical, booster.pandas_categorical)
+    features = _features(names, categorical, booster.pandas_categorical, dump)
     trees_info = dump["tree_info"]
     if dump.get("average_output"):  # random-forest mode: the mean of the trees
         scale /= max(1, len(trees_info) // max(1, targets))
@@ -77,13 +78,20 @@ def _categorical(booster: Any, dump: dict[str, Any], names: list[str]) -> list[s
 
 
 def _features(names: list[str], categorical: list[str],
-              pandas_categorical: list[list[Any]] | None) -> tuple[ModelFeature, ...]:
-    if categorical and not pandas_categorical:
+              pandas_categorical: list[list[Any]] | None, dump: dict[str, Any]
+              ) -> tuple[ModelFeature, ...]:
+    if not pandas_categorical:  # integer codes (categorical_feature=[...]): the code is the value
+        infos = dump.get("feature_infos", {})
+        largest = {n: max([int(v) for v in infos.get(n, {}).get("values", [])] + [0])
+                   for n in categorical}
+        return tuple(ModelFeature(n, tuple(range(largest[n] + 1)), coded=True)
+                     if n in largest else ModelFeature(n) for n in names)
+    if len(pandas_categorical) != len(categorical):
         raise UnsupportedModelError(
-            f"LightGBM feature(s) {categorical} are categorical but the model keeps no "
-            "category names (trained on integer codes); retrain on a pandas DataFrame whose "
-            "columns have the `category` dtype")
-    values = dict(zip(categorical, pandas_categorical or [], strict=False))
+            f"LightGBM feature(s) {categorical} are categorical, but the model keeps category "
+            f"names for {len(pandas_categorical)} of them (pandas `category` columns mixed with "
+            "integer-coded ones); retrain with all of them as pandas `category` columns")
+    values = dict(zip(categorical, pandas_categorical, strict=True))
     return tuple(ModelFeature(n, tuple(values[n]) if n in values else None) for n in names)
 
 

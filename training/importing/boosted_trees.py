@@ -58,6 +58,7 @@ class Tree:
 class ModelFeature:
     name: str                            # as the model names it
     categories: tuple[Any, ...] | None = None  # a categorical feature's values, code order
+    coded: bool = False                  # the library takes the code itself, as a number
 
 
 @dataclass(frozen=True)
