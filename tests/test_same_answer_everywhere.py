@@ -323,7 +323,11 @@ def post_json(url: str, body: str) -> tuple[int, Any]:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
 
 
 def test_serverless_offline(project, reference, stack):
@@ -475,3 +479,36 @@ def test_the_browser_demo_runs_the_photo_model_on_uploads(project, reference, st
     lossless = [n for n, (_, _, _, how) in zip(project.photos, PHOTO_CASES, strict=True)
                 if how.split("-")[0] in ("png", "bmp", "gif") or how == "webp-lossless"]
     assert all(e for n, e in zip(project.photos, exact, strict=True) if n in lossless)
+
+
+# ------------------------------------------- a category that neither table nor file had
+def test_a_category_no_table_had_is_refused_alike(project, stack, page, tmp_path):
+    """The model's card lists the categories of the data file it was imported with; a value
+    outside them is the contract's 422 ``unknown_category`` on every path that can send it,
+    and the demo's form offers only the card's values (and "(missing)")."""
+    row = {**project.rows[1], "colour": "mauve"}
+    body = json.dumps({"instances": [row]})
+    handler = serve_model(TABLE, settings=Settings(model_source=str(project.root / "models")))
+    event = with_body(json.loads(json.dumps(load_event("digits_predict_v2"))
+                                 .replace("digits", TABLE)), body,
+                      content_type="application/json")
+    response = handler(event, None)
+    in_process = (response["statusCode"], json.loads(response["body"])["error"]["code"])
+    status, answer = post_json(f"{stack.url}/models/{TABLE}/predict", body)
+    assert in_process == (status, answer["error"]["code"]) == (422, "unknown_category"), answer
+    assert "'mauve'" in answer["error"]["message"]
+
+    table = tmp_path / "rows.csv"
+    table.write_text("id," + ",".join(FEATURES) + "\n"
+                     + "x," + ",".join(_cell(row[f]) for f in FEATURES) + "\n")
+    result = run_cli([FEATHERSERVE, "predict", TABLE, "--input", str(table), "--output",
+                      str(tmp_path / "rows.jsonl")], env=project.env, cwd=project.root)
+    (line,) = [json.loads(x) for x in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert line["keep"] == {"id": "x"} and line["error"]["code"] == "unknown_category", (
+        line, result.stderr)
+
+    page.goto(f"{stack.url}/demo/{TABLE}")
+    page.wait_for_selector("#demo[data-ready=true]")
+    offered = page.locator(f"#f{FEATURES.index('colour')} option").evaluate_all(
+        "options => options.map(o => o.value)")
+    assert offered == ["", *sorted({"amber", "blue", "green", "red", UNSEEN["colour"]})]
