@@ -9,7 +9,7 @@ Training reads every file of an image folder with ``decode_for_spec`` (TIFF allo
 ``TRAINING_FORMATS``) and then runs ``prepare_image``: the same two calls, so a served image
 is decoded (JPEG draft scale, EXIF orientation, early box reduction) exactly like a trained one.
 
-``prepare_image`` (in ``imaging_prepare``) is also what training runs on every training and
+``prepare_image`` (in ``preprocessing.prepare``) is also what training runs on every training and
 test image, so a model sees exactly the same preprocessing when it is served.
 
 Decoding is defensive, because the bytes come from the internet:
@@ -36,7 +36,7 @@ Errors (``preprocessing.errors``, mapped to HTTP statuses by the handler runtime
     422 empty_image               zero bytes
     422 undecodable_image         not an image, truncated or corrupt
     422 image_too_small           a side below ``ImageLimits.min_side``
-    422 blank_image               nothing to classify ("ink-box" found no ink; see imaging_prepare)
+    422 blank_image               nothing to classify (the ink box found no ink: ``prepare``)
     413 image_too_large           too many bytes, pixels, or a side above ``max_side``
     413 too_many_pixels           the request's images together exceed its ``DecodeBudget``
     413 image_too_complex         a JPEG with more than ``MAX_JPEG_SCANS`` scans
