@@ -23,7 +23,7 @@ __all__ = ["ALIAS_PATTERN", "PROD", "AliasError", "AliasTable", "check_alias_nam
 from model_store.exceptions import ModelStoreError, VersionNotFoundError
 from model_store.manifest import VERSION_PATTERN
 
-ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
 # Enough to walk back through a long run of bad releases, small enough to read at a glance.
 HISTORY_LIMIT = 50
 

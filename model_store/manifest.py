@@ -55,10 +55,12 @@ OutputKind = Literal["probabilities", "logits", "values"]
 OUTPUT_KINDS: tuple[str, ...] = ("probabilities", "logits", "values")
 QuantizationMethod = Literal["none", "static-int8-qdq", "dynamic-int8"]
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-VERSION_PATTERN = re.compile(r"^[1-9][0-9]{0,8}$")
-SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-MODEL_FILE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+\.(onnx|ort)$")
+# Checked with fullmatch; "\Z" too, because "$" also matches before a final newline
+# ("digits\n"), in case a caller uses match.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+VERSION_PATTERN = re.compile(r"^[1-9][0-9]{0,8}\Z")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
+MODEL_FILE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+\.(onnx|ort)\Z")
 
 JsonDict: TypeAlias = dict[str, Any]
 

@@ -20,7 +20,7 @@ from model_store.exceptions import ModelStoreError
 __all__ = ["BUCKET_PATTERN", "S3_SCHEME", "S3Location"]
 # S3's rules for new buckets are 3-63 lower-case letters, digits, dots and hyphens; old
 # us-east-1 buckets may also hold capitals and underscores, so those are let through.
-BUCKET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
+BUCKET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]\Z")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def check_answer(response: Any, *, method: str = "") -> dict[str, Any]:
         assert set(payload) == {"error"}, payload
         error = payload["error"]
         assert set(error) == {"code", "message", "request_id"}, error
-        assert CODE.match(error["code"]), error
+        assert CODE.fullmatch(error["code"]), error
         assert isinstance(error["message"], str) and error["message"].strip(), error
         assert isinstance(error["request_id"], str), error
         body.encode("utf-8")  # no unpaired surrogate: the body is valid Unicode
