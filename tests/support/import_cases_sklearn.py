@@ -121,11 +121,6 @@ def c(name: str, task: str, train: Train, dtypes: str = "default", note: str = "
     return ImportCase(FAMILY, name, task, train, dtypes, note, served)  # type: ignore[arg-type]
 
 
-IMPUTE = (SimpleImputer(strategy="median"),)
-# The handler sends numbers as float32: a decimal value a tree split sits exactly on (a
-# training value) can round to the other side. Forests split on many such values; with the
-# numbers unscaled the float32 value is the one scikit-learn's trees compare, bit for bit.
-UNSCALED = "numbers imputed, not scaled"
 TEXT_SUPPLIED = "imputer on text supplied by the kit"
 
 CASES: list[ImportCase] = [
@@ -138,8 +133,8 @@ CASES: list[ImportCase] = [
       "nullable", note="Int64, string and boolean columns; SimpleImputer(missing_values=pd.NA)"
       " on text", served=True),
     c("RandomForestClassifier", "classification",
-      pipeline(RandomForestClassifier(n_estimators=30, random_state=0), number_steps=IMPUTE),
-      "category", note=f"text as pandas category; {UNSCALED}", served=True),
+      pipeline(RandomForestClassifier(n_estimators=30, random_state=0)),
+      "category", note="text as pandas category", served=True),
     c("ExtraTreesClassifier", "classification",
       pipeline(ExtraTreesClassifier(n_estimators=30, random_state=0), text_imputer=constant()),
       note='SimpleImputer(strategy="constant", fill_value="missing") on text'),
@@ -187,8 +182,7 @@ CASES: list[ImportCase] = [
         SimpleImputer(strategy="constant", fill_value=0.0), StandardScaler()))),
     c("RandomForestRegressor", "regression",
       pipeline(RandomForestRegressor(n_estimators=30, random_state=0),
-               text_imputer=na_imputer(), number_steps=IMPUTE), "nullable",
-      note=f"pd.NA where missing; {UNSCALED}"),
+               text_imputer=na_imputer()), "nullable", note="pd.NA where missing"),
     c("GradientBoostingRegressor", "regression",
       pipeline(GradientBoostingRegressor(n_estimators=30, random_state=0))),
     c("HistGradientBoostingClassifier (own NaN handling)", "classification",

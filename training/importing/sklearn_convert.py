@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from training.common import log
 from training.errors import DataError, UnsupportedModelError
 from training.importing.convert import OPSET, Converted
 from training.importing.sklearn_converters import conversion_copy, register_kit_converters
@@ -61,18 +62,41 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
     if columns:
         rename_inputs(graph, list(features))
 
-    def original(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        rows: Any = original_frame(frame, features, text, markers, booleans)
+    def predict(frame: pd.DataFrame, served_numbers: bool) -> npt.NDArray[np.float64]:
+        rows: Any = original_frame(frame, features, text, markers, booleans,
+                                   served_numbers=served_numbers)
         if not columns and not named:
             rows = rows.to_numpy(dtype=np.float64)
         if regression:
             return np.asarray(model.predict(rows), dtype=np.float64)
         return np.asarray(model.predict_proba(rows), dtype=np.float64)
 
+    def original(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """The model on the rows as served (numbers are float32 in the HTTP contract), and
+        a note of the rows whose answer that rounding itself changes."""
+        served = predict(frame, served_numbers=True)
+        exact = predict(frame, served_numbers=False)
+        moved = _rounding_moves(exact, served, regression)
+        if moved:
+            log(f"  note: on {moved} of {len(frame)} rows {type(model).__name__} itself "
+                "answers differently for the value as written and for it as float32 (the "
+                "number type requests carry): such a value sits on one of its split points; "
+                "the served model answers as it does for the float32 value")
+        return served
+
     output = "variable" if regression else "probabilities"
     classes = None if regression else tuple(str(c) for c in _final(model).classes_)
     return Converted(graph, "columns" if columns else "matrix", features, output, classes,
                      original, regression)
+
+
+def _rounding_moves(exact: npt.NDArray[np.float64], served: npt.NDArray[np.float64],
+                    regression: bool) -> int:
+    if regression:
+        return int((np.abs(exact - served) > 1e-4 + 1e-4 * np.abs(exact)).sum())
+    return int((exact.argmax(axis=1) != served.argmax(axis=1)).sum()
+               + ((np.abs(exact - served).max(axis=1) > 1e-4)
+                  & (exact.argmax(axis=1) == served.argmax(axis=1))).sum())
 
 
 def _features(model: Any, table: Table) -> tuple[str, ...]:

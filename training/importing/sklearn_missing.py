@@ -173,13 +173,17 @@ def _as_sent(value: Any) -> Any:
 
 
 def original_frame(frame: pd.DataFrame, features: tuple[str, ...], text: set[str],
-                   markers: dict[str, Any], booleans: set[str]) -> pd.DataFrame:
-    """Rows as the user's model saw them in training: numbers as floats (NaN where missing),
-    text with the user's missing marker, true/false columns as booleans."""
+                   markers: dict[str, Any], booleans: set[str], *,
+                   served_numbers: bool = True) -> pd.DataFrame:
+    """Rows as the user's model saw them in training: numbers as floats (NaN where missing;
+    rounded to float32, the number type requests carry, with ``served_numbers``), text with
+    the user's missing marker, true/false columns as booleans."""
     rows = frame[list(features)].copy()
     for column in features:
         if column not in text:
-            rows[column] = rows[column].astype(np.float64)
+            numbers = rows[column].astype(np.float64)
+            rows[column] = numbers.astype(np.float32).astype(np.float64) if served_numbers \
+                else numbers
             continue
         marker = markers.get(column, np.nan)
         values = [marker if not isinstance(v, str) else v for v in rows[column]]
