@@ -230,3 +230,36 @@ def test_the_last_resort_answers_500_in_the_contracts_shape(tmp_path, capsys):
     assert body["error"]["request_id"] == LambdaContext.aws_request_id
     assert "secret" not in response["body"]
     assert "unforeseen /secret/path" in capsys.readouterr().out  # the log has it
+
+
+# -- numbers past float's range reach the row check as Python ints, wherever they come from ---
+
+BEYOND_FLOAT32 = [2 * 10**308, -2 * 10**308, 18 * 10**307, 10**5000, -(10**400), 10**39,
+                  float("inf"), float("-inf"), float("nan"), 3.5e38, -1.7976931348623157e308]
+
+
+def _value_id(value: float) -> str:
+    if isinstance(value, int):
+        return f"int-{'minus-' if value < 0 else ''}{abs(value).bit_length()}-bits"
+    return repr(value)
+
+
+@pytest.mark.parametrize("value", BEYOND_FLOAT32, ids=_value_id)
+@pytest.mark.parametrize("as_list", [False, True], ids=["object", "list"])
+def test_a_number_past_float32_is_a_422_naming_the_feature(value, as_list):
+    """Whatever the JSON reader made of it (an int of any length, a float), a value float32
+    cannot hold is refused with the feature's name, in a message of readable length."""
+    from handlers.runtime.errors import UnprocessableInstance
+    from handlers.runtime.tabular import TabularInputs
+    from model_store import LocalStore
+
+    manifest = LocalStore(ROOT / "models").manifest(TABULAR)
+    inputs = TabularInputs(manifest.input, manifest.name)  # type: ignore[arg-type]
+    values: list[Any] = [1.0] * len(inputs.names)
+    values[3] = value
+    instance: Any = values if as_list else dict(zip(inputs.names, values, strict=True))
+    with pytest.raises(UnprocessableInstance) as raised:
+        inputs.from_instances([instance])
+    assert raised.value.code == "non_finite_value"
+    assert repr(inputs.names[3]) in raised.value.message
+    assert len(raised.value.message) < 300

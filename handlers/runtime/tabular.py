@@ -168,8 +168,9 @@ def _quote(names: list[str], limit: int = 5) -> str:
 def _shown_number(value: int | float) -> str:
     """A number as the client wrote it, but a 300-digit integer as its size only."""
     if isinstance(value, int) and abs(value) >= 10**_SHOWN_DIGITS:
-        digits = len(str(abs(value)))
-        return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
+        # The length from its bits: str() of an int past 4,300 digits raises ValueError.
+        digits = int(abs(value).bit_length() * 0.30103) + 1
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
     if isinstance(value, float) and math.isinf(value):  # Infinity, 1e400, 2 and 308 zeros
         return f"{'-' if value < 0 else ''}Infinity or a number beyond float's range"
     return repr(value)
