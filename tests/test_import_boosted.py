@@ -331,3 +331,66 @@ def test_categories_that_are_numbers_import_with_parity(tmp_path: Path, how: str
                             store_root=tmp_path / "store", report_dir=tmp_path / "reports",
                             quick=True)
     assert "parity on 100 rows" in manifest.lineage.student
+
+
+WEB_RUNNER = """
+import * as ort from "%s";
+import { readFileSync } from "node:fs";
+ort.env.wasm.numThreads = 1;
+const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const answers = [];
+for (const model of job.models) {
+  const session = await ort.InferenceSession.create(readFileSync(model),
+                                                    { executionProviders: ["wasm"] });
+  const rows = [];
+  for (const row of job.rows) {
+    const feeds = {};
+    for (const name of session.inputNames) {
+      const v = row[name];
+      feeds[name] = typeof v === "string" ? new ort.Tensor("string", [v], [1, 1])
+        : new ort.Tensor("float32", Float32Array.from([v === null ? NaN : v]), [1, 1]);
+    }
+    const out = await session.run(feeds);
+    rows.push(Array.from(out[session.outputNames[0]].data));
+  }
+  answers.push(rows);
+}
+console.log(JSON.stringify(answers));
+"""
+
+
+def test_the_browser_demo_runtime_computes_the_same_graphs(tmp_path: Path) -> None:
+    """onnxruntime-web (the demo page's engine) runs the boosted graphs, categorical lookups
+    included, to the same numbers as onnxruntime: served the same in the browser."""
+    from featherserve.support.processes import ROOT, run_cli, tool_env
+
+    frame = _table(4, 200, 12, 0.1, 3)
+    models, sessions = [], []
+    for library in LIBRARIES:
+        folder = tmp_path / library
+        folder.mkdir()
+        model_file = _fit(library, frame.iloc[:150].drop(columns="y"), frame["y"].iloc[:150],
+                          3, folder)
+        frame.iloc[150:].to_csv(folder / "rows.csv", index=False)
+        import_model(library, model_file, data=folder / "rows.csv", target="y",
+                     store_root=tmp_path / "store", report_dir=tmp_path / "reports",
+                     quick=True)
+        path = tmp_path / "store" / library / "1" / "model.onnx"
+        models.append(str(path))
+        sessions.append(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))
+    rows = [{k: (v if isinstance(v, str) else "" if v is None and k in ("kind", "shade")
+                 else None if v is None else float(v)) for k, v in row.items() if k != "y"}
+            for row in frame.iloc[150:].to_dict("records")]
+    (tmp_path / "job.json").write_text(json.dumps({"models": models, "rows": rows}))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(WEB_RUNNER % (ROOT / "node_modules/onnxruntime-web/dist/ort.node.min.mjs"))
+    result = run_cli(["node", str(runner), str(tmp_path / "job.json")], env=tool_env(),
+                     timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for session, web in zip(sessions, json.loads(result.stdout), strict=True):
+        feeds = {i.name: np.array([[r[i.name] if r[i.name] is not None else np.nan]
+                                   for r in rows],
+                                  dtype=object if i.type == "tensor(string)" else np.float32)
+                 for i in session.get_inputs()}
+        expected = session.run(None, feeds)[0]
+        np.testing.assert_allclose(np.asarray(web, np.float64), expected, atol=1e-6)
