@@ -53,7 +53,7 @@ from featherserve.support.processes import (
 )
 from handlers.runtime import Settings, serve_model
 from tests.support.deploy import project_env, snapshot_project
-from tests.support.images import encode, in_mode
+from tests.support.images import encode, in_mode, with_orientation
 from tests.support.import_cases import NUMBERS, TEXTS, mixed_table, user_frame
 from tests.support.import_cases_sklearn import docs_preprocessor
 from tests.support.stack import Stack, sls_offline
@@ -105,7 +105,17 @@ PHOTO_CASES: list[tuple[str, str, tuple[int, int], str]] = [
     ("thumb.png", "blue", (9, 12), "png"),
     ("phone.jpeg", "green", (240, 320), "jpeg-progressive"),
     ("banner.webp", "red", (160, 16), "webp"),
+    # Stored sideways with the EXIF tag that turns it upright (a phone's photo), in a JPEG
+    # and in a PNG (an eXIf chunk: decoded bit for bit by both, so probabilities compare).
+    ("sideways.jpg", "red", (90, 160), "jpeg-exif-6"),
+    ("sideways.png", "green", (120, 50), "png-exif-8"),
+    ("cutout.png", "blue", (70, 70), "png-transparent-corner"),
+    ("faded.png", "red", (60, 45), "png-half-transparent"),
+    ("print.jpg", "green", (80, 120), "jpeg-cmyk"),
 ]
+
+BIT_EXACT = {"png", "png-palette", "webp-lossless", "bmp", "gif", "png-exif-8",
+             "png-transparent-corner"}
 
 
 def write_photo(image: Image.Image, how: str) -> bytes:
@@ -118,8 +128,24 @@ def write_photo(image: Image.Image, how: str) -> bytes:
         "webp-lossless": lambda: encode(image, "WEBP", lossless=True),
         "bmp": lambda: encode(image, "BMP"),
         "gif": lambda: encode(image, "GIF"),
+        "jpeg-exif-6": lambda: with_orientation(image.transpose(Image.Transpose.ROTATE_90),
+                                                "JPEG", 6, quality=92),
+        "png-exif-8": lambda: with_orientation(image.transpose(Image.Transpose.ROTATE_270),
+                                               "PNG", 8),
+        "png-transparent-corner": lambda: encode(_with_alpha(image, 0), "PNG"),
+        "png-half-transparent": lambda: encode(_with_alpha(image, 128), "PNG"),
+        "jpeg-cmyk": lambda: encode(in_mode(image, "CMYK"), "JPEG", quality=92),
     }
     return writers[how]()
+
+
+def _with_alpha(image: Image.Image, alpha: int) -> Image.Image:
+    """RGBA with its top-left fifth at ``alpha`` (0: cut out; else half transparent)."""
+    rgba = image.convert("RGBA")
+    mask = Image.new("L", image.size, 255)
+    ImageDraw.Draw(mask).rectangle((0, 0, image.width // 5, image.height // 5), fill=alpha)
+    rgba.putalpha(mask)
+    return rgba
 
 
 def data_file_rows(raw: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +163,7 @@ def scored_rows(raw: pd.DataFrame, seed: int = 16) -> list[dict[str, Any]]:
     """Rows to score as a client sends them (``null`` where missing): unseen categories and
     missing values in several columns at once, every feature missing in one row."""
     rng = np.random.default_rng(seed)
-    held = raw.iloc[TRAINED + 30:TRAINED + 44].reset_index(drop=True)
+    held = raw.iloc[TRAINED + 30:TRAINED + 54].reset_index(drop=True)
     rows: list[dict[str, Any]] = []
     for i, record in enumerate(held.drop(columns="label").to_dict("records")):
         row = {k: (None if _missing(v) else (float(v) if k in NUMBERS else str(v)))
@@ -476,9 +502,10 @@ def test_the_browser_demo_runs_the_photo_model_on_uploads(project, reference, st
     print(f"photos in the browser: exact input for {sum(exact)}/{len(exact)}")
     assert server == reference[PHOTOS]
     assert browser == reference[PHOTOS]
-    lossless = [n for n, (_, _, _, how) in zip(project.photos, PHOTO_CASES, strict=True)
-                if how.split("-")[0] in ("png", "bmp", "gif") or how == "webp-lossless"]
-    assert all(e for n, e in zip(project.photos, exact, strict=True) if n in lossless)
+    # The page feeds the model the server's tensor bit for bit for lossless 8-bit files
+    # without partial transparency (README "In the browser too"), EXIF-rotated ones included.
+    assert [n for n, e in zip(project.photos, exact, strict=True) if e] == [
+        name for name, *_, how in PHOTO_CASES if how in BIT_EXACT]
 
 
 # ------------------------------------------- a category that neither table nor file had
