@@ -16,6 +16,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from handlers.runtime import Settings, serve_model
 from model_store.manifest import TabularSpec
@@ -136,6 +137,33 @@ def test_function_transformer_is_refused_naming_the_step(tmp_path: Path) -> None
     assert "step 'prep'" in message and "part 'num'" in message
     assert "functiontransformer" in message and "log1p" in message
     assert "before training" in message
+
+
+class Doubled(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """A user's own transformer: no ONNX converter knows it."""
+
+    def fit(self, x: Any, y: Any = None) -> Doubled:
+        return self
+
+    def transform(self, x: Any) -> Any:
+        return np.asarray(x, dtype=np.float64) * 2
+
+
+def test_unknown_custom_step_is_refused_naming_the_step(tmp_path: Path) -> None:
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    raw, target = mixed_table("regression", 120, seed=3)
+    frame = raw[["width", target]]
+    model = Pipeline([("double", Doubled()), ("model", Ridge())]).fit(frame[["width"]],
+                                                                      frame[target])
+    joblib.dump(model, tmp_path / "model.joblib")
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(UnsupportedModelError, match=r"step 'double' \(Doubled\): no ONNX "
+                                                    r"converter for Doubled"):
+        import_model("refused", tmp_path / "model.joblib", data=tmp_path / "rows.csv",
+                     target=target, store_root=tmp_path / "store",
+                     report_dir=tmp_path / "reports")
 
 
 def test_readme_support_table_is_the_generated_one() -> None:

@@ -23,6 +23,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
     VotingClassifier,
+    VotingRegressor,
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ridge
@@ -138,6 +139,10 @@ CASES: list[ImportCase] = [
     c("ExtraTreesClassifier", "classification",
       pipeline(ExtraTreesClassifier(n_estimators=30, random_state=0), text_imputer=constant()),
       note='SimpleImputer(strategy="constant", fill_value="missing") on text'),
+    c("LogisticRegression + SimpleImputer(missing_values=None)", "classification",
+      pipeline(LogisticRegression(max_iter=500), text_imputer=SimpleImputer(
+          missing_values=None, strategy="most_frequent")), "object",
+      note="the imputer told the marker pandas used (None)"),
     c("DecisionTreeClassifier", "classification",
       pipeline(DecisionTreeClassifier(max_depth=6, random_state=0), text_imputer=constant()),
       "object", note="constant fill on text, None missing"),
@@ -198,6 +203,8 @@ CASES: list[ImportCase] = [
     c('HistGradientBoostingRegressor(categorical_features="from_dtype")', "regression",
       hgb_alone(HistGradientBoostingRegressor(max_iter=30, random_state=0)), "category",
       note="no pipeline: the model on the DataFrame's category columns (its own encoder)"),
+    c("VotingRegressor", "regression", pipeline(VotingRegressor(
+        [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=5, random_state=0))]))),
     c("HistGradientBoostingRegressor", "regression",
       pipeline(HistGradientBoostingRegressor(max_iter=30, random_state=0), encoder=dense(),
                by_name=True, remainder="passthrough"),
