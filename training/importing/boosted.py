@@ -39,18 +39,7 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
     columns = _columns(ensemble.features, table)
     codes = [_codes(f, column, table)
              for f, column in zip(ensemble.features, columns, strict=True)]
-    categorical = any(f.categories is not None for f in ensemble.features)
-    layout: TabularLayout = "columns" if categorical or any(
-        c in table.categories for c in columns) else "matrix"
-    if layout == "matrix":
-        order = [c for c in table.numbers if c in columns]
-        inputs = [GraphInput(c, False, order.index(c)) for c in columns]
-        features = tuple(order)
-    else:
-        inputs = [GraphInput(c, c in table.categories,
-                             numbers=_text_numbers(table, c) if f.categories is None else None)
-                  for f, c in zip(ensemble.features, columns, strict=True)]
-        features = tuple(columns)
+    layout, inputs, features = graph_inputs(ensemble.features, columns, table)
     output = "variable" if regression else "probabilities"
     graph = ensemble_onnx(ensemble, inputs, codes, output,
                           MATRIX_INPUT if layout == "matrix" else None)
@@ -70,6 +59,20 @@ def convert_boosted(imported: ImportedModel, table: Table, regression: bool) -> 
 
 
 LibraryPredict = Callable[[Any, Any, bool], npt.NDArray[np.float64]]
+
+
+def graph_inputs(features: tuple[ModelFeature, ...], columns: list[str], table: Table
+                 ) -> tuple[TabularLayout, list[GraphInput], tuple[str, ...]]:
+    """The kit's layout for the model, how each feature arrives, and the served features
+    in the order the handler feeds them."""
+    if not any(f.categories is not None for f in features) and \
+            not any(c in table.categories for c in columns):
+        order = [c for c in table.numbers if c in columns]
+        return "matrix", [GraphInput(c, False, order.index(c)) for c in columns], tuple(order)
+    inputs = [GraphInput(c, c in table.categories,
+                         numbers=_text_numbers(table, c) if f.categories is None else None)
+              for f, c in zip(features, columns, strict=True)]
+    return "columns", inputs, tuple(columns)
 
 
 def _read(imported: ImportedModel) -> tuple[Ensemble, LibraryPredict]:

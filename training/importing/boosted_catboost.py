@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model_store.manifest import MISSING_CATEGORY, TabularLayout
+from model_store.manifest import MISSING_CATEGORY
 from training.errors import UnsupportedModelError
 from training.importing.boosted_catboost_ctr import (
     UNSEEN_HASH,
@@ -35,7 +35,6 @@ from training.importing.boosted_catboost_ctr import (
 )
 from training.importing.boosted_trees import (
     Ensemble,
-    GraphInput,
     Link,
     ModelFeature,
     Node,
@@ -59,7 +58,7 @@ _MISSING_TOKENS = ("", "nan", "NaN", "None", "missing", "Missing", "NA", "N/A", 
 
 
 def convert_catboost(imported: ImportedModel, table: Table, regression: bool) -> Converted:
-    from training.importing.boosted import _columns, _text_numbers
+    from training.importing.boosted import _columns, graph_inputs
 
     model = imported.model
     dump = _json(model)
@@ -86,17 +85,7 @@ def convert_catboost(imported: ImportedModel, table: Table, regression: bool) ->
     codes = [None if f.categories is None else _codes(f, c, table, fill)
              for f, c in zip(features, columns, strict=True)]
     ensemble = _ensemble(dump, loss, floats, cats, features, hashes)
-    layout: TabularLayout = "columns" if any(c in table.categories for c in columns) or \
-        any(f.categories is not None for f in features) else "matrix"
-    if layout == "matrix":
-        order = [c for c in table.numbers if c in columns]
-        inputs = [GraphInput(c, False, order.index(c)) for c in columns]
-        served = tuple(order)
-    else:
-        inputs = [GraphInput(c, c in table.categories,
-                             numbers=_text_numbers(table, c) if f.categories is None else None)
-                  for f, c in zip(features, columns, strict=True)]
-        served = tuple(columns)
+    layout, inputs, served = graph_inputs(features, columns, table)
     output = "variable" if regression else "probabilities"
     graph = ensemble_onnx(ensemble, inputs, codes, output,
                           MATRIX_INPUT if layout == "matrix" else None)
