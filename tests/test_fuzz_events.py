@@ -4,8 +4,16 @@ For each event shape (REST v1, HTTP API v2, Function URL, ALB single- and multi-
 hand-written `sls invoke local`, malformed) and each input kind (the tabular and the image
 model, real ONNX sessions), Hypothesis draws requests and asserts that the handler never
 raises, never answers a client's input with a 5xx, always answers in the contract's shape,
-and never shows an internal detail. Derandomized (seeded by the test's name) and bounded
-by ``EXAMPLES`` per class, so a run is repeatable and takes well under a minute.
+and never shows an internal detail. Bodies are JSON text (``tests.support.json_text``) with
+every kind of value (integers of any length and sign, floats at their edges, NaN/Infinity
+literals, odd strings, deep and wide nesting, duplicate keys) at every position: the whole
+body, a top-level key, the instances list, one instance, a key beside its features, one
+feature value, one ``b64`` value; the query and the headers get the same values. A second
+property is an oracle for the numbers: one feature of a valid row holds a drawn number; the
+answer is 200 when float32 holds it (422 if the model's output overflows on it), otherwise
+a 422 naming the feature. Derandomized (seeded by the test's
+source) and bounded by ``EXAMPLES`` per class, so a run is repeatable and takes well under
+a minute.
 """
 
 from __future__ import annotations
