@@ -5,12 +5,13 @@ columns (pandas ``category`` dtype) and missing values, from the scikit-learn wr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
 
-from tests.support.import_cases import TEXTS, ImportCase
+from tests.support.import_cases import NUMBERS, TEXTS, ImportCase
 
 FAMILY = "boosted trees"
 ROUNDS = 40
@@ -131,6 +132,40 @@ def lgbm_regressor_nullable(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path
     return folder / "model.txt"
 
 
+def _one_hot_pipeline(model: object) -> object:
+    """The docs' preprocessing in front of a boosted model: numbers passed through (NaN and
+    all), text imputed with a word and one-hot encoded."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    text = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+                     ("onehot", OneHotEncoder(handle_unknown="ignore"))])
+    return Pipeline([("prep", ColumnTransformer([("numbers", "passthrough", list(NUMBERS)),
+                                                 ("text", text, list(TEXTS))])),
+                     ("model", model)])
+
+
+def lgbm_pipeline(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import lightgbm
+
+    pipeline: Any = _one_hot_pipeline(lightgbm.LGBMClassifier(n_estimators=ROUNDS,
+                                                              num_leaves=15, verbose=-1))
+    pipeline.fit(x, y)
+    joblib.dump(pipeline, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
+def xgb_pipeline_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
+    import xgboost
+
+    pipeline: Any = _one_hot_pipeline(xgboost.XGBRegressor(n_estimators=ROUNDS, max_depth=4))
+    pipeline.fit(x, y)
+    joblib.dump(pipeline, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
 def _filled(x: pd.DataFrame) -> pd.DataFrame:
     """CatBoost refuses missing categories: users fill them with a word first."""
     x = x.copy()
@@ -204,6 +239,12 @@ CASES: list[ImportCase] = [
     ImportCase(FAMILY, "LGBMRegressor on nullable Int64/boolean columns, Booster .txt",
                "regression", lgbm_regressor_nullable, dtypes="nullable",
                note=f"{SERVED}; a boolean column arrives as true/false text, served as 1/0"),
+    ImportCase(FAMILY, "Pipeline(ColumnTransformer → LGBMClassifier), joblib",
+               "classification", lgbm_pipeline, served=True,
+               note="onnxmltools' LightGBM converter registered with skl2onnx by the kit"),
+    ImportCase(FAMILY, "Pipeline(ColumnTransformer → XGBRegressor), joblib", "regression",
+               xgb_pipeline_regressor,
+               note="onnxmltools' XGBoost converter registered with skl2onnx by the kit"),
     ImportCase(FAMILY, "CatBoostClassifier(one_hot_max_size=255), save_model .cbm",
                "classification", catboost_classifier, note=CATBOOST),
     ImportCase(FAMILY, "CatBoostClassifier (default: CTRs), joblib", "classification",

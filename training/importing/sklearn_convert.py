@@ -17,6 +17,7 @@ import pandas as pd
 
 from training.common import log
 from training.errors import DataError, UnsupportedModelError
+from training.importing.boosted_sklearn import register_boosted_converters
 from training.importing.convert import OPSET, Converted
 from training.importing.sklearn_converters import conversion_copy, register_kit_converters
 from training.importing.sklearn_missing import (
@@ -35,6 +36,7 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     features = _features(model, table)
+    register_boosted_converters()  # an XGBoost/LightGBM wrapper as the Pipeline's last step
     check_supported(model)
     register_kit_converters()
     text = {f for f in features if f in table.categories}
