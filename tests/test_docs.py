@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from featherserve.cli import build_parser
-
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DESIGN = ROOT / "docs" / "DESIGN.md"
@@ -132,6 +130,8 @@ def _make_targets() -> frozenset[str]:
 
 @cache
 def _subcommands() -> frozenset[str]:
+    from featherserve.cli import build_parser  # here: the other checks need no tooling import
+
     for action in build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction):
             return frozenset(action.choices)
