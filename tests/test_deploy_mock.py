@@ -282,7 +282,7 @@ def test_deploy_creates_the_bulk_bucket_queues_and_mappings(deployment):
             "EventSourceMappings"]
         assert mapping["FunctionArn"].split(":")[6] == function
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["BatchSize"] == 1  # a crash fails no other file (README)
+        assert mapping["BatchSize"] == 1  # a crash fails no other file (docs/bulk.md)
         # Only the stage's bucket is served: a message naming another is refused.
         assert config["Environment"]["Variables"]["FEATHERSERVE_BATCH_BUCKET"] == bucket
         role = config["Role"].rsplit("/", 1)[1]

@@ -53,7 +53,7 @@ def site(tmp_path_factory) -> Iterator[str]:
 def site_without_models(tmp_path_factory) -> Iterator[str]:
     """`make serve` whose model functions cannot be reached: the web function is given a
     Lambda endpoint where nothing listens (a user's FEATHERSERVE_DEMO_LAMBDA_ENDPOINT,
-    README "Settings"), so every proxied call really fails to connect."""
+    docs/settings.md), so every proxied call really fails to connect."""
     needs_chromium()
     closed = f"http://127.0.0.1:{free_port()}"
     env = tool_env({"FEATHERSERVE_DEMO_LAMBDA_ENDPOINT": closed})
@@ -156,7 +156,7 @@ def test_digits_demo_reads_an_uploaded_png_as_seven(any_site, page, tmp_path):
     if serving:
         assert "round trip" in page.locator("#server .timing").inner_text()
         print(f"digits upload: largest probability difference {answer['largest']:.3g}")
-    # The README's picture (docs/web-demo.png) is made by hand; a test writes to tmp only.
+    # docs/web-app.md's picture (docs/web-demo.png) is made by hand; a test writes to tmp only.
     page.screenshot(path=str(tmp_path / "web-demo.png"), full_page=True,
                     animations="disabled", mask=[page.locator(".answer .timing")],
                     mask_color="#ffffff")
