@@ -37,7 +37,7 @@ GENERATED = {
 
 # What may stand in for a name the user picks: <model>, NAME, {name}, ..., s3://...
 PLACEHOLDER = re.compile(r"<[^>]*>|\{[^}]*\}|\.\.\.|…|\b[A-Z][A-Z_0-9]{2,}\b|\[|\]")
-SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+SPAN = re.compile(r"(?<!`)`((?:[^`\n]|\n(?!\n))+)`(?!`)")  # may wrap, not past a blank line
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 MAKE = re.compile(r"(?:^|[\s;&|(`])make\s+([a-z][\w-]*)")
