@@ -185,6 +185,17 @@ def test_every_python_module_exists(doc: Path) -> None:
         f"{_name(doc)} runs modules the project lacks")
 
 
+def test_the_readme_names_every_command() -> None:
+    """The README's commands table is complete: every subcommand and every Make target."""
+    code = _code(_text(README))
+    commands = {part for text in code for found in FEATHERSERVE.findall(text)
+                for part in found.split("/") if part}
+    commands |= {word for text in code for word in re.findall(r"^`?([a-z][\w-]*)\b", text)}
+    targets = {target for text in code for target in MAKE.findall(text)}
+    assert _subcommands() - commands == set(), "featherserve commands the README leaves out"
+    assert _make_targets() - targets == set(), "make targets the README leaves out"
+
+
 def test_readme_fits_on_a_few_screens() -> None:
     lines = len(_text(README).splitlines())
     assert lines <= MAX_README_LINES, f"README.md has {lines} lines (at most {MAX_README_LINES})"
