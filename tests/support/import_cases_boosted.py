@@ -178,7 +178,8 @@ def catboost_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
     model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, one_hot_max_size=255,
-                                        cat_features=list(TEXTS), verbose=0, thread_count=1)
+                                        cat_features=list(TEXTS), verbose=0, thread_count=1,
+                                        train_dir=str(folder / "catboost_info"))
     model.fit(_filled(x), y)
     model.save_model(str(folder / "model.cbm"))
     return folder / "model.cbm"
@@ -188,7 +189,8 @@ def catboost_classifier_ctr(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path
     import catboost
 
     model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
-                                        verbose=0, thread_count=1)
+                                        verbose=0, thread_count=1,
+                                        train_dir=str(folder / "catboost_info"))
     model.fit(_filled(x), y)
     joblib.dump(model, folder / "model.joblib")
     return folder / "model.joblib"
@@ -198,7 +200,8 @@ def catboost_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
     model = catboost.CatBoostRegressor(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
-                                       verbose=0, thread_count=1)
+                                       verbose=0, thread_count=1,
+                                        train_dir=str(folder / "catboost_info"))
     model.fit(_filled(x), y)
     joblib.dump(model, folder / "model.joblib")
     return folder / "model.joblib"
