@@ -67,7 +67,8 @@ test: setup layers /usr/bin/chromium  ## the whole test suite
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy handlers model_store preprocessing webapp featherserve training benchmarks
+	$(BIN)/mypy handlers model_store preprocessing lambda_kit model_runtime webapp featherserve \
+		training benchmarks
 
 layers: setup  ## build the runtime layer and one layer per model under build/layers
 	$(BIN)/featherserve layers

@@ -83,7 +83,7 @@ def handler_scenario(model: ShippedModel, event: Path, *, env: Mapping[str, str]
                      baseline: str | None) -> Scenario:
     return Scenario(
         id=f"{model.name}/layer", label=f"{model.name} handler, model layer folder",
-        kind="layer", model=model.name, imports=("handlers.runtime",),
+        kind="layer", model=model.name, imports=("model_runtime",),
         init={"module": model.handler_module, "attribute": "handler"}, event=event,
         env=env, baseline=baseline, warm_requests=WARM_REQUESTS)
 
@@ -119,7 +119,7 @@ def packaged_scenarios(models: Mapping[str, ShippedModel],
         found.append(Scenario(
             id=f"packaged/{name}", kind="layer", where="packaged", model=name,
             label=f"{name} handler, packaged (CPython 3.12 -I, task root + layers)",
-            imports=("handlers.runtime",), event=requests[name].first,
+            imports=("model_runtime",), event=requests[name].first,
             init={"module": models[name].handler_module, "attribute": "handler"},
             env=function.env, clean_env=True, command=(function.python, "-I", "-B"),
             sys_path=tuple(function.sys_path), warm_requests=WARM_REQUESTS))

@@ -4,7 +4,7 @@ Only the standard library runs before the scenario's own imports, so every scena
 floor included) pays the same small overhead. The phases, as ``time.perf_counter()``
 checkpoints:
 
-    import          the modules in ``spec["imports"]`` (a handler: ``handlers.runtime``)
+    import          the modules in ``spec["imports"]`` (a handler: ``model_runtime``)
     init            ``spec["init"]``: import the handler module, whose ``serve_model`` loads
                     the model and creates the session; or build a naive teacher handler
     first response  the handler answers ``spec["event"]`` (a real API Gateway event)

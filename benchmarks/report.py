@@ -43,7 +43,7 @@ def cold_start_table(results: dict[str, Any]) -> str:
     lines += ["", "Cold start = parent's spawn → first response line from the child (medians "
               "of each phase shown; phases do not add up exactly to the median total). "
               "startup = interpreter start-up before the probe's first line; import = "
-              "module-level imports (`handlers.runtime` for a handler: powertools, numpy, "
+              "module-level imports (`model_runtime` for a handler: powertools, numpy, "
               "featherserve); init = building the handler (featherserve: `serve_model` — "
               "onnxruntime import, model read and sha256 check or S3 download, session; "
               "naive: `joblib.load` / `torch.load` + module); first response = the first "

@@ -73,6 +73,6 @@ def publish(endpoint: str, source: str, models: Mapping[str, ShippedModel]) -> d
 
 def cache_env(cache_dir: Path) -> dict[str, str]:
     """Point the handler's S3 model cache (``FEATHERSERVE_MODEL_CACHE``) at ``cache_dir``."""
-    from handlers.runtime import constants
+    from model_runtime import constants
 
     return {constants.MODEL_CACHE: str(cache_dir)}

@@ -151,7 +151,7 @@ def handler_scenario(model: ShippedModel, event: Path, *, source: str, kind: Kin
     where = "model layer folder" if kind == "layer" else "S3 (moto_server)"
     return Scenario(
         id=f"{model.name}/{kind}", label=f"{model.name} handler, {where}", kind=kind,
-        model=model.name, imports=("handlers.runtime",),
+        model=model.name, imports=("model_runtime",),
         init={"module": model.handler_module, "attribute": "handler"}, event=event,
         env={**env, "FEATHERSERVE_MODEL_SOURCE": source}, baseline=baseline)
 

@@ -93,8 +93,8 @@ def preprocess_calls(spec: dict[str, Any]) -> dict[str, Callable[[], object]]:
 
 
 def observability_calls() -> dict[str, Callable[[], object]]:
-    from handlers.runtime.observability import MetricUnit, build_logger, build_metrics
-    from handlers.runtime.settings import Settings
+    from model_runtime.observability import MetricUnit, build_logger, build_metrics
+    from model_runtime.settings import Settings
 
     settings = Settings(model_source="unused")
     logger, metrics = build_logger(settings, "bench"), build_metrics(settings, "bench")
@@ -158,7 +158,7 @@ def engine_call(engine: dict[str, Any], manifest: Any,
     if kind == "onnx":
         import onnxruntime as ort
 
-        from handlers.runtime.inference import OnnxPredictor
+        from model_runtime.inference import OnnxPredictor
 
         data = Path(path).read_bytes()
         names = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

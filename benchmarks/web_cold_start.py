@@ -41,8 +41,8 @@ LAYERS = ROOT / "build" / "layers"
 WEB = "web"
 # The first request each function answers, and what it imports before its handler module.
 FIRST_REQUEST = {WEB: ("web_catalog_v1", ("webapp",)),
-                 "breast_cancer": ("breast_cancer_predict_v1", ("handlers.runtime",)),
-                 "digits": ("digits_predict_v1", ("handlers.runtime",))}
+                 "breast_cancer": ("breast_cancer_predict_v1", ("model_runtime",)),
+                 "digits": ("digits_predict_v1", ("model_runtime",))}
 RESULT_FILE = "web_cold_start.json"
 
 

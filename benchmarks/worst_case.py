@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks import hostile_inputs as hostile
 from featherserve.support.events import load_event, with_body, with_route
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_BODY_LIMIT = 4_500_000

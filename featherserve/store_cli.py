@@ -63,8 +63,8 @@ from model_store.exceptions import ModelStoreError
 from model_store.graph_check import GraphMismatchError, check_graph, signature_of
 from model_store.local import LocalStore
 from model_store.manifest import Manifest
-from model_store.s3_cache import install_version, version_folder
-from model_store.s3_layout import S3_SCHEME
+from model_store.s3.cache import install_version, version_folder
+from model_store.s3.layout import S3_SCHEME
 from model_store.stores import open_store
 
 __all__ = ["open_store", "pull_version", "register", "run_guarded"]

@@ -1,7 +1,7 @@
 """Lambda handler for the distilled breast-cancer classifier (tabular, 30 features)."""
 
-from handlers.runtime import serve_model
-from handlers.runtime.batch import serve_batch
+from model_runtime import serve_model
+from model_runtime.batch import serve_batch
 
 handler = serve_model("breast_cancer")
 # Files dropped under in/breast_cancer/ of the stage's bucket, through SQS: the same loaded model.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 
-from handlers.runtime.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from lambda_kit.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # zlib's window bits: gzip framing, zlib framing, raw deflate (some clients send that).

@@ -11,7 +11,7 @@
     └── ServiceUnavailable    503  the model could not be loaded (details in the log)
 
 They are turned into responses in one place: ``ModelService.error_response``
-(``handlers.runtime.service``).
+(``model_runtime.service``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.runtime.errors import UnsupportedMediaType
+from lambda_kit.errors import UnsupportedMediaType
 
 
 @dataclass(frozen=True)

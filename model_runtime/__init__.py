@@ -1,7 +1,7 @@
 """The small shared runtime every model handler uses (nothing here imports training code).
 
 The exports load on first use (PEP 562), so a function that needs only a light module of
-this package (the web function uses ``handlers.runtime.errors``) never pays for numpy and
+this package (the web function uses ``lambda_kit.errors``) never pays for numpy and
 onnxruntime.
 """
 
@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from handlers.runtime.lambda_entry import LambdaHandler, serve_model
-    from handlers.runtime.settings import Settings
+    from model_runtime.lambda_entry import LambdaHandler, serve_model
+    from model_runtime.settings import Settings
 
 __all__ = ["LambdaHandler", "Settings", "serve_model"]
-_HOMES = {"LambdaHandler": "handlers.runtime.lambda_entry",
-          "serve_model": "handlers.runtime.lambda_entry",
-          "Settings": "handlers.runtime.settings"}
+_HOMES = {"LambdaHandler": "model_runtime.lambda_entry",
+          "serve_model": "model_runtime.lambda_entry",
+          "Settings": "model_runtime.settings"}
 
 
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
-        raise AttributeError(f"module 'handlers.runtime' has no attribute {name!r}")
+        raise AttributeError(f"module 'model_runtime' has no attribute {name!r}")
     import importlib
 
     return getattr(importlib.import_module(_HOMES[name]), name)

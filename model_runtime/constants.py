@@ -24,9 +24,9 @@ MAX_REQUEST_IMAGE_BYTES = "FEATHERSERVE_MAX_REQUEST_IMAGE_BYTES"
 # The one browser origin allowed to read responses (API Gateway answers the preflight).
 CORS_ORIGIN = "FEATHERSERVE_CORS_ORIGIN"
 # Passes of built-in sample requests at init, so the first real request pays no lazy
-# loading (0 turns it off; handlers.runtime.warmup).
+# loading (0 turns it off; model_runtime.warmup).
 WARMUP = "FEATHERSERVE_WARMUP"
-# Bulk scoring (handlers.runtime.batch): the largest input object one invocation accepts,
+# Bulk scoring (model_runtime.batch): the largest input object one invocation accepts,
 # rows per inference chunk, and the one bucket whose notifications are served (empty: any).
 BATCH_MAX_OBJECT_BYTES = "FEATHERSERVE_BATCH_MAX_OBJECT_BYTES"
 BATCH_CHUNK_ROWS = "FEATHERSERVE_BATCH_CHUNK_ROWS"

@@ -7,8 +7,8 @@ answer here, whatever the model's state (no model is needed to say what is allow
 
 from __future__ import annotations
 
-from handlers.runtime.http import HttpResponse
-from handlers.runtime.routes import Route
+from lambda_kit.http import HttpResponse
+from model_runtime.routes import Route
 
 # The same request headers serverless.yml's `custom.cors` allows at the gateway.
 ALLOWED_HEADERS = "Content-Type,X-Api-Key"

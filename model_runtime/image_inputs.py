@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from handlers.runtime.base64_text import InvalidBase64, decode_base64
-from handlers.runtime.errors import (
+from lambda_kit.base64_text import InvalidBase64, decode_base64
+from lambda_kit.errors import (
     BadRequest,
     HttpError,
     PayloadTooLarge,
     UnprocessableInstance,
     UnsupportedMediaType,
 )
-from handlers.runtime.settings import Settings
+from model_runtime.settings import Settings
 from model_store.manifest import ImageSpec
 from preprocessing.errors import (
     ImageTooLarge,

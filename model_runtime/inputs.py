@@ -2,7 +2,7 @@
 
 The steps, in order: the body limit (413), the Content-Encoding (gzip/deflate decoded up to
 the same limit), the Content-Type (one media type; repeated equal values are fine), then
-the JSON reader (``handlers.runtime.json_input``) or the raw image reader. A request with
+the JSON reader (``model_runtime.json_input``) or the raw image reader. A request with
 no Content-Type is read by what its body is: JSON when it starts like JSON, otherwise a
 raw image for image models, and a 415 naming the missing header for anything else.
 """
@@ -14,16 +14,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from handlers.runtime.content_encoding import decode_content_encoding
-from handlers.runtime.errors import (
+from lambda_kit.content_encoding import decode_content_encoding
+from lambda_kit.errors import (
     BadRequest,
     PayloadTooLarge,
     UnprocessableInstance,
     UnsupportedMediaType,
 )
-from handlers.runtime.http import HttpRequest
-from handlers.runtime.inference import Batch
-from handlers.runtime.json_input import parse_json
+from lambda_kit.http import HttpRequest
+from model_runtime.inference import Batch
+from model_runtime.json_input import parse_json
 from preprocessing.formats import sniff_format, sniff_text_mangled_image
 
 JSON_TYPES = ("application/json",)

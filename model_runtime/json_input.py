@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from handlers.runtime.constants import MAX_JSON_DEPTH, MAX_JSON_VALUES
-from handlers.runtime.errors import BadRequest, PayloadTooLarge
+from lambda_kit.errors import BadRequest, PayloadTooLarge
+from model_runtime.constants import MAX_JSON_DEPTH, MAX_JSON_VALUES
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _KEEP = b'"[]{},'

@@ -16,21 +16,21 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from handlers.runtime.cors import CorsPolicy
-from handlers.runtime.errors import BadRequest, HttpError, ServiceUnavailable
-from handlers.runtime.events import adapter_for
-from handlers.runtime.events.base import EventAdapter, proxy_response
-from handlers.runtime.http import HttpRequest, HttpResponse
-from handlers.runtime.model_loading import load_model
-from handlers.runtime.observability import Logger, MetricUnit, build_logger, build_metrics
-from handlers.runtime.routes import PREFLIGHT, find_route
-from handlers.runtime.service import ModelLoader, ModelService
-from handlers.runtime.settings import Settings
-from handlers.runtime.snapstart import is_snap_start, register_snapshot_hooks
-from handlers.runtime.warmup import warm_up
+from lambda_kit.errors import BadRequest, HttpError, ServiceUnavailable
+from lambda_kit.events import adapter_for
+from lambda_kit.events.base import EventAdapter, proxy_response
+from lambda_kit.http import HttpRequest, HttpResponse
+from model_runtime.cors import CorsPolicy
+from model_runtime.model_loading import load_model
+from model_runtime.observability import Logger, MetricUnit, build_logger, build_metrics
+from model_runtime.routes import PREFLIGHT, find_route
+from model_runtime.service import ModelLoader, ModelService
+from model_runtime.settings import Settings
+from model_runtime.snapstart import is_snap_start, register_snapshot_hooks
+from model_runtime.warmup import warm_up
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-# Each handler's service, so that ``serve_batch(handler)`` (handlers.runtime.batch) serves
+# Each handler's service, so that ``serve_batch(handler)`` (model_runtime.batch) serves
 # files with the model this handler already loaded: one session per process, not two.
 _SERVICES: weakref.WeakKeyDictionary[Callable[..., Any], ModelService] = (
     weakref.WeakKeyDictionary())

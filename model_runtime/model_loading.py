@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handlers.runtime.inference import OnnxPredictor, Predictor
-from handlers.runtime.settings import Settings
+from model_runtime.inference import OnnxPredictor, Predictor
+from model_runtime.settings import Settings
 from model_store.base import VerifiedModel
 from model_store.graph_check import check_graph, signature_of
 from model_store.manifest import Manifest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-from handlers.runtime.settings import Settings
+from model_runtime.settings import Settings
 
 __all__ = ["Logger", "MetricUnit", "Metrics", "build_logger", "build_metrics"]
 

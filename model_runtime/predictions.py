@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from handlers.runtime.errors import UnprocessableInstance
+from lambda_kit.errors import UnprocessableInstance
 from model_store.manifest import Manifest
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from handlers.runtime.errors import BadRequest
+from lambda_kit.errors import BadRequest
 
 _MAX_DIGITS = 6
 _SHOWN = 20

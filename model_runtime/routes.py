@@ -1,7 +1,7 @@
 """The contract's two routes, matched on the path's tail so stage prefixes don't matter.
 
 ``GET`` a card also answers ``HEAD`` (the same answer without a body, for uptime checks and
-``curl -I``); ``OPTIONS`` is the CORS preflight, answered by ``handlers.runtime.cors``.
+``curl -I``); ``OPTIONS`` is the CORS preflight, answered by ``model_runtime.cors``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.runtime.errors import MethodNotAllowed, NotFound
+from lambda_kit.errors import MethodNotAllowed, NotFound
 
 _ROUTE = re.compile(r"(?:^|/)models/(?P<name>[^/]+)(?P<predict>/predict)?/?\Z")
 PREFLIGHT = "OPTIONS"

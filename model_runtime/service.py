@@ -6,17 +6,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from handlers.runtime.cards import card_json
-from handlers.runtime.errors import HttpError, InternalError, ServiceUnavailable
-from handlers.runtime.http import HttpRequest, HttpResponse
-from handlers.runtime.inference import batch_size
-from handlers.runtime.inputs import InputParser, parse_batch
-from handlers.runtime.model_loading import LoadedModel, load_model
-from handlers.runtime.observability import Logger, Metrics, MetricUnit
-from handlers.runtime.predictions import results_for
-from handlers.runtime.query import top_k_param
-from handlers.runtime.routes import match_route
-from handlers.runtime.settings import Settings
+from lambda_kit.errors import HttpError, InternalError, ServiceUnavailable
+from lambda_kit.http import HttpRequest, HttpResponse
+from model_runtime.cards import card_json
+from model_runtime.inference import batch_size
+from model_runtime.inputs import InputParser, parse_batch
+from model_runtime.model_loading import LoadedModel, load_model
+from model_runtime.observability import Logger, Metrics, MetricUnit
+from model_runtime.predictions import results_for
+from model_runtime.query import top_k_param
+from model_runtime.routes import match_route
+from model_runtime.settings import Settings
 from model_store.manifest import ImageSpec, Manifest
 
 ModelLoader = Callable[[str, Settings], LoadedModel]
@@ -24,10 +24,10 @@ ModelLoader = Callable[[str, Settings], LoadedModel]
 
 def input_parser_for(manifest: Manifest, settings: Settings) -> InputParser:
     if isinstance(manifest.input, ImageSpec):
-        from handlers.runtime.image_inputs import ImageInputs  # Pillow only for image models
+        from model_runtime.image_inputs import ImageInputs  # Pillow only for image models
 
         return ImageInputs(manifest.input, settings)
-    from handlers.runtime.tabular import TabularInputs
+    from model_runtime.tabular import TabularInputs
 
     return TabularInputs(manifest.input, manifest.name, manifest.input_name)
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.runtime import constants as c
+from lambda_kit.settings import SettingsError, settings_values
+from model_runtime import constants as c
 from model_store.base import LATEST, LAYER_STORE, PROJECT_STORE
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value the runtime cannot use."""
 
 
 def default_model_source(env: Mapping[str, str] | None = None) -> str:
@@ -68,31 +65,3 @@ class Settings:
         values = settings_values(cls, names, env, overrides)
         values.setdefault("model_source", default_model_source(env))
         return cls(**values)
-
-
-def settings_values(cls: Any, names: Mapping[str, str], env: Mapping[str, str],
-                    overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A settings dataclass's values: explicit argument > environment variable > default.
-
-    ``names`` maps each field read from the environment to its variable; an empty variable
-    counts as unset, and an ``int`` field must hold an integer (``SettingsError`` names it).
-    """
-    values: dict[str, Any] = {}
-    for field in fields(cls):
-        if field.name in overrides:
-            values[field.name] = overrides[field.name]
-            continue
-        variable = names.get(field.name)
-        raw = env.get(variable, "").strip() if variable else ""
-        if raw:
-            values[field.name] = _coerce(raw, field.type, variable or field.name)
-    return values
-
-
-def _coerce(raw: str, annotation: Any, variable: str) -> Any:
-    if annotation in (int, "int"):
-        try:
-            return int(raw)
-        except ValueError:
-            raise SettingsError(f"{variable} must be an integer, got {raw!r}") from None
-    return raw

@@ -25,10 +25,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from handlers.runtime.warmup import warm_up
+from model_runtime.warmup import warm_up
 
 if TYPE_CHECKING:
-    from handlers.runtime.service import ModelService
+    from model_runtime.service import ModelService
 
 # Set by Lambda during init: "on-demand", "provisioned-concurrency" or "snap-start".
 INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"

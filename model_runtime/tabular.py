@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from handlers.runtime.errors import UnprocessableInstance, UnsupportedMediaType
+from lambda_kit.errors import UnprocessableInstance, UnsupportedMediaType
 from model_store.manifest import MISSING_CATEGORY, Feature, TabularSpec
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

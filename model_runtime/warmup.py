@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from model_store.manifest import ImageSpec, Manifest
 
 if TYPE_CHECKING:
-    from handlers.runtime.service import ModelService
+    from model_runtime.service import ModelService
 
 # A 32×32 dark "7" on light paper, as JPEG (607 B) and PNG (150 B): the two formats clients
 # send most; both decoders and the polarity flip run once.

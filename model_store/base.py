@@ -11,7 +11,8 @@ from model_store.manifest import Manifest
 LATEST = "latest"
 # The alias a release is promoted to unless another is named.
 PROD = "prod"
-# What starts an S3 store's location (the S3 layout lives in s3_layout, imported only then).
+# What starts an S3 store's location (its layout lives in model_store.s3.layout, imported
+# only then).
 S3_SCHEME = "s3://"
 ALIASES_FILE = "aliases.json"
 MANIFEST_FILE = "manifest.json"

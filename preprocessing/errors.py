@@ -1,5 +1,5 @@
 """Preprocessing's own error family. The HTTP runtime maps it to statuses in one place
-(``handlers.runtime.image_inputs``); training reports it as a skipped file.
+(``model_runtime.image_inputs``); training reports it as a skipped file.
 
     PreprocessingError            code, message (safe to show a client)
     ├── ImageTooLarge             too many bytes, pixels or a side too long (413)

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from tests.support.fake_s3 import BUCKET, REGION, fake_aws_environment
 from tests.support.tiny_models import publish_tiny_tabular
 

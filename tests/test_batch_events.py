@@ -7,9 +7,9 @@ import json
 import pytest
 
 from featherserve.support.events import load_event
-from handlers.runtime.batch.exceptions import UnreadableMessage
-from handlers.runtime.batch.s3_events import CreatedObject, created_objects
-from handlers.runtime.batch.settings import output_keys
+from model_runtime.batch.exceptions import UnreadableMessage
+from model_runtime.batch.s3_events import CreatedObject, created_objects
+from model_runtime.batch.settings import output_keys
 
 
 def body_of(event_name: str) -> str:

@@ -327,9 +327,9 @@ def test_a_non_sqs_event_gets_an_error_answer(bulk, tabular):
 
 
 def test_the_batch_handler_shares_the_http_handlers_model(monkeypatch, tmp_path):
-    from handlers.runtime import Settings, serve_model
-    from handlers.runtime.batch import serve_batch
-    from handlers.runtime.model_loading import load_model
+    from model_runtime import Settings, serve_model
+    from model_runtime.batch import serve_batch
+    from model_runtime.model_loading import load_model
 
     loads = []
 
@@ -381,8 +381,8 @@ class _Watching:
 
 
 def test_a_large_output_appears_whole_or_not_at_all(bulk, tabular):
-    from handlers.runtime.batch import serve_batch
-    from handlers.runtime.batch.settings import BatchSettings
+    from model_runtime.batch import serve_batch
+    from model_runtime.batch.settings import BatchSettings
 
     rows = list(valid_rows("breast_cancer", 40_000, seed=7))  # ~7 MB of lines
     messages = bulk.upload("breast_cancer", "large.csv", csv_bytes(NAMES, rows))

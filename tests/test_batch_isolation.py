@@ -25,8 +25,8 @@ from moto import mock_aws
 
 from featherserve.support.processes import ROOT
 from featherserve.support.sqs_events import LambdaContext, sqs_event
-from handlers.runtime.batch import serve_batch
-from handlers.runtime.batch.settings import BatchSettings
+from model_runtime.batch import serve_batch
+from model_runtime.batch.settings import BatchSettings
 from tests.support.bulk import Bulk, csv_bytes, http_handler, manifest, valid_rows
 from tests.support.fake_s3 import fake_aws_environment
 

@@ -24,16 +24,16 @@ from moto import mock_aws
 
 from featherserve.support.processes import ROOT
 from featherserve.support.sqs_events import LambdaContext
-from handlers.runtime import Settings, serve_model
-from handlers.runtime.batch import serve_batch
-from handlers.runtime.batch.image_rows import tar_rows
-from handlers.runtime.batch.job import score_file
-from handlers.runtime.batch.metering import FileBudget, MeteredStream
-from handlers.runtime.batch.rows import _bounded_records
-from handlers.runtime.batch.scoring import ScoringModel
-from handlers.runtime.batch.settings import BatchSettings
-from handlers.runtime.errors import HttpError, PayloadTooLarge, UnprocessableInstance
-from handlers.runtime.lambda_entry import service_of
+from lambda_kit.errors import HttpError, PayloadTooLarge, UnprocessableInstance
+from model_runtime import Settings, serve_model
+from model_runtime.batch import serve_batch
+from model_runtime.batch.image_rows import tar_rows
+from model_runtime.batch.job import score_file
+from model_runtime.batch.metering import FileBudget, MeteredStream
+from model_runtime.batch.rows import _bounded_records
+from model_runtime.batch.scoring import ScoringModel
+from model_runtime.batch.settings import BatchSettings
+from model_runtime.lambda_entry import service_of
 from tests.support.bulk import (
     BULK_BUCKET,
     MODELS_DIR,
@@ -264,7 +264,7 @@ def test_a_key_too_long_for_its_outputs_is_refused_before_scoring(bulk, tabular,
     if outcome == "refused":
         summary = bulk.summary(MODEL, name)
     else:
-        from handlers.runtime.batch.settings import long_key_summary_key
+        from model_runtime.batch.settings import long_key_summary_key
 
         where = long_key_summary_key(MODEL, key)
         assert bulk.out_keys() == [where]

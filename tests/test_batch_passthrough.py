@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from featherserve.cli import main
-from handlers.runtime import Settings, serve_model
-from handlers.runtime.batch import serve_batch
-from handlers.runtime.batch.settings import BatchSettings
+from model_runtime import Settings, serve_model
+from model_runtime.batch import serve_batch
+from model_runtime.batch.settings import BatchSettings
 from tests.support.bulk import Bulk
 from tests.support.fake_s3 import fake_aws_environment
 from tests.support.tiny_models import (

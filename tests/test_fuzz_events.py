@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as count_as
 from hypothesis import strategies as st
 
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store import LocalStore
 from tests.support.contract import check_answer
 from tests.support.event_strategies import ANY_JSON, SHAPES, requests

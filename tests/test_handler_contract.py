@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from featherserve.support.events import load_event, response_json, with_body, with_route
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 
 GOOD = {"alpha": 1.0, "beta": 2.0, "gamma": 3.0}
 FORMATS = ["v1", "v2"]
@@ -200,7 +200,7 @@ class ExplodingPredictor:
 
 
 def test_internal_error_is_a_generic_500(tiny_store, capsys):
-    from handlers.runtime.model_loading import load_model
+    from model_runtime.model_loading import load_model
 
     def loader(name, settings):
         loaded = load_model(name, settings)

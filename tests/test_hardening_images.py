@@ -17,7 +17,7 @@ from PIL import Image
 
 from benchmarks import hostile_inputs as hostile
 from featherserve.support.events import load_event, with_body
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from preprocessing.errors import ImageTooLarge, InvalidImage
 from preprocessing.high_depth import png_significant_bits, sixteen_bit_to_l
 from preprocessing.imaging import decode_image

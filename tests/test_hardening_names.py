@@ -20,7 +20,7 @@ from model_store import LocalStore, ModelStoreError
 from model_store.aliases import AliasError, AliasTable, check_alias_name
 from model_store.exceptions import ManifestError
 from model_store.manifest import Manifest
-from model_store.s3_layout import S3Location
+from model_store.s3.layout import S3Location
 from webapp.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +123,7 @@ def test_a_spoiled_model_folder_is_not_a_model(tmp_path, name):
 def test_a_spoiled_version_never_reaches_the_model_version_header(tmp_path, version):
     """A store whose only version folder and manifest say ``3\\n``: not served (503), so
     no X-Model-Version header carries a line break."""
-    from handlers.runtime import Settings, serve_model
+    from model_runtime import Settings, serve_model
 
     source = ROOT / "models" / MODEL
     real = LocalStore(ROOT / "models").versions(MODEL)[-1]

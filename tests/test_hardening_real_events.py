@@ -134,7 +134,7 @@ def test_head_has_the_get_answers_headers_and_no_body(handlers):
 
 
 def test_a_preflight_gets_the_stages_cors_answer(monkeypatch):
-    from handlers.runtime import Settings, serve_model
+    from model_runtime import Settings, serve_model
 
     handler = serve_model("digits", settings=Settings(
         model_source=str(HANDLERS_DIR.parent / "models"), cors_origin="https://demo.example.org",

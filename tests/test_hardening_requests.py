@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from featherserve.support.events import load_event, with_body, with_route
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from tests.support.contract import check_answer
 from tests.support.reproductions import IMAGE, TABULAR, Reproduction, reproductions
 
@@ -249,8 +249,8 @@ def _value_id(value: float) -> str:
 def test_a_number_past_float32_is_a_422_naming_the_feature(value, as_list):
     """Whatever the JSON reader made of it (an int of any length, a float), a value float32
     cannot hold is refused with the feature's name, in a message of readable length."""
-    from handlers.runtime.errors import UnprocessableInstance
-    from handlers.runtime.tabular import TabularInputs
+    from lambda_kit.errors import UnprocessableInstance
+    from model_runtime.tabular import TabularInputs
     from model_store import LocalStore
 
     manifest = LocalStore(ROOT / "models").manifest(TABULAR)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from featherserve.support.events import load_event, with_route
-from handlers.runtime import Settings, serve_model
-from handlers.runtime.cards import MAX_CARD_BYTES, card_json
+from model_runtime import Settings, serve_model
+from model_runtime.cards import MAX_CARD_BYTES, card_json
 from model_store import LocalStore
 from model_store.exceptions import ModelStoreError
 from model_store.local import MAX_MANIFEST_BYTES

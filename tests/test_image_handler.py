@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from featherserve.support.events import load_event, response_json, with_body
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from tests.support.images import animated_gif, decompression_bomb_png, digit_image, encode
 
 FORMATS = ["v1", "v2"]

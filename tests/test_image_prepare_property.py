@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
-from handlers.runtime.errors import HttpError
-from handlers.runtime.image_inputs import ImageInputs
-from handlers.runtime.settings import Settings
+from lambda_kit.errors import HttpError
+from model_runtime.image_inputs import ImageInputs
+from model_runtime.settings import Settings
 from model_store.manifest import ImageSpec
 from preprocessing.errors import InvalidImage
 from preprocessing.imaging import (

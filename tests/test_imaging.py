@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 
-from handlers.runtime.image_inputs import http_error_for
+from model_runtime.image_inputs import http_error_for
 from model_store.manifest import ImageSpec
 from preprocessing.errors import (
     ImageTooLarge,

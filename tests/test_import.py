@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from featherserve import cli
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store.local import LocalStore
 from training.errors import ParityError, UnsupportedModelError
 from training.importing.build import import_model

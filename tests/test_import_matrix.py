@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store.manifest import TabularSpec
 from tests.support.import_cases import (
     NUMBERS,

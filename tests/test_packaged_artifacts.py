@@ -142,7 +142,7 @@ def test_a_runtime_module_missing_from_the_code_zip_fails_naming_it(service, set
 
 def test_a_handler_importing_tooling_fails_naming_importer_and_module(service, setup, tmp_path):
     function = function_named(service, "breast_cancer")
-    handler = ("from handlers.runtime import serve_model\n\n"
+    handler = ("from model_runtime import serve_model\n\n"
                "handler = serve_model('breast_cancer')\n\n\n"
                "def price():\n    from featherserve.pricing import monthly_cost\n"
                "    return monthly_cost\n")
@@ -243,8 +243,8 @@ def test_the_runtime_sees_only_task_root_layers_and_lambdas_runtime(setup, tmp_p
 
 # --------------------------------------------------------------- pieces, no processes
 def test_an_empty_model_source_serves_the_unpacked_model_layer(tmp_path):
-    from handlers.runtime import constants
-    from handlers.runtime.settings import Settings
+    from model_runtime import constants
+    from model_runtime.settings import Settings
 
     assert constants.OPT_DIR == OPT_DIR_VARIABLE
     (tmp_path / "models").mkdir()

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 
 from featherserve.cli import main as featherserve
 from featherserve.support.events import load_event, response_json, with_body
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store.local import LocalStore
 from tests.support.images import encode, in_mode, png_16bit_rgb, with_orientation
 from training.image import build as image_build

@@ -20,8 +20,8 @@ from model_store import IntegrityError, ModelStoreError
 from model_store.local import MAX_ALIASES_BYTES, MAX_MANIFEST_BYTES
 from model_store.manifest import Manifest
 from model_store.s3 import S3Store
-from model_store.s3_client import S3ClientConfig, make_s3_client
-from model_store.s3_reads import CHUNK_BYTES, bounded_body, checked_chunks
+from model_store.s3.client import S3ClientConfig, make_s3_client
+from model_store.s3.reads import CHUNK_BYTES, bounded_body, checked_chunks
 from tests.support.fake_s3 import BUCKET, REGION, publish_tiny
 from tests.support.tiny_models import tiny_tabular_manifest
 

@@ -20,14 +20,14 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 
-import model_store.s3
 import model_store.s3 as s3_store_module
+import model_store.s3.store
 from featherserve.support.events import load_event, response_json, with_body, with_route
 from featherserve.support.processes import ROOT, VENV, free_port, running, tool_env, wait_for_port
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store.local import MAX_MANIFEST_BYTES
 from model_store.s3 import S3Store
-from model_store.s3_client import S3ClientConfig, make_s3_client
+from model_store.s3.client import S3ClientConfig, make_s3_client
 from tests.support.fake_s3 import (
     BUCKET,
     REGION,
@@ -233,11 +233,11 @@ def _truncate_downloads(scene: Scene) -> None:
         client.meta.events.register("after-call.s3.GetObject", cut)
         return client
 
-    scene.monkeypatch.setattr(model_store.s3, "make_s3_client", truncating_client)
+    scene.monkeypatch.setattr(model_store.s3.store, "make_s3_client", truncating_client)
 
 
 def _whole_downloads(scene: Scene) -> None:
-    scene.monkeypatch.setattr(model_store.s3, "make_s3_client", make_s3_client)
+    scene.monkeypatch.setattr(model_store.s3.store, "make_s3_client", make_s3_client)
 
 
 def _nothing(scene: Scene) -> None:
@@ -337,7 +337,7 @@ def test_serves_from_a_moto_server(tmp_path, monkeypatch, cache):
 LIGHT_CHECK = """
 import json, sys
 import model_store, model_store.s3, model_store.stores
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 handler = serve_model("tiny", settings=Settings(model_source=sys.argv[1]))
 event = json.loads(sys.argv[2])
 status = handler(event, None)["statusCode"]

@@ -18,8 +18,8 @@ from model_store import (
     VersionNotFoundError,
 )
 from model_store.s3 import S3Store
-from model_store.s3_client import S3ClientConfig, make_s3_client
-from model_store.s3_layout import S3Location
+from model_store.s3.client import S3ClientConfig, make_s3_client
+from model_store.s3.layout import S3Location
 from model_store.stores import open_store
 from tests.support.fake_s3 import (
     BUCKET,

@@ -116,7 +116,7 @@ def test_the_runtime_layer_ships_snapshot_restore_py():
 def snap_handler(tmp_path, monkeypatch):
     import snapshot_restore_py
 
-    from handlers.runtime import Settings, serve_model
+    from model_runtime import Settings, serve_model
     from tests.support.tiny_models import publish_tiny_tabular
 
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")

@@ -22,7 +22,7 @@ from model_store import LocalStore, Manifest
 from model_store.base import PROJECT_STORE, ModelStore
 from model_store.integrity import sha256_file
 from model_store.s3 import S3Store
-from model_store.s3_client import S3ClientConfig
+from model_store.s3.client import S3ClientConfig
 from model_store.stores import open_store
 from tests.support.fake_s3 import (
     BUCKET,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from model_store.graph_check import GraphMismatchError
 from model_store.local import LocalStore
 from model_store.manifest import Manifest

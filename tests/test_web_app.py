@@ -516,7 +516,7 @@ class InProcessLambda:
     """Lambda Invoke stand-in that runs the real model handlers in this process."""
 
     def __init__(self) -> None:
-        from handlers.runtime import Settings, serve_model
+        from model_runtime import Settings, serve_model
 
         self.calls: list[tuple[str, str]] = []
         self.handlers = {name: serve_model(name, settings=Settings(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.runtime.base64_text import decode_base64
+from lambda_kit.base64_text import decode_base64
 from model_store import LocalStore
 from model_store.base import PROJECT_STORE
 from tests.test_web_app import instance_validator

@@ -34,7 +34,7 @@ DEFAULT_QUALIFIER = "live"
 DEFAULT_DEMO_MAX_BODY_BYTES = 3_000_000
 DEFAULT_MODEL_MEMORY_MB = 1024
 # Where the layers unpack: /opt on Lambda; the fidelity runner's sandbox sets another (the
-# same variable as handlers.runtime.constants.OPT_DIR).
+# same variable as model_runtime.constants.OPT_DIR).
 OPT_DIR = "FEATHERSERVE_OPT_DIR"
 DEFAULT_OPT_DIR = "/opt"
 # The web catalog layer's folder under the opt dir (the manifests are under <opt>/models).

@@ -1,10 +1,10 @@
 """The web app's HTTP errors: the model API's own error family (one contract, one shape).
 
-    HttpError (handlers.runtime.errors)   400 BadRequest, 404 NotFound, 405 MethodNotAllowed,
+    HttpError (lambda_kit.errors)   400 BadRequest, 404 NotFound, 405 MethodNotAllowed,
     │                                     413 PayloadTooLarge, 415 UnsupportedMediaType, 500
     └── DemoUnavailable       503  the model's function could not be invoked (details logged)
 
-``handlers.runtime`` loads its exports lazily, so importing its errors module costs the
+``model_runtime`` loads its exports lazily, so importing its errors module costs the
 web function nothing of numpy or onnxruntime.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from handlers.runtime.errors import (
+from lambda_kit.errors import (
     BadRequest,
     HttpError,
     InternalError,

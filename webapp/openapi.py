@@ -28,10 +28,10 @@ ERROR_STATUSES = {
     "500": "internal error (no details; see the log for the request id)",
     "503": "the model could not be loaded",
 }
-# The model functions read numbers as float32 (handlers/runtime/tabular.py refuses anything
+# The model functions read numbers as float32 (model_runtime/tabular.py refuses anything
 # beyond): the schema says so (numpy is not imported here: the web function never loads it).
 FLOAT32_MAX = 3.4028234663852886e38
-# What an image instance's "b64" may hold (handlers/runtime/base64_text.py): an optional
+# What an image instance's "b64" may hold (lambda_kit/base64_text.py): an optional
 # data: URL prefix, then base64 in the standard or the URL-safe alphabet (not both), wrapped
 # or not, padded or not, never empty. Whether the bytes are an image no schema can say: a
 # well-formed "b64" of something else is a 415 or a 422.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.runtime.settings import SettingsError, settings_values
+from lambda_kit.settings import SettingsError, settings_values
 from model_store.base import LATEST, PROJECT_STORE
 from webapp import constants as c
 

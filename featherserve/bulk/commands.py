@@ -40,7 +40,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         write_summary,
     )
     from featherserve.bulk.progress import Progress
-    from handlers.runtime.batch.settings import BatchSettings
+    from model_runtime.batch.settings import BatchSettings
 
     inputs = inputs_at(args.input)
     if not inputs:

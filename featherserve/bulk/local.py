@@ -3,7 +3,7 @@
 Inputs are a file, a folder (every file in it, sorted, hidden ones skipped) or S3 (one
 object, or every object under a prefix); the output is a file or an S3 object, written
 atomically like the function's. The model is loaded, parsed and shaped by the handler
-runtime itself (``handlers.runtime``), so a file scored here gets the lines the deployed
+runtime itself (``model_runtime``), so a file scored here gets the lines the deployed
 function would write.
 """
 
@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from featherserve.bulk.progress import Progress, counted
-from handlers.runtime.batch.evaluation import Score, merged
-from handlers.runtime.batch.job import Outcome, OutputWriter, score_file, summary_document
-from handlers.runtime.batch.s3_events import CreatedObject
-from handlers.runtime.batch.s3_io import S3AtomicWriter, open_object, s3_client
-from handlers.runtime.batch.scoring import ScoringModel
-from handlers.runtime.batch.settings import SUMMARY_SUFFIX, BatchSettings
-from handlers.runtime.model_loading import load_model
-from handlers.runtime.service import ModelEndpoint
-from handlers.runtime.settings import Settings, default_model_source
+from model_runtime.batch.evaluation import Score, merged
+from model_runtime.batch.job import Outcome, OutputWriter, score_file, summary_document
+from model_runtime.batch.s3_events import CreatedObject
+from model_runtime.batch.s3_io import S3AtomicWriter, open_object, s3_client
+from model_runtime.batch.scoring import ScoringModel
+from model_runtime.batch.settings import SUMMARY_SUFFIX, BatchSettings
+from model_runtime.model_loading import load_model
+from model_runtime.service import ModelEndpoint
+from model_runtime.settings import Settings, default_model_source
 
 LOCAL_REQUEST_ID = "local"
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from handlers.runtime.batch.settings import INPUT_PREFIX, output_keys
+from model_runtime.batch.settings import INPUT_PREFIX, output_keys
 
 # The stack output serverless.yml declares for the stage's bulk bucket.
 BUCKET_OUTPUT = "BulkBucketName"

@@ -26,8 +26,8 @@ Written by `featherserve add {name}`; `featherserve remove {name}` deletes it. T
 handler is shared code: this module only names its model.
 """
 
-from handlers.runtime import serve_model
-from handlers.runtime.batch import serve_batch
+from model_runtime import serve_model
+from model_runtime.batch import serve_batch
 
 handler = serve_model("{name}")
 # Files dropped under in/{name}/ of the stage's bucket, through SQS: the same loaded model.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from featherserve.fidelity.model import FunctionSpec
 
-# handlers.runtime.constants.OPT_DIR (not imported: that would load the whole runtime here).
+# model_runtime.constants.OPT_DIR (not imported: that would load the whole runtime here).
 OPT_DIR_VARIABLE = "FEATHERSERVE_OPT_DIR"
 _OPT_PATH = re.compile(r"(?:(?<=^)|(?<=:))/opt(?=/|:|$)")
 

@@ -26,7 +26,7 @@ from featherserve.fidelity.sandbox import Sandbox
 from featherserve.fidelity.verify import ACCOUNT_ID, RunnerSetup
 
 SNAP_START_ENV = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
-# Log messages of handlers.runtime (service, snapstart), in the order a SnapStart init
+# Log messages of model_runtime (service, snapstart), in the order a SnapStart init
 # must write them.
 HOOK_ORDER = ("model loaded", "before snapshot: warmed up",
               "after restore: seeds renewed, buffers cleared")

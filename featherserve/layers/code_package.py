@@ -24,7 +24,8 @@ from featherserve.layers.zipping import BuiltLayer, LayerSpec, entries_from_tree
 
 # Every package a function may import from the project. Tooling (featherserve), training,
 # tests and benchmarks are never shipped, and nothing shipped may import them.
-RUNTIME_PACKAGES: tuple[str, ...] = ("handlers", "model_store", "preprocessing", "webapp")
+RUNTIME_PACKAGES: tuple[str, ...] = ("model_store", "preprocessing", "lambda_kit", "model_runtime",
+                                     "webapp", "handlers")
 FUNCTION_ZIP = "function.zip"
 # Where Lambda unpacks the function zip (recorded in the pycs, so tracebacks read right).
 LAMBDA_TASK_ROOT = "/var/task"

@@ -5,10 +5,10 @@ REST API (payload 1.0), which also reads hand-written events with just a method 
 
 from __future__ import annotations
 
-from handlers.runtime.events.alb import ApplicationLoadBalancer
-from handlers.runtime.events.api_gateway_v1 import ApiGatewayV1
-from handlers.runtime.events.api_gateway_v2 import ApiGatewayV2
-from handlers.runtime.events.base import EventAdapter, LambdaEvent
+from lambda_kit.events.alb import ApplicationLoadBalancer
+from lambda_kit.events.api_gateway_v1 import ApiGatewayV1
+from lambda_kit.events.api_gateway_v2 import ApiGatewayV2
+from lambda_kit.events.base import EventAdapter, LambdaEvent
 
 ADAPTERS: tuple[EventAdapter, ...] = (ApiGatewayV2(), ApplicationLoadBalancer(), ApiGatewayV1())
 

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from handlers.runtime.events.base import (
+from lambda_kit.events.base import (
     LambdaEvent,
     clean,
     decode_body,
@@ -22,7 +22,7 @@ from handlers.runtime.events.base import (
     scalar_text,
     text_field,
 )
-from handlers.runtime.http import HttpRequest, HttpResponse
+from lambda_kit.http import HttpRequest, HttpResponse
 
 
 class ApplicationLoadBalancer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.runtime.events.base import (
+from lambda_kit.events.base import (
     LambdaEvent,
     decode_body,
     joined_map,
@@ -18,7 +18,7 @@ from handlers.runtime.events.base import (
     scalar_text,
     text_field,
 )
-from handlers.runtime.http import HttpRequest, HttpResponse
+from lambda_kit.http import HttpRequest, HttpResponse
 
 
 class ApiGatewayV1:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from handlers.runtime.events.base import (
+from lambda_kit.events.base import (
     LambdaEvent,
     clean,
     decode_body,
@@ -21,7 +21,7 @@ from handlers.runtime.events.base import (
     query_from_raw,
     text_field,
 )
-from handlers.runtime.http import HttpRequest, HttpResponse
+from lambda_kit.http import HttpRequest, HttpResponse
 
 
 class ApiGatewayV2:

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote_plus
 
-from handlers.runtime.base64_text import InvalidBase64, decode_base64
-from handlers.runtime.errors import BadRequest
-from handlers.runtime.http import HttpRequest, HttpResponse
+from lambda_kit.base64_text import InvalidBase64, decode_base64
+from lambda_kit.errors import BadRequest
+from lambda_kit.http import HttpRequest, HttpResponse
 
 LambdaEvent = Mapping[str, Any]
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -3,6 +3,6 @@ predictions under ``out/<model>/``, through S3 notifications, SQS and Lambda, wi
 same model, parsing and result shaping as the HTTP path. ``featherserve predict`` runs the
 same pipeline on a laptop."""
 
-from handlers.runtime.batch.serve import BatchHandler, serve_batch
+from model_runtime.batch.serve import BatchHandler, serve_batch
 
 __all__ = ["BatchHandler", "serve_batch"]

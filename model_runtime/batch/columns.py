@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.runtime.errors import UnprocessableInstance
+from lambda_kit.errors import UnprocessableInstance
 
 _SHOWN = 8
 KEEP_HOW = "--keep, or FEATHERSERVE_BATCH_KEEP on a stage"

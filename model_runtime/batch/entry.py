@@ -14,37 +14,37 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from handlers.runtime.batch.exceptions import BatchError, OutOfTime
-from handlers.runtime.batch.job import (
+from lambda_kit.errors import ServiceUnavailable
+from model_runtime.batch.exceptions import BatchError, OutOfTime
+from model_runtime.batch.job import (
     Outcome,
     out_of_time,
     refusal_for_key,
     score_file,
     summary_document,
 )
-from handlers.runtime.batch.s3_events import CreatedObject, created_objects
-from handlers.runtime.batch.s3_io import (
+from model_runtime.batch.s3_events import CreatedObject, created_objects
+from model_runtime.batch.s3_io import (
     S3AtomicWriter,
     delete_object,
     open_object,
     put_json,
     s3_client,
 )
-from handlers.runtime.batch.scoring import Deadline, ScoringModel
-from handlers.runtime.batch.serve import BatchHandler
-from handlers.runtime.batch.settings import (
+from model_runtime.batch.scoring import Deadline, ScoringModel
+from model_runtime.batch.serve import BatchHandler
+from model_runtime.batch.settings import (
     MAX_KEY_BYTES,
     BatchSettings,
     key_bytes,
     long_key_summary_key,
     output_keys,
 )
-from handlers.runtime.errors import ServiceUnavailable
-from handlers.runtime.lambda_entry import service_of
-from handlers.runtime.model_loading import load_model
-from handlers.runtime.observability import MetricUnit, build_logger, build_metrics
-from handlers.runtime.service import ModelLoader, ModelService
-from handlers.runtime.settings import Settings
+from model_runtime.lambda_entry import service_of
+from model_runtime.model_loading import load_model
+from model_runtime.observability import MetricUnit, build_logger, build_metrics
+from model_runtime.service import ModelLoader, ModelService
+from model_runtime.settings import Settings
 
 # A file that starts with at least this share of the invocation's time had a fair chance;
 # running out then means it is too large. Started later, it is retried in a fresh one.

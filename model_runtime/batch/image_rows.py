@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import IO, Any, cast
 
-from handlers.runtime.batch.metering import FileBudget, MeteredStream
-from handlers.runtime.batch.rows import Row
-from handlers.runtime.errors import PayloadTooLarge, UnprocessableInstance
+from lambda_kit.errors import PayloadTooLarge, UnprocessableInstance
+from model_runtime.batch.metering import FileBudget, MeteredStream
+from model_runtime.batch.rows import Row
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Protocol
 
-from handlers.runtime.batch.columns import EVERY_OTHER_COLUMN, ColumnChoice
-from handlers.runtime.batch.evaluation import score_for
-from handlers.runtime.batch.exceptions import OutOfTime
-from handlers.runtime.batch.image_rows import image_rows, is_tar, tar_rows
-from handlers.runtime.batch.metering import FileBudget, MeteredStream
-from handlers.runtime.batch.rows import Row, csv_rows, jsonl_rows
-from handlers.runtime.batch.scoring import Deadline, ScoringModel, Tally, score_rows
-from handlers.runtime.batch.settings import MAX_KEY_BYTES, BatchSettings, key_bytes
-from handlers.runtime.errors import (
+from lambda_kit.errors import (
     HttpError,
     PayloadTooLarge,
     UnprocessableInstance,
     UnsupportedMediaType,
 )
+from model_runtime.batch.columns import EVERY_OTHER_COLUMN, ColumnChoice
+from model_runtime.batch.evaluation import score_for
+from model_runtime.batch.exceptions import OutOfTime
+from model_runtime.batch.image_rows import image_rows, is_tar, tar_rows
+from model_runtime.batch.metering import FileBudget, MeteredStream
+from model_runtime.batch.rows import Row, csv_rows, jsonl_rows
+from model_runtime.batch.scoring import Deadline, ScoringModel, Tally, score_rows
+from model_runtime.batch.settings import MAX_KEY_BYTES, BatchSettings, key_bytes
 from model_store.manifest import TabularSpec
 
 TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}

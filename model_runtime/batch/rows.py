@@ -20,14 +20,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from handlers.runtime.batch.columns import (
+from lambda_kit.errors import HttpError, PayloadTooLarge, UnprocessableInstance
+from model_runtime.batch.columns import (
     EVERY_OTHER_COLUMN,
     ColumnChoice,
     ObjectSplitter,
     csv_picker,
 )
-from handlers.runtime.errors import HttpError, PayloadTooLarge, UnprocessableInstance
-from handlers.runtime.inputs import decode_json
+from model_runtime.inputs import decode_json
 from model_store.manifest import Feature
 
 UTF8_BOM = b"\xef\xbb\xbf"

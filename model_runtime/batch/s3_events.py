@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from handlers.runtime.batch.exceptions import UnreadableMessage
+from model_runtime.batch.exceptions import UnreadableMessage
 
 _MAX_SNS_DEPTH = 1
 

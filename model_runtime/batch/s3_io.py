@@ -4,7 +4,7 @@ The output is never half-visible: it is buffered up to one part (8 MiB) and writ
 one PutObject, or, when it grows past that, as a multipart upload that S3 shows only once
 ``CompleteMultipartUpload`` succeeds (aborted on any failure; the bucket's lifecycle rule
 also clears parts left by a killed invocation). A redelivered message writes the same key
-with the same bytes again. boto3 is imported on first use (model_store.s3_client).
+with the same bytes again. boto3 is imported on first use (model_store.s3.client).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import io
 import json
 from typing import IO, Any
 
-from handlers.runtime.batch.exceptions import SourceMissing
-from handlers.runtime.batch.s3_events import CreatedObject
-from model_store.s3_client import S3ClientConfig, make_s3_client
-from model_store.s3_errors import CONFLICT_CODES, MISSING_KEY_CODES, error_code
+from model_runtime.batch.exceptions import SourceMissing
+from model_runtime.batch.s3_events import CreatedObject
+from model_store.s3.client import S3ClientConfig, make_s3_client
+from model_store.s3.errors import CONFLICT_CODES, MISSING_KEY_CODES, error_code
 
 JSON_LINES = "application/x-ndjson"
 # A file is read for minutes: a longer read timeout than a model fetch at init.

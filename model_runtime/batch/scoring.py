@@ -22,12 +22,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from handlers.runtime.batch.evaluation import Score
-from handlers.runtime.batch.exceptions import OutOfTime
-from handlers.runtime.batch.rows import Row
-from handlers.runtime.errors import HttpError, UnprocessableInstance
-from handlers.runtime.inputs import OCTET_STREAM
-from handlers.runtime.service import ModelEndpoint, ModelService
+from lambda_kit.errors import HttpError, UnprocessableInstance
+from model_runtime.batch.evaluation import Score
+from model_runtime.batch.exceptions import OutOfTime
+from model_runtime.batch.rows import Row
+from model_runtime.inputs import OCTET_STREAM
+from model_runtime.service import ModelEndpoint, ModelService
 from model_store.manifest import ImageSpec
 
 _HTTP_WHERE = "instances[0]"

@@ -20,7 +20,7 @@ def serve_batch(model: str | Callable[..., Any], **options: Any) -> BatchHandler
     """The bulk handler for ``model`` (a name, or the handler ``serve_model`` returned);
     ``options`` go to ``entry.build_batch_handler`` (settings, batch_settings, loader, s3)."""
     if isinstance(model, str):
-        from handlers.runtime.batch.entry import build_batch_handler
+        from model_runtime.batch.entry import build_batch_handler
 
         return build_batch_handler(model, **options)
     if not callable(model):
@@ -29,7 +29,7 @@ def serve_batch(model: str | Callable[..., Any], **options: Any) -> BatchHandler
 
     def batch_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not built:
-            from handlers.runtime.batch.entry import build_batch_handler
+            from model_runtime.batch.entry import build_batch_handler
 
             built.append(build_batch_handler(model, **options))
         return built[0](event, context)

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.runtime import constants as c
-from handlers.runtime.batch.columns import ColumnChoice
-from handlers.runtime.settings import SettingsError, settings_values
+from lambda_kit.settings import SettingsError, settings_values
+from model_runtime import constants as c
+from model_runtime.batch.columns import ColumnChoice
 
 INPUT_PREFIX = "in/"
 OUTPUT_PREFIX = "out/"

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from model_store.exceptions import ModelStoreError, StoreUnavailableError
-from model_store.s3_layout import S3Location
+from model_store.s3.layout import S3Location
 
 MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})

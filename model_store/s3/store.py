@@ -1,4 +1,4 @@
-"""A model store in S3, with the same interface as ``LocalStore`` (layout: s3_layout.py).
+"""A model store in S3, with the same interface as ``LocalStore`` (layout: layout.py).
 
     store = S3Store("s3://my-models/prod")        # no AWS call, no boto3 import yet
     store.publish(manifest, Path("model.onnx"))    # the same bytes twice: the same version
@@ -7,7 +7,7 @@
     store.pull("iris", "prod", Path("build/models"))  # a LocalStore layout on disk
 
 The boto3 client is made on first use (or passed in), so tests inside ``moto.mock_aws``
-are intercepted. Every botocore error leaves as a ``ModelStoreError`` (see s3_errors.py).
+are intercepted. Every botocore error leaves as a ``ModelStoreError`` (see errors.py).
 
 Reads are bounded as the local store's are: a manifest or an aliases file is refused once
 it is larger than a manifest or an aliases file can be (its ContentLength first, then the
@@ -35,11 +35,11 @@ from model_store.exceptions import (
 from model_store.integrity import sha256_bytes
 from model_store.local import MAX_ALIASES_BYTES, MAX_MANIFEST_BYTES, LocalStore
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
-from model_store.s3_cache import install_version, version_folder
-from model_store.s3_client import S3Client, S3ClientConfig, make_s3_client
-from model_store.s3_errors import is_missing_key, is_write_conflict, s3_errors
-from model_store.s3_layout import S3Location
-from model_store.s3_reads import bounded_body, checked_chunks
+from model_store.s3.cache import install_version, version_folder
+from model_store.s3.client import S3Client, S3ClientConfig, make_s3_client
+from model_store.s3.errors import is_missing_key, is_write_conflict, s3_errors
+from model_store.s3.layout import S3Location
+from model_store.s3.reads import bounded_body, checked_chunks
 
 # Conditional writes lose to a concurrent writer at most this often before we give up.
 WRITE_ATTEMPTS = 5
@@ -119,7 +119,7 @@ class S3Store:
 
     def blob_chunks(self, manifest: Manifest) -> Iterator[bytes]:
         """Stream the model bytes ``manifest`` names, checked against its size and sha256
-        as they arrive (see ``s3_reads.checked_chunks``)."""
+        as they arrive (see ``reads.checked_chunks``)."""
         key = self.location.blob_key(manifest.sha256)
         what = self.location.object_url(key)
         action = f"download {manifest.name} v{manifest.version}"

@@ -17,9 +17,9 @@ import numpy as np
 from featherserve.support.events import load_event, response_json, with_body
 from featherserve.support.processes import ROOT
 from featherserve.support.sqs_events import LambdaContext, sqs_event
-from handlers.runtime import Settings, serve_model
-from handlers.runtime.batch import serve_batch
-from handlers.runtime.batch.settings import BatchSettings
+from model_runtime import Settings, serve_model
+from model_runtime.batch import serve_batch
+from model_runtime.batch.settings import BatchSettings
 from model_store import LocalStore
 from model_store.base import LATEST
 from model_store.manifest import Manifest

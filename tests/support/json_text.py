@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from handlers.runtime.constants import MAX_JSON_DEPTH
+from model_runtime.constants import MAX_JSON_DEPTH
 
 FLOAT_MAX = sys.float_info.max
 FLOAT32_MAX = 3.4028234663852886e38
