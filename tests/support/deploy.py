@@ -23,7 +23,7 @@ SERVICE_FILES = ("serverless.yml", "package.json")
 # What `sls` reads: the template, its generated parts, the local plugins, and the runtime
 # packages that `sls invoke local` and serverless-offline import from the service folder.
 SERVICE_DIRS = ("serverless_plugins", "generated", "handlers", "model_store", "preprocessing",
-                "webapp")
+                "lambda_kit", "model_runtime", "webapp")
 # The moto-only plugin: loaded by the test suite's copies of the service, never by the
 # service users deploy (serverless.yml does not list it).
 MOCK_PLUGIN = Path(__file__).with_name("mock_aws.js")
