@@ -112,7 +112,7 @@ bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapSta
 	$(BIN)/python -m benchmarks.bulk --out bench/results
 
 frontier: setup  ## student sizes × accuracy, latency, cold start, size, cost → bench/results/frontier.*
-	$(BIN)/python -m training.frontier --out bench/results
+	$(BIN)/python -m benchmarks.frontier --out bench/results
 
 invoke: setup  ## FN=breast_cancer EVENT=tests/events/breast_cancer_predict_v1.json
 	sls invoke local --stage $(STAGE) -f $(FN) --path $(EVENT)

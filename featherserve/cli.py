@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_project(root)
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # the command as given (a command may hand itself to another tool)
         if args.command not in READ_ONLY:
             print(f"featherserve: project {root}", file=sys.stderr)
         from featherserve.store_cli import run_guarded

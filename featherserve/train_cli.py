@@ -8,19 +8,34 @@ already-trained model to a published, served model.
 After a model is published to the project's store, the command serves it (its handler
 module, function, layer and routes; ``featherserve add NAME``) and prints what it wrote.
 Training, torch and scikit-learn are imported only when a command runs.
+
+Training never looks for a project: this module passes it every path (the store, the build
+folder for teachers and work, the reports, the rendered-digit set; all from the project
+``featherserve/project.py`` found) and the lineage's command, as the user typed it.
+``--frontier`` hands the whole command to ``python -m benchmarks.frontier train ...`` (a
+benchmark: it measures each student through the handler), in a process of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from featherserve.project import project_store
+from featherserve.project import project_root
 
-PROJECT_STORE = project_store()
+if TYPE_CHECKING:
+    from training.image.config import ImageBuildConfig
+    from training.tabular.config import TabularConfig
+
+PROJECT_ROOT = project_root()
+PROJECT_STORE = PROJECT_ROOT / "models"
+PROJECT_BUILD = PROJECT_ROOT / "build"      # teachers (the benchmarks' naive baseline), work
+RENDERED_DIGITS = PROJECT_ROOT / "tests" / "images" / "rendered_digits"
 EXIT_REFUSED = 1
 
 
@@ -37,7 +52,7 @@ def register(commands: Any) -> None:
     common.add_argument("--no-serve", action="store_true",
                         help="publish only; do not write the model's handler and function")
     common.add_argument("--frontier", action="store_true",
-                        help="sweep student sizes (training/frontier.py): accuracy, latency, "
+                        help="sweep student sizes (benchmarks/frontier/): accuracy, latency, "
                              "cold start, size and cost of each in DIR/frontier.*, then "
                              "publish the smallest within --max-accuracy-loss of the teacher")
     common.add_argument("--max-accuracy-loss", type=float, default=0.01, metavar="SHARE",
@@ -98,65 +113,75 @@ def _table_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inferred from the target when omitted")
 
 
-def _prepare(args: argparse.Namespace) -> None:
-    import training.common
+def lineage_command() -> str:
+    """The lineage's ``command``: this command as the user typed it."""
+    return "featherserve " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
-    training.common.COMMAND = "featherserve " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+def report_dir(args: argparse.Namespace) -> Path:
+    return Path(args.reports) if args.reports else PROJECT_BUILD / "reports"
 
 
-def run_train_tabular(args: argparse.Namespace) -> int:
-    _prepare(args)
+def tabular_config(args: argparse.Namespace) -> TabularConfig:
     from dataclasses import replace
 
-    from training.errors import TrainingError
-    from training.tabular.build import build_tabular_model
     from training.tabular.config import TabularConfig
 
     config = TabularConfig.quick() if args.quick else TabularConfig()
     if args.min_retention is not None:
         config = replace(config, min_retention=args.min_retention)
-    if args.frontier:
-        from training.frontier import QUICK_TABULAR_HIDDEN, TABULAR_HIDDEN, tabular_frontier
+    return config
 
-        return _frontier(args, lambda work: tabular_frontier(
-            args.name, data=args.data, target=args.target, task=args.task, work=work,
-            seed=args.seed, config=config,
-            hidden=QUICK_TABULAR_HIDDEN if args.quick else TABULAR_HIDDEN))
+
+def image_build_config(args: argparse.Namespace) -> ImageBuildConfig:
+    from training.image.config import image_config
+
+    return image_config(preset=args.preset, size=args.size, color=args.color,
+                        quick=args.quick, min_retention=args.min_retention)
+
+
+def run_train_tabular(args: argparse.Namespace) -> int:
+    if args.frontier:
+        return _frontier(args)
+    from training.errors import TrainingError
+    from training.tabular.build import build_tabular_model
+
     try:
         manifest = build_tabular_model(args.name, data=args.data, target=args.target,
                                        task=args.task, store_root=args.store, seed=args.seed,
-                                       config=config, ignore=tuple(args.ignore),
-                                       report_dir=args.reports)
+                                       config=tabular_config(args), ignore=tuple(args.ignore),
+                                       teacher_dir=PROJECT_BUILD / "teachers",
+                                       report_dir=report_dir(args), command=lineage_command())
     except TrainingError as exc:
-        return _refused(exc)
-    return _serve(args, manifest.name)
+        return refused(exc)
+    return serve(args, manifest.name)
 
 
 def run_train_image(args: argparse.Namespace) -> int:
-    _prepare(args)
     from training.errors import TrainingError
     from training.image.build import build_image_model
-    from training.image.config import image_config
 
     try:
-        config = image_config(preset=args.preset, size=args.size, color=args.color,
-                              quick=args.quick, min_retention=args.min_retention)
+        config = image_build_config(args)
         if args.frontier:
-            from training.frontier import IMAGE_CHANNELS, QUICK_IMAGE_CHANNELS, image_frontier
-
-            return _frontier(args, lambda work: image_frontier(
-                args.name, work=work, folder=args.folder, seed=args.seed, config=config,
-                channels=QUICK_IMAGE_CHANNELS if args.quick else IMAGE_CHANNELS))
+            return _frontier(args)
+        # A smoke run keeps its teacher artifacts apart from the real build's.
+        work = PROJECT_BUILD / "quick" if args.quick else PROJECT_BUILD
+        if args.quick and Path(args.store).resolve() == PROJECT_STORE.resolve():
+            # A smoke-run model must never become the project's "latest".
+            args.store = work / "store"
+            print(f"  quick run: publishing to {args.store}, not the project store",
+                  file=sys.stderr)
         manifest = build_image_model(args.name, folder=args.folder, store_root=args.store,
                                      seed=args.seed, quick=args.quick, config=config,
-                                     report_dir=args.reports)
+                                     work_dir=work, report_dir=report_dir(args),
+                                     rendered_dir=RENDERED_DIGITS, command=lineage_command())
     except TrainingError as exc:
-        return _refused(exc)
-    return _serve(args, manifest.name)
+        return refused(exc)
+    return serve(args, manifest.name)
 
 
 def run_import(args: argparse.Namespace) -> int:
-    _prepare(args)
     from training.errors import TrainingError
     from training.importing.build import import_model
 
@@ -164,44 +189,32 @@ def run_import(args: argparse.Namespace) -> int:
         manifest = import_model(args.name, args.model_file, data=args.data, target=args.target,
                                 task=args.task, store_root=args.store, seed=args.seed,
                                 distil=args.distil, quick=args.quick,
-                                min_retention=args.min_retention, report_dir=args.reports)
+                                min_retention=args.min_retention, report_dir=report_dir(args),
+                                teacher_dir=PROJECT_BUILD / "teachers",
+                                command=lineage_command())
     except TrainingError as exc:
-        return _refused(exc)
-    return _serve(args, manifest.name)
+        return refused(exc)
+    return serve(args, manifest.name)
 
 
-def _frontier(args: argparse.Namespace, sweep: Any) -> int:
-    """``--frontier``: the sweep, its report, then the chosen student published and served."""
-    import tempfile
-
-    from training.errors import TrainingError
-    from training.frontier import measure, publish_pick
-    from training.frontier_report import write_frontiers
-
-    out = (args.reports or Path("build") / "reports") / args.name
-    with tempfile.TemporaryDirectory(prefix="featherserve-frontier-") as work:
-        try:
-            frontier = measure(sweep(Path(work)), samples=1 if args.quick else 3,
-                               warm_requests=50 if args.quick else 200)
-        except TrainingError as exc:
-            return _refused(exc)
-        written = write_frontiers([frontier], out, args.max_accuracy_loss)
-        print("frontier: " + ", ".join(str(p) for p in written))
-        published = publish_pick(frontier, args.store, args.max_accuracy_loss)
-    if published is None:
-        return _refused(ValueError(f"no student within {args.max_accuracy_loss:.1%} of the "
-                                   f"teacher; see {written[1]}"))
-    print(f"{published.name} v{published.version}: the smallest student within "
-          f"{args.max_accuracy_loss:.1%} of the teacher")
-    return _serve(args, published.name)
+def _frontier(args: argparse.Namespace) -> int:
+    """``--frontier``: the same command, run by the frontier benchmark (sweep, measure through
+    the handler, report, publish the pick, serve it): ``python -m benchmarks.frontier train``.
+    A process, not an import: the tooling imports only downwards (benchmarks > featherserve).
+    """
+    argv: list[str] = list(getattr(args, "argv", None) or sys.argv[1:])
+    handed = argv[argv.index("train"):] if "train" in argv else argv
+    path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return subprocess.call([sys.executable, "-m", "benchmarks.frontier", *handed],
+                           env={**os.environ, "PYTHONPATH": path})
 
 
-def _refused(error: Exception) -> int:
+def refused(error: Exception) -> int:
     print("error: " + str(error), file=sys.stderr)
     return EXIT_REFUSED
 
 
-def _serve(args: argparse.Namespace, name: str) -> int:
+def serve(args: argparse.Namespace, name: str) -> int:
     """Write the model's handler, function, layer and routes; say what was written."""
     if args.no_serve or Path(args.store).resolve() != PROJECT_STORE.resolve():
         # Only the project's store is what `make layers` packs; another store is served by

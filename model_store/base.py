@@ -59,7 +59,7 @@ class ModelStore(Protocol):
 
     def open(self, name: str, ref: str = LATEST) -> VerifiedModel: ...
 
-# The project's own store: where `python -m training ...` publishes and where a handler
+# The project's own store: where `featherserve train ...` publishes and where a handler
 # looks when it runs outside Lambda (no /opt/models) and no setting says otherwise.
 PROJECT_STORE = Path(__file__).resolve().parents[1] / "models"
 # Where model layers unpack on Lambda.

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from benchmarks.frontier.points import Frontier, FrontierPoint
 from featherserve.support.processes import ROOT, run_cli, tool_env
-from training.frontier import Frontier, FrontierPoint
 
 
 def point(label: str, size: int, accuracy: float, *, teacher: float = 0.95,

@@ -24,12 +24,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from featherserve import train_cli
 from featherserve.cli import main as featherserve
 from featherserve.support.events import load_event, response_json, with_body
 from model_runtime import Settings, serve_model
 from model_store.local import LocalStore
 from tests.support.images import encode, in_mode, png_16bit_rgb, with_orientation
-from training.image import build as image_build
 from training.image.folder import MIN_IMAGES_PER_CLASS, read_image_folder
 
 NAME = "messy_photos"
@@ -116,7 +116,7 @@ def trained(messy_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     to seconds), into a temporary store, reports and build directory."""
     base = tmp_path_factory.mktemp("train")
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(image_build, "PROJECT_BUILD", base / "build")
+    monkeypatch.setattr(train_cli, "PROJECT_BUILD", base / "build")
     argv = ["train", "image", NAME, "--folder", str(messy_folder), "--color", "rgb",
             "--size", "16", "--quick", "--seed", "0", "--store", str(base / "store"),
             "--reports", str(base / "reports"), "--no-serve"]

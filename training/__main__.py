@@ -1,8 +1,7 @@
-"""``python -m training ...``: an alias of ``featherserve train ...``.
+"""``python -m training`` is no command: ``training`` is the library the CLI calls.
 
-    python -m training tabular breast_cancer --data sklearn:breast_cancer --target diagnosis
-    python -m training image digits --preset digits
-    python -m training image my_model --folder ./images   (a <root>/<label>/*.png folder)
+Train with ``featherserve train tabular|image NAME ...`` (``featherserve train --help``); the
+library never reaches up to the CLI, so this only says where the command is.
 """
 
 from __future__ import annotations
@@ -11,9 +10,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from featherserve.cli import main as featherserve
-
-    return featherserve(["train", *(sys.argv[1:] if argv is None else argv)])
+    given = " ".join(sys.argv[1:] if argv is None else argv)
+    print("python -m training: training is a library, not a command; run "
+          f"`featherserve train {given or 'tabular|image NAME ...'}` instead "
+          "(featherserve train --help)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
-# Set by the `featherserve` CLI to the command as the user typed it.
-COMMAND = ""
 
 
 def seed_everything(seed: int) -> None:
@@ -42,9 +42,17 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def command_line() -> str:
-    """How this job was started, for the lineage (the CLI sets ``COMMAND`` to its own form)."""
-    return COMMAND or "python -m training " + " ".join(sys.argv[1:])
+def command_line(command: str = "") -> str:
+    """The lineage's ``command``: what the caller says started the job (the CLI passes the
+    command as the user typed it), else how this process was started."""
+    return command or shlex.join([os.path.basename(sys.argv[0]) or "python", *sys.argv[1:]])
+
+
+def build_folder(store_root: Path) -> Path:
+    """A job's build folder (teachers, reports, work) when its caller names none: ``build/``
+    beside the store, as a project keeps ``models/`` and ``build/``. The CLI names its
+    project's folders; training never looks for a project itself."""
+    return Path(store_root).parent / "build"
 
 
 def progress(label: str, items: Iterable[T], total: int | None = None) -> Iterator[T]:

@@ -53,7 +53,7 @@ def catalog_page(snapshot: CatalogSnapshot, assets: Assets) -> str:
         description=e.manifest.description, facts=_facts(e)) for e in snapshot.entries]
     if not cards:
         cards = [h('<p class="empty">No models in the store yet: publish one with '
-                   '<code>python -m training ...</code>.</p>')]
+                   '<code>featherserve train ...</code>.</p>')]
     note = Markup("")
     if snapshot.unreadable:
         note = h('<p class="warning">Not shown (unreadable manifest): {}</p>',

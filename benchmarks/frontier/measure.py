@@ -22,7 +22,7 @@ MEMORY_MB = 1024
 def request_event(store: Path, model: str) -> dict[str, Any]:
     """A 224×224 JPEG for image models (as the benchmark sends), mid-range rows otherwise."""
     from benchmarks.payloads import digit_jpeg, image_json_event
-    from handlers.runtime.warmup import sample_events
+    from model_runtime.warmup import sample_events
     from model_store.local import LocalStore
     from model_store.manifest import ImageSpec
 
@@ -43,8 +43,8 @@ def measure_point(model: str, store: Path, *, samples: int = 3,
     with tempfile.TemporaryDirectory(prefix="featherserve-frontier-probe-") as scratch:
         event = Path(scratch) / "event.json"
         event.write_text(json.dumps(request_event(store, model)))
-        spec = {"imports": ["handlers.runtime"], "event": str(event),
-                "init": {"module": "handlers.runtime", "attribute": "serve_model",
+        spec = {"imports": ["model_runtime"], "event": str(event),
+                "init": {"module": "model_runtime", "attribute": "serve_model",
                          "kwargs": {"name": model}}, "warm_requests": warm_requests}
         for _ in range(samples + 1):  # the first one warms the page cache, unmeasured
             try:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.frontier import DEFAULT_MAX_LOSS, Frontier, FrontierPoint
+from benchmarks.frontier.points import DEFAULT_MAX_LOSS, Frontier, FrontierPoint
 
 
 def write_frontiers(frontiers: Sequence[Frontier], out: Path,

@@ -1,36 +1,31 @@
-"""The accuracy–latency–cost frontier: one model's build swept over student sizes.
-
-    python -m training.frontier [--models breast_cancer,digits] [--quick] [--out DIR]
-    featherserve train tabular|image NAME ... --frontier [--max-accuracy-loss 0.01]
+"""The accuracy–latency–cost frontier's sweeps: one model's build over student sizes.
 
 Each student size is built by the model's own pipeline (same data, teacher recipe, seed,
 export, int8 where the build applies it) into a scratch store, then every file is measured
-the same way: test accuracy (from its build), file size, parameters, warm latency and cold
-start of the real handler serving it (fresh processes, ``benchmarks/probe.py``), and cost
-per million requests at that latency (``featherserve.pricing``). For image models the fp32
-export of each student is measured beside its int8 file.
+the same way (``measure.py``): test accuracy (from its build), file size, parameters, warm
+latency and cold start of the real handler serving it (fresh processes,
+``benchmarks/probe.py``), and cost per million requests at that latency
+(``featherserve.pricing``). For image models the fp32 export of each student is measured
+beside its int8 file.
 
 Affordable on two cores: image students get a lighter schedule than the shipped build
-(``IMAGE_SWEEP_SCHEDULE``: fewer synthetic samples and epochs, the same for every size), so
+(``sweep_schedule``: fewer synthetic samples and epochs, the same for every size), so
 their accuracies compare with each other, not with the shipped model, which is measured as
-its own point. ``pick_smallest`` is the build's choice: the smallest file within a stated
-accuracy loss of the teacher.
+its own point. ``Frontier.pick_smallest`` is the build's choice: the smallest file within a
+stated accuracy loss of the teacher; ``publish_pick`` publishes it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.frontier.measure import measure_point
+from benchmarks.frontier.points import Frontier, FrontierPoint
 from model_store.local import LocalStore
 from model_store.manifest import Manifest, Quantization
-from training.frontier_measure import measure_point
 
 TABULAR_HIDDEN: tuple[tuple[int, ...], ...] = ((2,), (4,), (8,), (16,), (32,), (64, 32))
 IMAGE_CHANNELS: tuple[tuple[int, ...], ...] = ((4, 8, 8), (8, 16, 16), (12, 24, 32),
@@ -38,58 +33,18 @@ IMAGE_CHANNELS: tuple[tuple[int, ...], ...] = ((4, 8, 8), (8, 16, 16), (12, 24, 
 # --quick (tests, smoke runs): three sizes around the shipped one.
 QUICK_TABULAR_HIDDEN = TABULAR_HIDDEN[1:4]
 QUICK_IMAGE_CHANNELS = IMAGE_CHANNELS[1:3]
-DEFAULT_MAX_LOSS = 0.01
 # Every size is built and measured, the weak ones too: the build's retention bar is what a
 # published model must meet; the sweep's choice applies the stated loss instead. A student
 # must still beat the majority-class baseline (the gate's other half).
 SWEEP_MIN_RETENTION = 0.5
 
 
-@dataclass(frozen=True)
-class FrontierPoint:
-    label: str                  # "hidden (16,)", "channels (12, 24, 32) int8"
-    size_key: int               # parameters: what "smallest" means
-    quantization: str
-    accuracy: float | None
-    teacher_accuracy: float | None
-    file_bytes: int
-    parameters: int | None
-    store: str                  # the scratch store holding it (version 1 of the model)
-    shipped: bool = False       # the configuration the project ships
-    warm_us: float | None = None
-    cold_ms: float | None = None
-    cost_per_million: float | None = None
-    error: str = ""             # why it could not be measured
-
-    @property
-    def accuracy_loss(self) -> float | None:
-        if self.accuracy is None or self.teacher_accuracy is None:
-            return None
-        return self.teacher_accuracy - self.accuracy
-
-
-@dataclass(frozen=True)
-class Frontier:
-    model: str
-    points: tuple[FrontierPoint, ...]
-    schedule: str               # how the sweep's students were trained
-
-    def pick_smallest(self, max_loss: float = DEFAULT_MAX_LOSS) -> FrontierPoint | None:
-        """The smallest student (parameters, then bytes) within ``max_loss`` of the teacher."""
-        within = [p for p in self.points
-                  if p.accuracy_loss is not None and p.accuracy_loss <= max_loss]
-        return min(within, key=lambda p: (p.size_key, p.file_bytes), default=None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "schedule": self.schedule,
-                "points": [{**asdict(p), "accuracy_loss": p.accuracy_loss}
-                           for p in self.points]}
-
-
 # -- sweeps --------------------------------------------------------------------------------
 def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int = 0,
                      config: Any = None, hidden: Sequence[tuple[int, ...]] = TABULAR_HIDDEN,
-                     task: str | None = None) -> Frontier:
+                     task: str | None = None, command: str = "") -> Frontier:
+    """Build every size in ``hidden`` into a scratch store under ``work``; ``command`` is
+    the lineage's (the published pick carries it)."""
     from training.tabular.build import build_tabular_model
     from training.tabular.config import TabularConfig
 
@@ -101,8 +56,9 @@ def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int
                                        store_root=store, seed=seed,
                                        config=replace(base, hidden=size,
                                                       min_retention=SWEEP_MIN_RETENTION),
-                                       teacher_dir=work / "teachers", report_dir=work / "reports")
-        points.append(_point(manifest, store, f"hidden {size}",
+                                       teacher_dir=work / "teachers", report_dir=work / "reports",
+                                       command=command)
+        points.append(point_of(manifest, store, f"hidden {size}",
                              shipped=size == TabularConfig().hidden))
     return Frontier(name, tuple(points), f"the build's own schedule ({base.epochs} epochs, "
                                          f"{base.teacher_trees}-tree teacher)")
@@ -110,9 +66,13 @@ def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int
 
 def image_frontier(name: str, *, work: Path, folder: Path | None = None, seed: int = 0,
                    config: Any = None,
-                   channels: Sequence[tuple[int, ...]] = IMAGE_CHANNELS) -> Frontier:
+                   channels: Sequence[tuple[int, ...]] = IMAGE_CHANNELS,
+                   rendered_dir: Path | None = None, command: str = "") -> Frontier:
+    """Build every width in ``channels`` under ``work`` (and keep each int8 student's fp32
+    twin); ``rendered_dir``: the rendered-digit set (default the checkout's)."""
     from training.image.build import build_image_model
     from training.image.config import ImageBuildConfig, image_config
+    from training.image.evaluate import RENDERED_DIGITS_DIR
     from training.image.models import STUDENT
 
     base = sweep_schedule(config or (image_config(preset="digits") if folder is None
@@ -123,16 +83,18 @@ def image_frontier(name: str, *, work: Path, folder: Path | None = None, seed: i
         store, build = work / f"channels-{tag}", work / f"build-{tag}"
         manifest = build_image_model(name, folder=folder, store_root=store, seed=seed,
                                      work_dir=build, report_dir=work / "reports",
+                                     rendered_dir=rendered_dir or RENDERED_DIGITS_DIR,
+                                     command=command,
                                      config=replace(base, student=replace(base.student,
                                                                           channels=widths)))
         shipped = widths == STUDENT.channels
         quantized = manifest.quantization.method != "none"
-        points.append(_point(manifest, store, f"channels {widths} "
+        points.append(point_of(manifest, store, f"channels {widths} "
                              f"{'int8' if quantized else 'fp32'}", shipped=shipped))
         fp32_file = build / "image" / name / "student_fp32.onnx"
         if quantized and fp32_file.is_file():
             fp32 = _fp32_twin(manifest, fp32_file, work / f"channels-{tag}-fp32")
-            points.append(_point(fp32, work / f"channels-{tag}-fp32",
+            points.append(point_of(fp32, work / f"channels-{tag}-fp32",
                                  f"channels {widths} fp32", shipped=False))
     epochs = (base.teacher_training.epochs, base.student_training.epochs)
     return Frontier(name, tuple(points),
@@ -155,7 +117,7 @@ def sweep_schedule(config: Any) -> Any:
                                             epochs=min(config.student_training.epochs, 5)))
 
 
-def _point(manifest: Manifest, store: Path, label: str, *, shipped: bool) -> FrontierPoint:
+def point_of(manifest: Manifest, store: Path, label: str, *, shipped: bool) -> FrontierPoint:
     metrics = manifest.metrics
     return FrontierPoint(label=label, size_key=metrics.student_parameters or manifest.bytes,
                          quantization=manifest.quantization.method,
@@ -193,67 +155,3 @@ def publish_pick(frontier: Frontier, store: Path, max_loss: float) -> Manifest |
     source = LocalStore(pick.store)
     manifest = source.manifest(frontier.model)
     return LocalStore(store).publish(manifest, source.model_path(frontier.model))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from training.frontier_report import write_frontiers
-
-    parser = argparse.ArgumentParser(prog="python -m training.frontier", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="breast_cancer,digits")
-    parser.add_argument("--out", type=Path, default=Path("bench/results"))
-    parser.add_argument("--quick", action="store_true", help="tiny builds: a smoke run")
-    parser.add_argument("--samples", type=int, default=3, help="cold starts per point")
-    args = parser.parse_args(argv)
-    import os
-    import platform
-
-    load_before = os.getloadavg()
-    frontiers = []
-    with tempfile.TemporaryDirectory(prefix="featherserve-frontier-") as scratch:
-        for name in args.models.split(","):
-            frontiers.append(measure(shipped_frontier(name, Path(scratch) / name, args.quick),
-                                     samples=args.samples))
-        machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                   f"load average {load_before[0]:.1f} at start and {os.getloadavg()[0]:.1f} at "
-                   "the end: warm and cold-start columns are as noisy as that load")
-        write_frontiers(frontiers, args.out, machine=machine)
-    print(json.dumps({f.model: [p.label for p in f.points] for f in frontiers}))
-    return 0
-
-
-def shipped_frontier(name: str, work: Path, quick: bool) -> Frontier:
-    """The sweep for one of the project's own models, plus the file the project ships."""
-    frontier = _shipped_sweep(name, work, quick)
-    from featherserve.project import project_store
-
-    source = LocalStore(project_store())
-    if name not in source.names():
-        return frontier
-    store = work / "shipped"
-    manifest = LocalStore(store).publish(source.manifest(name), source.model_path(name))
-    shipped = _point(manifest, store, f"the shipped model v{source.resolve(name)} (full build)",
-                     shipped=False)
-    return replace(frontier, points=(*frontier.points, shipped))
-
-
-def _shipped_sweep(name: str, work: Path, quick: bool) -> Frontier:
-    if name == "breast_cancer":
-        from training.tabular.config import TabularConfig
-
-        config = TabularConfig.quick() if quick else TabularConfig()
-        return tabular_frontier(name, data="sklearn:breast_cancer", target="diagnosis",
-                                work=work, config=config,
-                                hidden=QUICK_TABULAR_HIDDEN if quick else TABULAR_HIDDEN)
-    if name == "digits":
-        from training.image.config import image_config
-
-        return image_frontier(name, work=work,
-                              config=image_config(preset="digits", quick=quick),
-                              channels=QUICK_IMAGE_CHANNELS if quick else IMAGE_CHANNELS)
-    raise SystemExit(f"{name}: not one of the shipped models; use `featherserve train ... "
-                     "--frontier` for your own")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

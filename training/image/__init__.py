@@ -1,4 +1,4 @@
 """Image models: datasets, augmentation, teacher/student CNNs, ONNX export, int8, the build.
 
-``build.build_image_model`` is the entry point (``python -m training image digits``).
+``build.build_image_model`` is the entry point (``featherserve train image digits``).
 """

@@ -1,4 +1,4 @@
-"""``python -m training image <name>``: teacher → two students → ONNX → int8 → checks → store.
+"""``featherserve train image <name>``: teacher → two students → ONNX → int8 → checks → store.
 
     data     real images (+ augmented copies, + font and pen-stroke digits for "digits"),
              every one through prepare_image; the test split is held-out real images
@@ -20,10 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from featherserve.project import project_store
 from model_store.local import LocalStore
 from model_store.manifest import NAME_PATTERN, ImageSpec, Manifest
-from training.common import format_table, log, seed_everything
+from training.common import build_folder, format_table, log, seed_everything
 from training.errors import DataError, QualityGateError
 from training.evaluation import GateInput, enforce_gate, majority_baseline, per_class_recall
 from training.image.config import ImageBuildConfig
@@ -54,22 +53,27 @@ from training.image.train import TrainConfig, accuracy, predict_logits, train_cl
 from training.plots import write_confusion_matrix
 from training.publishing import check_model_file
 
-PROJECT_STORE = project_store()
-PROJECT_BUILD = PROJECT_STORE.parent / "build"
-
 
 def build_image_model(dataset: str, *, folder: Path | None = None,
-                      store_root: Path = PROJECT_STORE, seed: int = 0, quick: bool = False,
+                      store_root: Path, seed: int = 0, quick: bool = False,
                       work_dir: Path | None = None,
                       config: ImageBuildConfig | None = None,
-                      report_dir: Path | None = None) -> Manifest:
-    """Train, distil, quantize, check and publish an image classifier; returns its manifest."""
+                      report_dir: Path | None = None, rendered_dir: Path = RENDERED_DIGITS_DIR,
+                      command: str = "") -> Manifest:
+    """Train, distil, quantize, check and publish an image classifier; returns its manifest.
+
+    Paths come from the caller: ``store_root`` (published to), ``work_dir`` (teachers and
+    exports; default ``build_folder(store_root)``, its ``quick/`` for a smoke run, so it never
+    overwrites the real build's teacher artifacts), ``report_dir`` (default ``reports/`` in
+    ``build_folder(store_root)``) and ``rendered_dir`` (the rendered-digit set digits are
+    also scored on). ``command`` is the lineage's (default: this process's command line).
+    """
     started = time.perf_counter()
     if not NAME_PATTERN.fullmatch(dataset):
         raise ValueError(f"model name {dataset!r}: use lower-case letters, digits and '_'")
     config = config or (ImageBuildConfig.quick() if quick else ImageBuildConfig())
-    if work_dir is None:  # a smoke run must not overwrite the real build's teacher artifacts
-        work_dir = PROJECT_BUILD / "quick" if quick else PROJECT_BUILD
+    if work_dir is None:
+        work_dir = build_folder(store_root) / "quick" if quick else build_folder(store_root)
     work_dir = Path(work_dir)
     torch.set_num_threads(config.threads)
     seed_everything(seed)
@@ -118,7 +122,7 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
         teacher_bytes=teacher_onnx.stat().st_size,
         student_fp32_bytes=fp32_path.stat().st_size,
         student_bytes=served.stat().st_size,
-        rendered=_rendered(served, data, spec, folder),
+        rendered=_rendered(served, data, spec, folder, rendered_dir),
         is_int8=is_int8_model(served),
         seconds=0.0,
         baseline_accuracy=majority_baseline(train.y, test_y),
@@ -133,7 +137,7 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
     log(format_table(["model", "params", "bytes", "test accuracy"], result_rows(result)))
     recall = ", ".join(f"{k} {v:.3f}" for k, v in result.per_class_recall.items())
     log(f"[{data.name}] per-class recall (served): {recall}")
-    folder_out = (report_dir or PROJECT_BUILD / "reports") / data.name
+    folder_out = (report_dir or build_folder(store_root) / "reports") / data.name
     folder_out.mkdir(parents=True, exist_ok=True)
     (folder_out / "report.txt").write_text(
         format_table(["model", "params", "bytes", "test accuracy"], result_rows(result))
@@ -144,11 +148,7 @@ def build_image_model(dataset: str, *, folder: Path | None = None,
     log(f"[{data.name}] report: {folder_out / 'report.txt'}; picture: {picture}")
     _check_bars(result)
 
-    if quick and Path(store_root).resolve() == PROJECT_STORE.resolve():
-        # A smoke-run model must never become the project's "latest".
-        store_root = work_dir / "store"
-        log(f"  quick run: publishing to {store_root}, not the project store")
-    manifest = build_manifest(result)
+    manifest = build_manifest(result, command)
     check_model_file(manifest, served)  # the handler's init check, before anything is stored
     published = LocalStore(store_root).publish(manifest, served)
     log(f"[{data.name}] published {published.name} v{published.version} "
@@ -195,14 +195,14 @@ def _calibration_sample(train: PreparedSet, count: int,
     return train.x[picks]
 
 
-def _rendered(served: Path, data: ImageDataset, spec: ImageSpec, folder: Path | None
-              ) -> RenderedReport | None:
+def _rendered(served: Path, data: ImageDataset, spec: ImageSpec, folder: Path | None,
+              rendered_dir: Path) -> RenderedReport | None:
     if folder is not None or data.label_names != tuple(str(d) for d in range(10)):
         return None
-    if not (RENDERED_DIGITS_DIR / "index.csv").is_file():
-        log(f"  no rendered-digit set at {RENDERED_DIGITS_DIR}; skipping that evaluation")
+    if not (rendered_dir / "index.csv").is_file():
+        log(f"  no rendered-digit set at {rendered_dir}; skipping that evaluation")
         return None
-    report = evaluate_rendered_set(served, spec, data.label_names)
+    report = evaluate_rendered_set(served, spec, data.label_names, rendered_dir)
     groups = ", ".join(f"{k} {c}/{t}" for k, (c, t) in sorted(report.by_group.items()))
     log(f"[{data.name}] rendered digits: {report.accuracy:.1%} of {report.count} ({groups})")
     for failure in report.failures:

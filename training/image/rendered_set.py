@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from featherserve.project import project_root
 from training.image.glyphs import (
     BUILTIN_FONT,
     FontChoice,
@@ -29,7 +28,8 @@ from training.image.glyphs import (
 
 SEED = 917_2024
 SIZES = (28, 40, 64, 128, 256, 512, 768, 1024)
-DEFAULT_DIR = project_root() / "tests" / "images" / "rendered_digits"
+# The committed set, in the checkout this code runs from (the CLI names its project's copy).
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "images" / "rendered_digits"
 INDEX = "index.csv"
 COLUMNS = ("file", "label", "size", "polarity", "source", "font", "format")
 

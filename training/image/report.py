@@ -65,7 +65,7 @@ def training_data_description(result: BuildResult) -> str:
     return text + "; every sample preprocessed by prepare_image"
 
 
-def build_manifest(result: BuildResult) -> Manifest:
+def build_manifest(result: BuildResult, command: str = "") -> Manifest:
     """The unpublished manifest for the served file (the store fills version and sha256)."""
     config = result.config
     training = config.student_training
@@ -120,7 +120,7 @@ def build_manifest(result: BuildResult) -> Manifest:
             distillation_temperature=training.temperature,
             distillation_weight=training.distill_weight,
             seed=result.seed, kit_version=kit_version(), created_at=utc_now(),
-            command=command_line()),
+            command=command_line(command)),
         # For users: what it answers and what to send (scores: metrics; how: lineage).
         description=(f"{name}: {classes}-class image classifier, "
                      f"{spec.width}x{spec.height} {spec.mode}. {how}"),

@@ -17,16 +17,15 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from featherserve.project import project_store
 from model_store.manifest import Lineage, Manifest, Metrics, OutputSpec, Quantization, TabularSpec
-from training.common import command_line, format_table, kit_version, log, utc_now
+from training.common import build_folder, command_line, format_table, kit_version, log, utc_now
 from training.errors import DataError
 from training.importing.convert import Converted, convert
 from training.importing.loaders import ImportedModel, load_model_file
 from training.importing.parity import PROBABILITY_TOLERANCE, VALUE_TOLERANCE, check_parity
 from training.plots import write_confusion_matrix, write_residual_plot
 from training.publishing import publish_checked
-from training.tabular.build import REPORT_DIR, build_tabular_model
+from training.tabular.build import build_tabular_model
 from training.tabular.config import TabularConfig
 from training.tabular.data import TabularSplit, split_table
 from training.tabular.graph import open_session, run
@@ -35,13 +34,12 @@ from training.tabular.report import Scores, scores_of
 from training.tabular.table import Table, Task, infer_task, read_table
 from training.tabular.teacher import TeacherModel
 
-PROJECT_STORE = project_store()
-
 
 def import_model(name: str, model_file: Path, *, data: str | Path, target: str,
-                 task: str | None = None, store_root: Path = PROJECT_STORE, seed: int = 0,
+                 task: str | None = None, store_root: Path, seed: int = 0,
                  distil: bool = False, quick: bool = False, min_retention: float | None = None,
-                 report_dir: Path | None = None) -> Manifest:
+                 report_dir: Path | None = None, teacher_dir: Path | None = None,
+                 command: str = "") -> Manifest:
     imported = load_model_file(Path(model_file))
     table = read_table(data, target)
     regression = _regression(imported, table, task)
@@ -72,15 +70,16 @@ def import_model(name: str, model_file: Path, *, data: str | Path, target: str,
             return build_tabular_model(
                 name, data=data, target=target, task=task_name, store_root=store_root,
                 seed=seed, config=config, report_dir=report_dir, teacher=factory,
+                teacher_dir=teacher_dir, command=command,
                 ignore=tuple(c for c in read_table(data, target).feature_names
                              if c not in converted.features))
         test_output = run(session, onnx_feeds(split.x_test, layout, table), converted.output_name)
         served = scores_of(test_output, split)
         baseline = scores_of(None, split)
         _report(name, split, imported, served, baseline, parity_text, path,
-                (report_dir or REPORT_DIR) / name, test_output)
+                (report_dir or build_folder(store_root) / "reports") / name, test_output)
         manifest = _manifest(name, split, imported, converted, served, baseline, parity_text,
-                             path)
+                             path, command)
         return publish_checked(manifest, path, store_root,
                                feeds=onnx_feeds(split.x_test.head(8), layout, table))
 
@@ -195,7 +194,8 @@ def _report(name: str, split: TabularSplit, imported: ImportedModel, served: Sco
 
 
 def _manifest(name: str, split: TabularSplit, imported: ImportedModel, converted: Converted,
-              served: Scores, baseline: Scores, parity: str, path: Path) -> Manifest:
+              served: Scores, baseline: Scores, parity: str, path: Path,
+              command: str) -> Manifest:
     regression = split.task == "regression"
     table = split.table
     size = path.stat().st_size
@@ -219,7 +219,7 @@ def _manifest(name: str, split: TabularSplit, imported: ImportedModel, converted
         lineage=Lineage(dataset=split.source, teacher="",
                         student=f"imported {imported.name}; {parity}",
                         kit_version=kit_version(), created_at=utc_now(),
-                        command=command_line()),
+                        command=command_line(command)),
         # What was imported, and how, is in the lineage (student).
         description=(f"{name}: {'regressor' if regression else 'classifier'}"
                      " predicting "

@@ -25,9 +25,8 @@ import pandas as pd
 import torch
 from sklearn.pipeline import Pipeline
 
-from featherserve.project import project_store
 from model_store.manifest import Manifest
-from training.common import log, seed_everything
+from training.common import build_folder, log, seed_everything
 from training.evaluation import GateInput, enforce_gate
 from training.publishing import publish_checked
 from training.tabular.config import TabularConfig
@@ -76,11 +75,6 @@ from training.tabular.teacher import (
     fit_teacher,
 )
 
-# Where the pickled teachers go; the benchmarks serve them as the naive baseline.
-PROJECT_STORE = project_store()
-TEACHER_DIR = PROJECT_STORE.parent / "build" / "teachers"
-REPORT_DIR = PROJECT_STORE.parent / "build" / "reports"
-
 TeacherFactory = Callable[[TabularSplit], TeacherModel]
 # The folded graph is checked against the unfolded one on the test rows and these many
 # training rows (TabularConfig.fold_tolerance).
@@ -88,12 +82,17 @@ FOLD_CHECK_TRAIN_ROWS = 1000
 
 
 def build_tabular_model(name: str, *, data: str | Path, target: str, task: Task | None = None,
-                        store_root: Path = PROJECT_STORE, seed: int = 0,
+                        store_root: Path, seed: int = 0,
                         config: TabularConfig | None = None, teacher_dir: Path | None = None,
                         report_dir: Path | None = None, ignore: tuple[str, ...] = (),
                         teacher: TeacherFactory | None = None,
-                        description: str = "") -> Manifest:
+                        description: str = "", command: str = "") -> Manifest:
     """Train, distil, export, check, gate and publish; return the published manifest.
+
+    Paths come from the caller: ``store_root`` (published to), ``teacher_dir`` (the pickled
+    teacher: the benchmarks serve the project's as the naive baseline) and ``report_dir``
+    (default: ``teachers/`` and ``reports/`` in ``build_folder(store_root)``). ``command``
+    is the lineage's (default: this process's command line).
 
     Raises ``QualityGateError`` (and publishes nothing) when the served student is not
     clearly better than the trivial baseline or keeps less than ``config.min_retention``
@@ -114,10 +113,11 @@ def build_tabular_model(name: str, *, data: str | Path, target: str, task: Task 
     try:
         with tempfile.TemporaryDirectory(prefix="featherserve-tabular-") as work:
             result, served_path = train_and_measure(
-                name, split, config, seed, Path(work), teacher_dir or TEACHER_DIR, teacher)
-            write_report(result, (report_dir or REPORT_DIR) / name)
+                name, split, config, seed, Path(work),
+                teacher_dir or build_folder(store_root) / "teachers", teacher)
+            write_report(result, (report_dir or build_folder(store_root) / "reports") / name)
             enforce_gate(name, gate_input(result), advice=_advice(result))
-            manifest = build_manifest(result, description)
+            manifest = build_manifest(result, description, command)
             return publish_checked(manifest, served_path, store_root, feeds=onnx_feeds(
                 split.x_test.head(8), result.layout, split.table))
     finally:

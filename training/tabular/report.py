@@ -172,7 +172,7 @@ def describe_student(result: TabularResult) -> str:
             f"{c.batch_size}; loss {loss}")
 
 
-def build_manifest(result: TabularResult, description: str = "") -> Manifest:
+def build_manifest(result: TabularResult, description: str = "", command: str = "") -> Manifest:
     """The unpublished manifest for the served file (the store fills version and sha256)."""
     split, config, trial = result.split, result.config, result.int8
     regression = split.task == "regression"
@@ -220,7 +220,7 @@ def build_manifest(result: TabularResult, description: str = "") -> Manifest:
             student=describe_student(result),
             distillation_temperature=None if regression else config.temperature,
             distillation_weight=config.distillation_weight, seed=result.seed,
-            kit_version=kit_version(), created_at=utc_now(), command=command_line()),
+            kit_version=kit_version(), created_at=utc_now(), command=command_line(command)),
         description=description or (
             f"{result.name}: {kind} predicting {split.table.target_name!r} from "
             f"{len(result.features)} raw columns of {split.source} (send the row as in the "
