@@ -63,6 +63,7 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
             "it names, or export to ONNX yourself and import the .onnx file") from exc
     if columns:
         rename_inputs(graph, list(features))
+    output = "variable" if regression else "probabilities"
 
     def predict(frame: pd.DataFrame, served_numbers: bool) -> npt.NDArray[np.float64]:
         rows: Any = original_frame(frame, features, text, markers, booleans,
@@ -74,31 +75,52 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
         return np.asarray(model.predict_proba(rows), dtype=np.float64)
 
     def original(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """The model on the rows as served (numbers are float32 in the HTTP contract), and
-        a note of the rows whose answer that rounding itself changes."""
-        served = predict(frame, served_numbers=True)
+        """The model on the user's rows, each row as written or with its numbers as float32
+        (the number type requests carry), whichever the graph is nearer: the two differ only
+        where a value sits on a split point, and the graph cannot tell them apart."""
         exact = predict(frame, served_numbers=False)
-        moved = _rounding_moves(exact, served, regression)
-        if moved:
-            log(f"  note: on {moved} of {len(frame)} rows {type(model).__name__} itself "
-                "answers differently for the value as written and for it as float32 (the "
-                "number type requests carry): such a value sits on one of its split points; "
-                "the served model answers as it does for the float32 value")
-        return served
+        rounded = predict(frame, served_numbers=True)
+        moved = (np.abs(exact - rounded) > 1e-6 * (1 + np.abs(exact))).reshape(
+            len(frame), -1).any(axis=1)
+        if not moved.any():
+            return exact
+        graph_out = _graph_outputs(graph, frame, features, text, columns, output, regression)
+        gap_exact = np.abs(exact - graph_out).reshape(len(frame), -1).max(axis=1)
+        gap_rounded = np.abs(rounded - graph_out).reshape(len(frame), -1).max(axis=1)
+        use_rounded = moved & (gap_rounded < gap_exact)
+        if use_rounded.any():
+            log(f"  {int(use_rounded.sum())} of {len(frame)} rows hold a number on one of "
+                f"{type(model).__name__}'s split points: its answer for the value as written "
+                "and for it as float32 differ; the served model answers as for the float32 "
+                "value")
+        chosen = np.where(use_rounded.reshape((-1,) + (1,) * (exact.ndim - 1)), rounded, exact)
+        return np.asarray(chosen, dtype=np.float64)
 
-    output = "variable" if regression else "probabilities"
     classes = None if regression else tuple(str(c) for c in _final(model).classes_)
     return Converted(graph, "columns" if columns else "matrix", features, output, classes,
                      original, regression)
 
 
-def _rounding_moves(exact: npt.NDArray[np.float64], served: npt.NDArray[np.float64],
-                    regression: bool) -> int:
-    if regression:
-        return int((np.abs(exact - served) > 1e-4 + 1e-4 * np.abs(exact)).sum())
-    return int((exact.argmax(axis=1) != served.argmax(axis=1)).sum()
-               + ((np.abs(exact - served).max(axis=1) > 1e-4)
-                  & (exact.argmax(axis=1) == served.argmax(axis=1))).sum())
+def _graph_outputs(graph: Any, frame: pd.DataFrame, features: tuple[str, ...],
+                   text: set[str], columns: bool, output: str,
+                   regression: bool) -> npt.NDArray[np.float64]:
+    """The converted graph on the rows as the handler feeds them."""
+    import onnxruntime as ort
+
+    from model_store.manifest import MISSING_CATEGORY
+
+    session = ort.InferenceSession(graph.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    if columns:
+        feeds = {f: (np.asarray([v if isinstance(v, str) else MISSING_CATEGORY
+                                 for v in frame[f]], dtype=object) if f in text
+                     else frame[f].to_numpy(dtype=np.float32)).reshape(-1, 1)
+                 for f in features}
+    else:
+        feeds = {MATRIX_INPUT: frame[list(features)].to_numpy(dtype=np.float32)}
+    (out,) = session.run([output], feeds)
+    out = np.asarray(out, dtype=np.float64)
+    return out.reshape(len(frame)) if regression else out
 
 
 def _features(model: Any, table: Table) -> tuple[str, ...]:
