@@ -10,14 +10,18 @@
     ├── InternalError         500  never shows details to the client
     └── ServiceUnavailable    503  the model could not be loaded (details in the log)
 
-They are turned into responses in one place: ``ModelService.error_response``
-(``model_runtime.service``).
+Every function answers one of them with the same JSON envelope, built here only
+(``error_document`` / ``error_body``)::
+
+    {"error": {"code": "...", "message": "...", "request_id": "..."}}
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 # A message is shown to clients as JSON and written to logs: an unpaired surrogate (which
 # a client can smuggle in through a JSON escape) is not valid Unicode in either.
@@ -97,3 +101,14 @@ class ServiceUnavailable(HttpError):
     @property
     def public_message(self) -> str:
         return "the model is not available right now; retry later (details in the log)"
+
+
+def error_document(error: HttpError, request_id: str) -> dict[str, Any]:
+    """The contract's error envelope for ``error`` (5xx details never leave the log)."""
+    return {"error": {"code": error.code, "message": error.public_message,
+                      "request_id": request_id}}
+
+
+def error_body(error: HttpError, request_id: str) -> str:
+    """``error_document`` as the compact JSON text a response carries."""
+    return json.dumps(error_document(error, request_id), separators=(",", ":"))

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from model_runtime.lambda_entry import LambdaHandler, serve_model
+    from lambda_kit.context import LambdaHandler
+    from model_runtime.lambda_entry import serve_model
     from model_runtime.settings import Settings
 
 __all__ = ["LambdaHandler", "Settings", "serve_model"]
-_HOMES = {"LambdaHandler": "model_runtime.lambda_entry",
+_HOMES = {"LambdaHandler": "lambda_kit.context",
           "serve_model": "model_runtime.lambda_entry",
           "Settings": "model_runtime.settings"}
 

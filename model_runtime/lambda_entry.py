@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from lambda_kit.errors import BadRequest, HttpError, ServiceUnavailable
+from lambda_kit.context import LambdaContext, LambdaHandler
+from lambda_kit.errors import BadRequest, HttpError, InternalError, ServiceUnavailable, error_body
 from lambda_kit.events import adapter_for
 from lambda_kit.events.base import EventAdapter, proxy_response
 from lambda_kit.http import HttpRequest, HttpResponse
@@ -29,13 +29,10 @@ from model_runtime.settings import Settings
 from model_runtime.snapstart import is_snap_start, register_snapshot_hooks
 from model_runtime.warmup import warm_up
 
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # Each handler's service, so that ``serve_batch(handler)`` (model_runtime.batch) serves
 # files with the model this handler already loaded: one session per process, not two.
 _SERVICES: weakref.WeakKeyDictionary[Callable[..., Any], ModelService] = (
     weakref.WeakKeyDictionary())
-# The last resort's answer: fixed text, built without anything that could fail again.
-_LAST_RESORT_MESSAGE = "internal error; see the function's log for this request id"
 
 
 def service_of(handler: Callable[..., Any]) -> ModelService | None:
@@ -56,7 +53,7 @@ def serve_model(name: str, *, settings: Settings | None = None,
     cold = {"start": True}
     cors = CorsPolicy(settings.cors_origin)
 
-    def answer(event: Any, context: Any) -> dict[str, Any]:
+    def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
         started = time.perf_counter()
         is_cold, cold["start"] = cold["start"], False
         context_id = _context_request_id(context)
@@ -96,7 +93,7 @@ def serve_model(name: str, *, settings: Settings | None = None,
         metrics.flush_metrics()
         return adapter.to_response(response, event)
 
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         try:
             return answer(event, context)
         except Exception:  # the last resort: Lambda must never see an exception escape
@@ -126,18 +123,17 @@ def _respond(adapter: EventAdapter | None, response: HttpResponse, event: Any
     return adapter.to_response(response, event)
 
 
-def _context_request_id(context: Any) -> str:
+def _context_request_id(context: LambdaContext | None) -> str:
     value = getattr(context, "aws_request_id", None)
     return value if isinstance(value, str) else ""
 
 
-def _last_resort(logger: Logger, context: Any) -> dict[str, Any]:
+def _last_resort(logger: Logger, context: LambdaContext | None) -> dict[str, Any]:
     request_id = ""
     with contextlib.suppress(Exception):
         request_id = _context_request_id(context)
         logger.exception("unhandled error escaped the handler")
-    body = json.dumps({"error": {"code": "internal_error", "message": _LAST_RESORT_MESSAGE,
-                                 "request_id": request_id}})
+    body = error_body(InternalError("unhandled error escaped the handler"), request_id)
     return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": body,
             "isBase64Encoded": False}
 

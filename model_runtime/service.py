@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lambda_kit.errors import HttpError, InternalError, ServiceUnavailable
+from lambda_kit.errors import HttpError, InternalError, ServiceUnavailable, error_body
 from lambda_kit.http import HttpRequest, HttpResponse
 from model_runtime.cards import card_json
 from model_runtime.inference import batch_size
@@ -123,6 +123,5 @@ class ModelService:
             self.logger.info("request rejected", extra={"status": error.status,
                                                         "code": error.code,
                                                         "detail": error.message})
-        body = {"error": {"code": error.code, "message": error.public_message,
-                          "request_id": request_id}}
-        return HttpResponse.json(error.status, body, error.headers)
+        return HttpResponse.raw_json(error.status, error_body(error, request_id),
+                                     error.headers)

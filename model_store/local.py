@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, PROD, VerifiedModel
+from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, ModelStore, VerifiedModel
 from model_store.exceptions import ManifestError, ModelNotFoundError, ModelStoreError
 from model_store.integrity import sha256_file, verify_bytes
 from model_store.manifest import NAME_PATTERN, VERSION_PATTERN, Manifest
@@ -71,7 +72,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'model_store.local' has no attribute {name!r}")
 
 
-class LocalStore:
+class LocalStore(ModelStore):
     """A versioned, content-addressed model store in a folder."""
 
     def __init__(self, root: Path | str) -> None:
@@ -154,26 +155,6 @@ class LocalStore:
         stage_version(self.root / manifest.name, version, published, model_file)
         return published
 
-    def set_alias(self, name: str, alias: str, version: str) -> None:
-        self.promote(name, version, alias)
-
-    def promote(self, name: str, version: str, alias: str = PROD) -> str:
-        """Point ``alias`` at ``version`` (a number or another alias); returns the version."""
-        from model_store.aliases import check_alias_name
-
-        check_alias_name(alias)
-        resolved = self.resolve(name, version)
-        table = self.alias_table(name)
-        self._write_aliases(name, table, table.moved(alias, resolved))
-        return resolved
-
-    def rollback(self, name: str, alias: str = PROD) -> str:
-        """Point ``alias`` back at the version it named before; returns that version."""
-        table = self.alias_table(name)
-        changed = table.rolled_back(name, alias)
-        self._write_aliases(name, table, changed)
-        return changed.targets[alias]
-
     def _read_aliases(self, name: str) -> AliasTable:
         from model_store.aliases import AliasTable
 
@@ -183,11 +164,15 @@ class LocalStore:
         return AliasTable.from_json(read_bounded(path, self.root, limit=MAX_ALIASES_BYTES),
                                     str(path))
 
-    def _write_aliases(self, name: str, old: AliasTable, new: AliasTable) -> None:
-        if new != old:
+    def _change_aliases(self, name: str, change: Callable[[AliasTable], AliasTable]
+                        ) -> AliasTable:
+        table = self._read_aliases(name)
+        changed = change(table)
+        if changed != table:
             from model_store.local_write import write_atomically
 
-            write_atomically(self.root / name / ALIASES_FILE, new.to_json().encode())
+            write_atomically(self.root / name / ALIASES_FILE, changed.to_json().encode())
+        return changed
 
     def _versions_or_raise(self, name: str) -> list[str]:
         versions = self.versions(name)

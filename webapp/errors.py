@@ -4,13 +4,11 @@
     │                                     413 PayloadTooLarge, 415 UnsupportedMediaType, 500
     └── DemoUnavailable       503  the model's function could not be invoked (details logged)
 
-``model_runtime`` loads its exports lazily, so importing its errors module costs the
-web function nothing of numpy or onnxruntime.
+The family and its one JSON envelope (``error_body``) live in ``lambda_kit``, below both
+the model runtime and this app.
 """
 
 from __future__ import annotations
-
-import json
 
 from lambda_kit.errors import (
     BadRequest,
@@ -20,6 +18,7 @@ from lambda_kit.errors import (
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    error_body,
 )
 
 # The app's name for the family's root.
@@ -36,9 +35,3 @@ class DemoUnavailable(HttpError):
     @property
     def public_message(self) -> str:
         return "the model's function could not be reached; try again in a moment"
-
-
-def error_body(error: HttpError, request_id: str) -> str:
-    """The contract's error JSON for ``error``."""
-    return json.dumps({"error": {"code": error.code, "message": error.public_message,
-                                 "request_id": request_id}}, separators=(",", ":"))

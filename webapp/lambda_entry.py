@@ -2,37 +2,38 @@
 
 ``serverless_wsgi.handle_request`` (the library function; not the plugin's
 ``wsgi_handler``, which runs commands found in events) turns REST API (1.0) and HTTP API
-(2.0) events into WSGI calls. Events are checked first, so a malformed one (wrong JSON
-types, bad base64, unpaired surrogates) gets the contract's 400 instead of an exception
+(2.0) events into WSGI calls. Events are read first by the readers every function shares
+(``lambda_kit.events``: maps of the right JSON type, the body and its base64), then held to
+what serverless-wsgi needs on top (text where it reads text, valid Unicode, objects where
+it calls ``.get``), so a malformed event gets the contract's 400 instead of an exception
 escaping the handler, and a hand-written ``{"httpMethod": "GET", "path": "/"}`` works.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import serverless_wsgi
 
+from lambda_kit.context import LambdaContext, LambdaHandler
+from lambda_kit.errors import BadRequest, HttpError, InternalError, error_body
+from lambda_kit.events import adapter_for
+from lambda_kit.events.base import is_true
 from webapp.app import WebApp
 from webapp.security import security_headers
 from webapp.settings import WebSettings
 
 LOG = logging.getLogger("featherserve.web")
-LambdaHandler = Callable[[Any, Any], dict[str, Any]]
 
 
-class EventError(ValueError):
-    """The event is not an HTTP request this function can read."""
+class EventError(BadRequest):
+    """The event is not an HTTP request this function can read (400)."""
 
     def __init__(self, message: str, code: str = "unsupported_event") -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def _text_map(value: Any, where: str, *, multi: bool = False) -> dict[str, Any]:
@@ -61,8 +62,17 @@ def _check_text(text: str, where: str) -> None:
 
 def normalise_event(raw: Any) -> dict[str, Any]:
     """A copy of ``raw`` that serverless-wsgi can read, or ``EventError``."""
-    if not isinstance(raw, dict):
+    adapter = adapter_for(raw)
+    if adapter is None or not isinstance(raw, dict) or not (
+            raw.get("version") == "2.0" or isinstance(raw.get("httpMethod"), str)):
         raise EventError("this function answers API Gateway (REST or HTTP API) events only")
+    if not isinstance(raw.get("body"), str | None):
+        raise EventError("body must be text", code="bad_request")
+    try:
+        request = adapter.to_request(raw)  # the shared readers: maps, body, base64
+    except HttpError as error:
+        code = "unsupported_event" if error.code == "invalid_event" else error.code
+        raise EventError(error.message, code=code) from None
     event: dict[str, Any] = {str(key): value for key, value in raw.items()}
     if event.get("version") == "2.0":
         context = event.get("requestContext")
@@ -80,7 +90,7 @@ def normalise_event(raw: Any) -> dict[str, Any]:
         for text in (http["method"], event["rawPath"], event.get("rawQueryString", "")):
             _check_text(text, "the request line")
         _stage_apart_v2(event, event["requestContext"])
-    elif isinstance(event.get("httpMethod"), str):
+    else:
         if not isinstance(event.get("path", "/"), str):
             raise EventError("path must be text")
         event.setdefault("path", "/")
@@ -94,9 +104,7 @@ def normalise_event(raw: Any) -> dict[str, Any]:
                 or None
         event["requestContext"] = _objects(event.get("requestContext"), "requestContext",
                                            ("identity", "authorizer"))
-    else:
-        raise EventError("this function answers API Gateway (REST or HTTP API) events only")
-    _check_body(event)
+    _body_for_wsgi(event, request.body)
     return event
 
 
@@ -133,29 +141,26 @@ def _stage_apart_v2(event: dict[str, Any], context: dict[str, Any]) -> None:
         event["rawPath"] = path[len(prefix):] or "/"
 
 
-def _check_body(event: dict[str, Any]) -> None:
-    body = event.get("body")
-    if body is None:
-        event["body"] = ""
+def _body_for_wsgi(event: dict[str, Any], body: bytes) -> None:
+    """The body as serverless-wsgi reads it: text, valid Unicode, and, when the gateway
+    encoded it, the bytes the shared reader decoded in canonical base64 (the reader also
+    takes URL-safe, unpadded or wrapped base64, which ``b64decode`` alone would not)."""
+    if is_true(event.get("isBase64Encoded")):
+        event["body"] = base64.b64encode(body).decode("ascii")
+        event["isBase64Encoded"] = True
         return
-    if not isinstance(body, str):
-        raise EventError("body must be text", code="bad_request")
-    _check_text(body, "body")
-    if event.get("isBase64Encoded"):
-        try:
-            base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise EventError("the body is not valid base64", code="invalid_base64") from None
+    event["body"] = event.get("body") or ""
+    event["isBase64Encoded"] = False
+    _check_text(event["body"], "body")
 
 
-def error_answer(status: int, code: str, message: str, request_id: str,
-                 static_origin: str = "") -> dict[str, Any]:
+def error_answer(error: HttpError, request_id: str, static_origin: str = "") -> dict[str, Any]:
     """The contract's error, with the security headers the app's own answers carry (API
     Gateway serves only HTTPS, so HSTS too)."""
-    body = json.dumps({"error": {"code": code, "message": message, "request_id": request_id}})
     headers = {"Content-Type": "application/json",
                **security_headers(static_origin, https=True, page=False)}
-    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
+    return {"statusCode": error.status, "headers": headers,
+            "body": error_body(error, request_id), "isBase64Encoded": False}
 
 
 def _configure_logging() -> None:
@@ -171,20 +176,18 @@ def serve_web(settings: WebSettings | None = None, *, app: WebApp | None = None
     _configure_logging()
     app = app or WebApp(settings)
 
-    def handler(event: Any, context: Any) -> dict[str, Any]:
+    def handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
         request_id = str(getattr(context, "aws_request_id", "") or "")
         try:
             checked = normalise_event(event)
         except EventError as exc:
-            status = 400
             LOG.info("event rejected: %s", exc)
-            return error_answer(status, exc.code, str(exc), request_id,
-                                app.settings.static_url)
+            return error_answer(exc, request_id, app.settings.static_url)
         try:
             return serverless_wsgi.handle_request(app, checked, context)  # type: ignore[no-any-return]
         except Exception:
             LOG.exception("unhandled error")
-            return error_answer(500, "internal_error", "internal error; see the function's "
-                                "log for this request id", request_id, app.settings.static_url)
+            return error_answer(InternalError("unhandled error"), request_id,
+                                app.settings.static_url)
 
     return handler

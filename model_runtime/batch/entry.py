@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from lambda_kit.errors import ServiceUnavailable
+from lambda_kit.context import LambdaContext, LambdaHandler
+from lambda_kit.errors import BadRequest, ServiceUnavailable, error_document
 from model_runtime.batch.exceptions import BatchError, OutOfTime
 from model_runtime.batch.job import (
     Outcome,
@@ -32,7 +33,6 @@ from model_runtime.batch.s3_io import (
     s3_client,
 )
 from model_runtime.batch.scoring import Deadline, ScoringModel
-from model_runtime.batch.serve import BatchHandler
 from model_runtime.batch.settings import (
     MAX_KEY_BYTES,
     BatchSettings,
@@ -53,7 +53,7 @@ _FAIR_SHARE = 0.9
 
 def build_batch_handler(model: str | Callable[..., Any], *, settings: Settings | None = None,
                         batch_settings: BatchSettings | None = None,
-                        loader: ModelLoader = load_model, s3: Any = None) -> BatchHandler:
+                        loader: ModelLoader = load_model, s3: Any = None) -> LambdaHandler:
     """The bulk handler for a model name (loaded now), or for a ``serve_model`` handler
     (sharing its loaded model: one session per process)."""
     service = service_of(model) if callable(model) else None
@@ -81,14 +81,14 @@ class BulkScorer:
             self._s3 = s3_client()
         return self._s3
 
-    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handle(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         request_id = getattr(context, "aws_request_id", "") or ""
         if not _is_sqs_event(event):
             self.logger.error("not an SQS event", extra={"keys": sorted(event)[:10]
                                                          if isinstance(event, dict) else None})
-            return {"batchItemFailures": [], "error": {
-                "code": "unsupported_event", "request_id": request_id,
-                "message": "this function scores S3 notifications delivered by SQS"}}
+            refused = BadRequest("this function scores S3 notifications delivered by SQS",
+                                 code="unsupported_event")
+            return {"batchItemFailures": [], **error_document(refused, request_id)}
         from aws_lambda_powertools.utilities.batch import (  # only when a batch arrives
             BatchProcessor,
             EventType,
@@ -105,8 +105,9 @@ class BulkScorer:
         self.metrics.add_metric(name="Messages", unit=MetricUnit.Count,
                                 value=len(event["Records"]))
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        # Powertools types the context as its own class; Lambda passes the same object.
         response = process_partial_response(event=event, record_handler=record_handler,
-                                            processor=processor, context=context)
+                                            processor=processor, context=cast(Any, context))
         failed = len(response.get("batchItemFailures", []))
         if failed:
             self.metrics.add_metric(name="FailedMessages", unit=MetricUnit.Count, value=failed)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from lambda_kit.context import LambdaContext
 from lambda_kit.errors import HttpError, UnprocessableInstance
 from model_runtime.batch.evaluation import Score
 from model_runtime.batch.exceptions import OutOfTime
@@ -64,7 +65,7 @@ class Deadline:
         self.margin_s = margin_s
 
     @classmethod
-    def of(cls, context: Any, margin_s: float) -> Deadline:
+    def of(cls, context: LambdaContext | None, margin_s: float) -> Deadline:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return cls(remaining if callable(remaining) else None, margin_s)
 

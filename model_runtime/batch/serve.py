@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-BatchHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+from lambda_kit.context import LambdaContext, LambdaHandler
+
+# The bulk handler's type: a Lambda handler like the HTTP one (kept under this name).
+BatchHandler = LambdaHandler
 
 
 def serve_batch(model: str | Callable[..., Any], **options: Any) -> BatchHandler:
@@ -27,7 +30,7 @@ def serve_batch(model: str | Callable[..., Any], **options: Any) -> BatchHandler
         raise TypeError("serve_batch takes a model name or a handler from serve_model")
     built: list[BatchHandler] = []
 
-    def batch_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def batch_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         if not built:
             from model_runtime.batch.entry import build_batch_handler
 

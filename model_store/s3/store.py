@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from model_store.aliases import PROD, AliasTable, check_alias_name, resolve_ref
-from model_store.base import LATEST, VerifiedModel
+from model_store.aliases import AliasTable, resolve_ref
+from model_store.base import LATEST, ModelStore, VerifiedModel
 from model_store.exceptions import (
     ManifestError,
     ModelNotFoundError,
@@ -50,7 +50,7 @@ MAX_MARKER_BYTES = 64
 RUNTIME_CLIENT_CONFIG = S3ClientConfig()
 
 
-class S3Store:
+class S3Store(ModelStore):
     """A versioned, content-addressed model store under ``s3://bucket/prefix``."""
 
     def __init__(self, location: S3Location | str, *, client: S3Client | None = None,
@@ -183,24 +183,8 @@ class S3Store:
                   f"index {manifest.name} v{version}")
         return published
 
-    def set_alias(self, name: str, alias: str, version: str) -> None:
-        self.promote(name, version, alias)
-
-    def promote(self, name: str, version: str, alias: str = PROD) -> str:
-        """Point ``alias`` at ``version`` (a number or another alias); returns the version."""
-        check_alias_name(alias)
-        resolved = self.resolve(name, version)
-        self._update_aliases(name, lambda table: table.moved(alias, resolved))
-        return resolved
-
-    def rollback(self, name: str, alias: str = PROD) -> str:
-        """Point ``alias`` back at the version it named before; returns that version."""
-        self._versions_or_raise(name)
-        table = self._update_aliases(name, lambda table: table.rolled_back(name, alias))
-        return table.targets[alias]
-
     # -- S3 calls ------------------------------------------------------------------------
-    def _update_aliases(self, name: str, change: Callable[[AliasTable], AliasTable]
+    def _change_aliases(self, name: str, change: Callable[[AliasTable], AliasTable]
                         ) -> AliasTable:
         """Read, change and write aliases.json, retrying if someone else wrote it meanwhile."""
         key = self.location.aliases_key(name)
