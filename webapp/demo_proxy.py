@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from webapp.constants import DEMO_LAMBDA_ENDPOINT
@@ -127,6 +127,12 @@ def _answer_from(payload: Mapping[str, Any], function: str) -> ProxiedAnswer:
     return ProxiedAnswer(status, body, passed)
 
 
+class LambdaClient(Protocol):
+    """The one Lambda call the demo makes (boto3's client offers it)."""
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
 def lambda_invoker(settings: WebSettings) -> Invoker:
     """boto3's Lambda client (imported now, not at init), as an ``Invoker``."""
     import boto3
@@ -141,7 +147,7 @@ def lambda_invoker(settings: WebSettings) -> Invoker:
             # serverless-offline does not check signatures: never sign with real keys there.
             kwargs.update(aws_access_key_id="offline", aws_secret_access_key="offline",
                           region_name="us-east-1")
-    client = boto3.client("lambda", **kwargs)
+    client: LambdaClient = boto3.client("lambda", **kwargs)
 
     def invoke(function: str, qualifier: str, payload: bytes) -> Mapping[str, Any]:
         response = client.invoke(FunctionName=function, Qualifier=qualifier,

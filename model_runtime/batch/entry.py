@@ -45,6 +45,7 @@ from model_runtime.model_loading import load_model
 from model_runtime.observability import MetricUnit, build_logger, build_metrics
 from model_runtime.service import ModelLoader, ModelService
 from model_runtime.settings import Settings
+from model_store.s3.client import S3Client
 
 # A file that starts with at least this share of the invocation's time had a fair chance;
 # running out then means it is too large. Started later, it is retried in a fresh one.
@@ -53,7 +54,8 @@ _FAIR_SHARE = 0.9
 
 def build_batch_handler(model: str | Callable[..., Any], *, settings: Settings | None = None,
                         batch_settings: BatchSettings | None = None,
-                        loader: ModelLoader = load_model, s3: Any = None) -> LambdaHandler:
+                        loader: ModelLoader = load_model, s3: S3Client | None = None
+                        ) -> LambdaHandler:
     """The bulk handler for a model name (loaded now), or for a ``serve_model`` handler
     (sharing its loaded model: one session per process)."""
     service = service_of(model) if callable(model) else None
@@ -69,14 +71,15 @@ def build_batch_handler(model: str | Callable[..., Any], *, settings: Settings |
 
 
 class BulkScorer:
-    def __init__(self, service: ModelService, settings: BatchSettings, s3: Any = None) -> None:
+    def __init__(self, service: ModelService, settings: BatchSettings,
+                 s3: S3Client | None = None) -> None:
         self.service = service
         self.settings = settings
         self.logger = service.logger
         self.metrics = service.metrics
         self._s3 = s3
 
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._s3 is None:
             self._s3 = s3_client()
         return self._s3

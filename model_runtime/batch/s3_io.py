@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from model_runtime.batch.exceptions import SourceMissing
 from model_runtime.batch.s3_events import CreatedObject
-from model_store.s3.client import S3ClientConfig, make_s3_client
+from model_store.s3.client import S3Client, S3ClientConfig, make_s3_client
 from model_store.s3.errors import CONFLICT_CODES, MISSING_KEY_CODES, error_code
 
 JSON_LINES = "application/x-ndjson"
@@ -26,7 +26,7 @@ _READ_BUFFER = 256 * 1024
 _PART_CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1",
                    "ChecksumSHA256")
 
-def s3_client() -> Any:
+def s3_client() -> S3Client:
     """A new client, made when first needed (never at import: moto and cold start); the
     batch handler keeps the one it makes for the life of its process."""
     return make_s3_client(CLIENT_CONFIG)
@@ -59,7 +59,7 @@ class SourceObject:
         self.etag = etag
 
 
-def open_object(client: Any, obj: CreatedObject) -> SourceObject | None:
+def open_object(client: S3Client, obj: CreatedObject) -> SourceObject | None:
     """The object as a buffered stream; None when it was replaced since the notification."""
     from botocore.exceptions import ClientError
 
@@ -80,19 +80,19 @@ def open_object(client: Any, obj: CreatedObject) -> SourceObject | None:
                         str(response.get("ETag", "")).strip('"'))
 
 
-def put_json(client: Any, bucket: str, key: str, document: Any) -> None:
+def put_json(client: S3Client, bucket: str, key: str, document: Any) -> None:
     body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
     client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def delete_object(client: Any, bucket: str, key: str) -> None:
+def delete_object(client: S3Client, bucket: str, key: str) -> None:
     client.delete_object(Bucket=bucket, Key=key)
 
 
 class S3AtomicWriter:
     """Lines → one object at ``bucket/key``, visible only once ``commit`` returns."""
 
-    def __init__(self, client: Any, bucket: str, key: str, *, part_bytes: int,
+    def __init__(self, client: S3Client, bucket: str, key: str, *, part_bytes: int,
                  content_type: str = JSON_LINES) -> None:
         self._client, self.bucket, self.key = client, bucket, key
         self._part_bytes = part_bytes

@@ -9,10 +9,28 @@ intercepted. The endpoint comes from ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-# boto3 clients are untyped here (no stubs at runtime); the store calls a handful of methods.
-S3Client = Any
+
+class S3Client(Protocol):
+    """The S3 calls the kit makes (the model store, the bulk path). boto3's client offers
+    them; there are no stubs at runtime, so answers are plain dicts as boto3 documents."""
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def put_object(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def delete_object(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def get_paginator(self, operation_name: str) -> Any: ...
+
+    def create_multipart_upload(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def upload_part(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def complete_multipart_upload(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def abort_multipart_upload(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,7 @@ def make_s3_client(config: S3ClientConfig) -> S3Client:
     from botocore.config import Config
 
     session = boto3.session.Session(region_name=config.region_name)
-    return session.client(
+    client: S3Client = session.client(
         "s3",
         endpoint_url=config.endpoint_url,
         config=Config(
@@ -54,3 +72,4 @@ def make_s3_client(config: S3ClientConfig) -> S3Client:
             user_agent_extra="featherserve",
         ),
     )
+    return client
