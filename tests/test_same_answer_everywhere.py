@@ -51,7 +51,7 @@ from featherserve.support.processes import (
     last_json_document,
     run_cli,
 )
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from tests.support.deploy import project_env, snapshot_project
 from tests.support.images import encode, in_mode, with_orientation
 from tests.support.import_cases import NUMBERS, TEXTS, mixed_table, user_frame
@@ -67,6 +67,7 @@ ROWS, TRAINED = 300, 200
 # them), and the one-hot encoder ignores them (handle_unknown="ignore").
 UNSEEN = {"colour": "violet", "region": "atlantis", "grade": "Z"}
 FEATURES = (*NUMBERS, *TEXTS)
+SPACED = " south"
 COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
 TRAIN_SIZES = [(40, 30), (24, 48), (64, 64), (50, 20), (33, 47), (80, 60), (20, 20),
                (45, 90), (120, 40), (16, 64)]
@@ -170,7 +171,9 @@ def scored_rows(raw: pd.DataFrame, seed: int = 16) -> list[dict[str, Any]]:
                for k, v in record.items()}
         unseen = [] if i % 2 else list(UNSEEN) if i % 4 == 0 else [TEXTS[i % 3]]
         row.update({c: UNSEEN[c] for c in unseen})  # an unseen category in one or all
-        others = [f for f in FEATURES if f not in unseen]
+        if i % 4 == 1:
+            row["region"] = SPACED
+        others = [f for f in FEATURES if f not in unseen and row[f] != SPACED]
         for column in rng.choice(others, size=int(rng.integers(2, 5)), replace=False):
             row[str(column)] = None
         rows.append(row)
@@ -205,6 +208,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
     # The scikit-learn docs' pipeline, trained on the table as read_csv gives it back.
     raw, target = mixed_table("classification", ROWS, seed=16)
+    # A category written with a space around it, as some CSV exports do (UCI adult: " Male").
+    raw["region"] = raw["region"].replace({"south": SPACED})
     trained = user_frame(raw.iloc[:TRAINED].reset_index(drop=True), "default")
     model = Pipeline([("preprocessor", docs_preprocessor()),
                       ("model", LogisticRegression(max_iter=1000))])
@@ -304,6 +309,7 @@ def test_the_inputs_cover_unseen_categories_and_missing_values(project):
     assert sum(any(row[c] == v for c, v in UNSEEN.items()) for row in rows) >= 5
     assert all(sum(row[f] is None for f in FEATURES) >= 2 for row in rows)
     assert {f for row in rows for f in FEATURES if row[f] is None} == set(FEATURES)
+    assert sum(row["region"] == SPACED for row in rows) >= 5
     sizes = {size for _, _, size, _ in PHOTO_CASES}
     assert min(w / h for w, h in sizes) <= 0.35 and max(w / h for w, h in sizes) >= 9
     assert len({how.split("-")[0] for *_, how in PHOTO_CASES}) >= 5
@@ -539,3 +545,21 @@ def test_a_category_no_table_had_is_refused_alike(project, stack, page, tmp_path
     offered = page.locator(f"#f{FEATURES.index('colour')} option").evaluate_all(
         "options => options.map(o => o.value)")
     assert offered == ["", *sorted({"amber", "blue", "green", "red", UNSEEN["colour"]})]
+
+
+# --------------------------------------------- how the kit reads a data file's spelling
+def test_a_data_file_is_read_as_spelled_numbers_with_spaces_as_numbers(tmp_path):
+    """`featherserve import`/`train` read categories as the file spells them (as pandas gives
+    them to the user's own model, and as `featherserve predict` reads the rows), numbers
+    written "1, 2.5" style as numbers, a blank cell as missing."""
+    from training.tabular.table import read_table
+
+    lines = ["size, colour, count, label"]
+    lines += [f"{1.5 + i}, {' Male' if i % 2 else 'Female'}, {'  ' if i == 3 else i}, "
+              f"{'yes' if i % 3 else 'no'}" for i in range(12)]
+    (tmp_path / "spaced.csv").write_text("\n".join(lines) + "\n")
+    table = read_table(tmp_path / "spaced.csv", "label")
+    assert table.numbers == ("size", "count") and table.categories == ("colour",)
+    assert set(table.frame["colour"]) == {"  Male", " Female"}
+    assert table.frame["count"].isna().sum() == 1 and table.frame["size"][0] == 1.5
+    assert {str(v).strip() for v in table.target} == {"yes", "no"}

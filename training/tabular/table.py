@@ -59,7 +59,9 @@ def read_table(data: str | Path, target: str, *, ignore: Sequence[str] = ()) -> 
         if not path.is_file():
             raise DataError(f"{path}: no such file; --data takes a CSV file")
         try:
-            frame = pd.read_csv(path, skipinitialspace=True)
+            # A category is spelled as in the file (" Male" stays " Male"): as pandas gives
+            # it to a model trained elsewhere, and as `featherserve predict` reads the file.
+            frame = _spaced_numbers(pd.read_csv(path))
         except (ValueError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
         source, name = f"{path.name} ({len(frame)} rows)", path.stem
@@ -86,6 +88,26 @@ def read_table(data: str | Path, target: str, *, ignore: Sequence[str] = ()) -> 
                  numbers=numbers, categories=categories, label_order=label_order)
 
 
+def _spaced_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every non-blank cell is a number with spaces around it ("1, 2.5"
+    files) as numbers; a cell of spaces only is missing, as `featherserve predict` reads it."""
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        present = text.notna() & (text != "")
+        if not present.any():
+            frame[column] = text.where(present, None)
+            continue
+        if not all(isinstance(v, str) for v in text[present]):  # True/False stay text
+            continue
+        numbers = pd.to_numeric(text.where(present, None), errors="coerce")
+        if numbers[present].notna().all():
+            frame[column] = numbers.astype(np.float64)
+    return frame
+
+
 def infer_task(target: pd.Series) -> tuple[Task, str]:
     """The task the target suggests, and why (printed, so the user can override it)."""
     if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
@@ -101,7 +123,7 @@ def infer_task(target: pd.Series) -> tuple[Task, str]:
 def class_labels(target: pd.Series, order: tuple[str, ...] | None = None
                  ) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
     """Label strings (sorted, or a bundled set's order) and each row's label index."""
-    text = _as_text(target)
+    text = _as_text(target, strip=True)
     if text.isna().any():
         raise DataError("the target has missing values")
     labels = order or tuple(sorted(set(text), key=_label_sort_key(target)))
@@ -134,13 +156,15 @@ def _kinds(features: pd.DataFrame, where: str) -> tuple[tuple[str, ...], tuple[s
     return tuple(numbers), tuple(categories)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Category values as the CSV spells them; missing stays missing (None)."""
+def _as_text(values: pd.Series, *, strip: bool = False) -> pd.Series:
+    """Category values as the CSV spells them (labels: ``strip``ped); missing (blank) stays
+    missing (None)."""
     def text(value: Any) -> Any:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return None
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
-        return str(value).strip() or None
+        spelled = str(value).strip() if strip else str(value)
+        return spelled if spelled.strip() else None
 
     return values.astype(object).map(text).astype(object)

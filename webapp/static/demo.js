@@ -360,12 +360,14 @@ function setUpForm() {
     const instance = {};
     const numbers = [];
     // The "columns" layout (text categories): one [1, 1] tensor per feature, laid out as
-    // handlers/runtime/tabular.py does: strings (MISSING_CATEGORY, "", where missing) and
+    // model_runtime/tabular.py does: strings (MISSING_CATEGORY, "", where missing) and
     // float32 numbers (NaN where missing); the graph imputes and encodes them itself.
     const feeds = {};
     for (const [index, feature] of features.entries()) {
       const field = document.getElementById(`f${index}`);
-      const raw = field.value.trim();
+      // A category is the card's value as spelled (" Male" keeps its space); a number
+      // may have spaces around it.
+      const raw = feature.kind === "category" ? field.value : field.value.trim();
       if (raw === "" && !feature.allow_missing) {
         showError(`${feature.name} needs a value.`);
         field.focus();
