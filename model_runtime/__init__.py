@@ -1,8 +1,9 @@
-"""The small shared runtime every model handler uses (nothing here imports training code).
+"""The model runtime: what serves a model over HTTP (``serve_model``) and in bulk
+(``batch.serve_batch``); the entry files in ``handlers/`` only name their model.
 
-The exports load on first use (PEP 562), so a function that needs only a light module of
-this package (the web function uses ``lambda_kit.errors``) never pays for numpy and
-onnxruntime.
+It stands on ``lambda_kit`` (events, errors, HTTP values, settings resolution), beside the
+web app, which never imports it. The exports load on first use (PEP 562), so importing a
+light module of this package never pays for numpy and onnxruntime.
 """
 
 from __future__ import annotations
