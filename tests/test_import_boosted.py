@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.runtime import Settings, serve_model
+from model_runtime import Settings, serve_model
 from tests.support.import_cases import TEXTS, mixed_table
 from training.errors import UnsupportedModelError
 from training.importing.build import import_model
