@@ -8,9 +8,10 @@ docs' mixed-type pipeline (ColumnTransformer: most-frequent imputer + one-hot en
 LogisticRegression) on a generated table and saves it with joblib; ``featherserve import``
 brings it in, ``featherserve train image --color rgb`` trains a photo model on a generated
 folder; both write their handlers and generated entries, ``featherserve layers`` builds the
-copy's layers. Then, for rows with categories the model never saw and missing values in
-several columns, and for photos of several sizes, aspect ratios and formats, the label must
-be the same through:
+copy's layers. Then, for rows with categories the model never saw, a category the CSV
+spells with a space (" south"), and missing values in several columns, and for photos of
+several sizes, aspect ratios, formats, modes and EXIF orientations, the label must be the
+same through:
 
 - the handler in process (the reference; for the table, also the original scikit-learn
   model's own ``predict``),
