@@ -205,7 +205,8 @@ def test_catboost_target_statistics_over_combinations_answer_like_catboost(
     for column in TEXTS:
         x[column] = x[column].astype(object).where(x[column].notna(), "missing")
     model = catboost.CatBoostClassifier(iterations=150, depth=6, verbose=0, thread_count=1,
-                                        cat_features=list(TEXTS), max_ctr_complexity=4)
+                                        allow_writing_files=False, cat_features=list(TEXTS),
+                                        max_ctr_complexity=4)
     model.fit(x, raw[target].iloc[:400])
     model.save_model(str(tmp_path / "model.cbm"))
     model.save_model(str(tmp_path / "model.json"), format="json")
@@ -240,7 +241,7 @@ def test_catboost_ctr_over_too_many_combinations_is_refused_saying_what_to_chang
     for column in TEXTS:
         x[column] = x[column].astype(object).where(x[column].notna(), "missing")
     model = catboost.CatBoostClassifier(iterations=10, depth=3, verbose=0, thread_count=1,
-                                        cat_features=list(TEXTS))
+                                        allow_writing_files=False, cat_features=list(TEXTS))
     model.fit(x, raw[target])
     model.save_model(str(tmp_path / "model.cbm"))
     raw.to_csv(tmp_path / "rows.csv", index=False)
