@@ -3,8 +3,8 @@
 Each builder returns the bytes of one file (or body). They are what an attacker would
 send: tiny on the wire, huge once decoded (4096×4096 declared pixels in a few KB), or
 shaped to make a parser work hard (nesting, scan floods, text chunks, gzip bombs).
-Used by ``benchmarks.worst_case`` (time and memory) and by tests/test_hardening_cost.py
-(that each is answered with the right status).
+Used by ``benchmarks.worst_case`` (time and memory) and by
+tests/preprocessing/test_hardening_images.py (that each is answered with the right status).
 """
 
 from __future__ import annotations

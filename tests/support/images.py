@@ -49,7 +49,7 @@ def animated_gif(frames: int = 3) -> bytes:
     return buffer.getvalue()
 
 
-# -- every mode and format users bring (tests/test_image_prepare_property.py, test_photo_folder)
+# -- every mode and format users bring (test_image_prepare_property.py, test_photo_folder.py)
 ALL_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
              "LAB", "HSV", "I;16", "I;16L", "I;16B", "I", "F")
 # What each format can carry, as Pillow writes it (16-bit RGB PNG: ``png_16bit_rgb``).

@@ -3,7 +3,7 @@ generated with text categories and missing values, for `featherserve import`.
 
 Each family adds its cases in its own module (``import_cases_sklearn``,
 ``import_cases_boosted``, ...) as ``CASES: list[ImportCase]``; ``all_cases`` collects them,
-``tests/test_import_matrix.py`` runs them, and ``render_support_table`` writes the README's
+``tests/training/test_import_matrix.py`` runs them, and ``render_support_table`` writes the README's
 support table from the same list (a test fails when the two disagree).
 """
 

@@ -2,7 +2,7 @@
 // of preprocessing/imaging.py), ported step by step so the browser feeds the model the
 // same tensor: Pillow's operations come from pillow.js, NumPy's arithmetic is redone in
 // float32 (Math.fround) with NumPy's order of additions. The test suite compares this
-// port with the Python one on a set of images (tests/test_web_browser.py).
+// port with the Python one on a set of images (tests/e2e/test_web_browser.py).
 
 import { overWhite, premultiply, reduce, resize, rgbToL, unpremultiply } from "./pillow.js";
 

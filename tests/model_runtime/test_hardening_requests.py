@@ -17,7 +17,7 @@ from model_runtime import Settings, serve_model
 from tests.support.contract import check_answer
 from tests.support.reproductions import IMAGE, TABULAR, Reproduction, reproductions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPRODUCTIONS = {r.name: r for r in reproductions()}
 ELB = {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
                                  "targetgroup/featherserve/6d0ecf831eec9f09"}}

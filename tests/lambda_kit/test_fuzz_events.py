@@ -35,7 +35,7 @@ from tests.support.contract import check_answer
 from tests.support.event_strategies import ANY_JSON, SHAPES, requests
 from tests.support.json_text import FLOAT32_MAX, NUMBERS, VALUES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 64  # per (shape, kind): 7 shapes × 2 kinds × 64 = 896 events
 KINDS = {"tabular": "breast_cancer", "image": "digits"}
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -26,7 +26,7 @@ from training.image.mixture import MixtureConfig, build_training_set
 from training.image.models import STUDENT, ConvClassifier, count_parameters, load_teacher_checkpoint
 from training.image.quantize import onnx_predict, operator_counts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_STORE = ROOT / "models"
 
 pytestmark = pytest.mark.slow

@@ -34,7 +34,7 @@ from preprocessing.imaging import (
     sniff_format,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ImageSpec(height=28, width=28, mode="L", mean=(0.1,), std=(0.3,))
 LOW, HIGH = (0.0 - 0.1) / 0.3, (1.0 - 0.1) / 0.3
 

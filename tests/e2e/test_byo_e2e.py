@@ -258,7 +258,7 @@ def test_remove_unserves_and_layers_refuse_it(project):
     refused = run_cli([featherserve, "layers", "--skip-runtime", "--models", NAME],
                       env=env, cwd=project)
     assert refused.returncode == 1
-    # The copy is the project it acted on (tests/test_project_discovery.py), then the error.
+    # The copy is the project it acted on (test_project_discovery.py), then the error.
     said, error = refused.stderr.split("\n", 1)
     assert said == f"featherserve: project {project.resolve()}"
     assert error.startswith(f"error: no function serves {NAME}"), refused.stderr

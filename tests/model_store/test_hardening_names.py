@@ -23,7 +23,7 @@ from model_store.manifest import Manifest
 from model_store.s3.layout import S3Location
 from webapp.settings import WebSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = "breast_cancer"
 AROUND = ["{}\n", "{}\r", "{}\r\n", "{}\x00", "\n{}", " {}", "{} ", "{}\t", "{}\u200b",
           "{}\u2028", "\ufeff{}"]

@@ -29,7 +29,7 @@ from preprocessing.limits import (
 )
 from tests.support.contract import check_answer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIDE = 96
 
 

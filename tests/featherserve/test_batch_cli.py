@@ -26,7 +26,7 @@ from tests.support.fake_s3 import fake_aws_environment
 
 NAMES = manifest("breast_cancer").input.feature_names  # type: ignore[union-attr]
 EXAMPLE = ROOT / "examples" / "breast_cancer_rows.csv"
-IMAGES = Path(__file__).parent / "images" / "rendered_digits"
+IMAGES = Path(__file__).resolve().parents[1] / "images" / "rendered_digits"
 
 
 def predict(*args: str) -> int:

@@ -43,7 +43,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     # The project these tests run in, named: some run from a scratch folder.
     code = cli.main(["--project", str(ROOT), *argv])
     out, err = capsys.readouterr()
-    # The line naming the project a writing command acts on (tests/test_project_discovery.py).
+    # The line naming the project a writing command acts on (test_project_discovery.py).
     said = err.splitlines(keepends=True)
     if said and said[0].startswith("featherserve: project "):
         err = "".join(said[1:])

@@ -45,7 +45,7 @@ from tests.support.bulk import (
 )
 from tests.support.fake_s3 import fake_aws_environment
 
-IMAGES = Path(__file__).parent / "images" / "rendered_digits"
+IMAGES = Path(__file__).resolve().parents[1] / "images" / "rendered_digits"
 NAMES = manifest("breast_cancer").input.feature_names  # type: ignore[union-attr]
 MODEL = "breast_cancer"
 

@@ -36,7 +36,7 @@ from tests.support.tiny_models import (
     publish_tiny_tabular,
 )
 
-IMAGES = Path(__file__).parent / "images" / "rendered_digits"
+IMAGES = Path(__file__).resolve().parents[1] / "images" / "rendered_digits"
 # Ids before, between and after the features, as exports have them.
 HEADER = ["customer", "alpha", "order", "beta", "gamma", "label"]
 MODELS = {"classification": "tiny", "regression": "tinyreg"}

@@ -20,9 +20,9 @@ import pytest
 
 from tests.support.contract import check_answer, response_headers
 
-REAL = Path(__file__).parent / "events" / "real"
+REAL = Path(__file__).resolve().parents[1] / "events" / "real"
 FIXTURES = sorted(p.stem for p in REAL.glob("*.json"))
-HANDLERS_DIR = Path(__file__).resolve().parents[1] / "handlers"
+HANDLERS_DIR = Path(__file__).resolve().parents[2] / "handlers"
 SERVE = re.compile(r'serve_model\("([a-z][a-z0-9_]*)"\)')
 MALIGNANT = ["malignant", "malignant"]  # the events send dataset row 0, as object and list
 # fixture → (status, predicted labels or None, top-k length or None)

@@ -35,7 +35,7 @@ from training.importing.build import import_model
 ROWS, TRAINED = 300, 200
 UNSEEN = {"colour": "violet", "region": "atlantis", "grade": "Z"}
 CASES = all_cases()
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def unseen_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:

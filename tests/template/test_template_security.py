@@ -821,7 +821,7 @@ def test_the_static_files_bucket_is_private_and_only_cloudfront_reads_it(templat
     cors = policy_config["CorsConfig"]
     assert cors["AccessControlAllowCredentials"] is False
     assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
-    # The pages load their files from that CDN, and the CSP allows it (tests/test_web_app.py).
+    # The pages load their files from that CDN, and the CSP allows it (webapp/test_web_app.py).
     web = functions(template)["WebLambdaFunction"]["Environment"]["Variables"]
     assert web["FEATHERSERVE_STATIC_URL"] == {"Fn::Join": ["", [
         "https://", {"Fn::GetAtt": ["WebStaticDistribution", "DomainName"]}]]}
