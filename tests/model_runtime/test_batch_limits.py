@@ -383,7 +383,7 @@ def test_every_member_counts_against_the_unpacked_budget(members, budget, compre
 # ------------------------------------------------------------ 9. the stage's own bucket
 def test_the_batch_functions_environment_stays_resolvable_by_invoke_local():
     """FEATHERSERVE_BATCH_BUCKET (the stage's bucket) is set by serverless_plugins/bulk.js in
-    the compiled template (test_template_security, test_deploy_mock check it): a Ref in
+    the compiled template (template/test_queues, test_deploy_mock check it): a Ref in
     generated/functions.yml would stop `sls invoke local` on the batch functions."""
     functions = yaml.safe_load((ROOT / "generated" / "functions.yml").read_text())
     batch = {name: f for name, f in functions.items() if name.endswith("-batch")}

@@ -38,7 +38,7 @@
 //   CloudFormation would set them (the template's values, its intrinsics resolved).
 //
 // Everything left out of the mock is checked in the packaged template instead
-// (tests/template/test_template_security.py), and the test reads the template the framework
+// (the tests under tests/template/), and the test reads the template the framework
 // uploaded to check what CloudFormation is asked to change.
 
 const { ALIAS_NAME } = require('./live_alias');

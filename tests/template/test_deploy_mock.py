@@ -4,7 +4,7 @@ The real CLI deploys a snapshot of the service (tests/support/deploy.py) with la
 tiny stand-in models, then boto3 checks what a user would check. What moto cannot do is
 adapted by tests/support/mock_aws.js (loaded only by the suite's copy of the service, and
 active only with FEATHERSERVE_MOCK_AWS=1 and a loopback endpoint) and checked in the
-packaged template by test_template_security.py.
+packaged template by the other tests of tests/template/.
 
 The tests share one deployment and run in file order: deploy, roll a new model out and
 back, remove.
