@@ -122,7 +122,7 @@ class TabularInputs:
         if value is None:
             if not feature.allow_missing:
                 raise UnprocessableInstance(
-                    f"{where}: feature {feature.name!r} is null, but this model was not "
+                    f"{where}: feature {feature.name!r} is missing (null), but this model was not "
                     f"trained with missing values for it; send a "
                     f"{'number' if feature.kind == 'number' else 'string'}",
                     code="invalid_feature_value")

@@ -7,8 +7,9 @@ keep instead. The target column always passes through, so the score can be check
 the output alone. A kept or target column the file lacks refuses the file: a CSV before any
 row is scored (by its header); JSON Lines, having no header, when no line has the key (a
 line may lack it: that row's value is missing), at the end, with nothing written. Values
-pass through as the file has them: a CSV cell as its text (``007`` stays ``007``), an empty
-cell as ``null``; a JSON value as it is, a key a line lacks as ``null``.
+pass through as the file has them: a CSV cell as its text (``007`` stays ``007``, ``NA``
+stays ``NA``), an empty cell as ``null``; a JSON value as it is, a key a line lacks as
+``null``. The score leaves out a row whose target cell pandas reads as missing (missing.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_kit.errors import UnprocessableInstance
+from model_runtime.batch.missing import is_missing_cell
 
 _SHOWN = 8
 KEEP_HOW = "--keep, or FEATHERSERVE_BATCH_KEEP on a stage"
@@ -75,7 +77,11 @@ class CellPicker:
         return {name: cells[i] if cells[i] else None for i, name in self.kept}
 
     def target_of(self, cells: list[str]) -> str | None:
-        return None if self.target is None else cells[self.target]
+        """The target cell; a missing one (``NA``, ... : missing.py) is null, as training
+        leaves out a row whose label pandas reads as missing."""
+        if self.target is None or is_missing_cell(cells[self.target]):
+            return None
+        return cells[self.target]
 
 
 def csv_picker(names: list[str], features: Sequence[str], choice: ColumnChoice) -> CellPicker:

@@ -27,6 +27,7 @@ from model_runtime.batch.columns import (
     ObjectSplitter,
     csv_picker,
 )
+from model_runtime.batch.missing import is_missing_cell
 from model_runtime.inputs import decode_json
 from model_store.manifest import Feature
 
@@ -183,25 +184,27 @@ def _row_converter(converters: list[tuple[int, Callable[[str], Any]]]
         except ValueError:  # an empty or non-numeric cell: each cell on its own
             return [_number_cell(cell) for cell in picked]
         text = "".join(picked)
-        return values if text.isascii() and "_" not in text else [
-            _number_cell(cell) for cell in picked]
+        # float() takes "nan" and "NaN", which are missing cells (and "inf"): each on its own.
+        plain = text.isascii() and "_" not in text and "n" not in text and "N" not in text
+        return values if plain else [_number_cell(cell) for cell in picked]
 
     return numbers
 
 
 def _converter(feature: Feature) -> Callable[[str], Any]:
-    """A CSV cell → the value a JSON client would send: empty is null, numbers are numbers."""
+    """A CSV cell → the value a JSON client would send: a missing cell (empty, ``NA``,
+    ``nan``, ... as pandas reads them: missing.py) is null, numbers are numbers."""
     if getattr(feature, "kind", "number") == "category":
         return _category_cell
     return _number_cell
 
 
 def _category_cell(cell: str) -> str | None:
-    return cell if cell.strip() else None
+    return None if is_missing_cell(cell) else cell
 
 
 def _number_cell(cell: str) -> float | str | None:
-    if not cell.strip():
+    if is_missing_cell(cell):
         return None
     try:
         value = float(cell)
