@@ -5,47 +5,26 @@ writing the same lines from the same file on this machine."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 import pytest
 
 from featherserve.cli import main
 from featherserve.support.events import load_event
-from featherserve.support.processes import (
-    NODE_BIN,
-    ROOT,
-    VENV,
-    free_port,
-    last_json_document,
-    run_cli,
-    running,
-    tool_env,
-    wait_for_port,
-)
+from featherserve.support.processes import ROOT, last_json_document, run_cli
+from tests.support.deploy import MotoServer, fake_credentials_env, moto_server
+from tests.support.stack import SLS
 
 pytestmark = pytest.mark.e2e
-SLS = str(NODE_BIN / "sls")
 EXAMPLE = ROOT / "examples" / "breast_cancer_rows.csv"
-FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
-def moto_server(tmp_path_factory) -> Any:
-    root = tmp_path_factory.mktemp("moto")
-    port = free_port()
-    log = root / "moto.log"
-    with running([str(VENV / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 env=tool_env(), log_path=log, cwd=root) as server:
-        wait_for_port(port, server, log)
-        yield f"http://127.0.0.1:{port}"
-
-
-def s3_at(endpoint: str) -> Any:
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def moto(tmp_path_factory) -> Iterator[MotoServer]:
+    with moto_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
 
 
 def without_request_ids(text: str) -> list[dict[str, Any]]:
@@ -56,19 +35,17 @@ def without_request_ids(text: str) -> list[dict[str, Any]]:
     return lines
 
 
-def test_sls_invoke_local_scores_the_object_an_sqs_event_names(moto_server, tmp_path):
+def test_sls_invoke_local_scores_the_object_an_sqs_event_names(moto, tmp_path):
     event = load_event("breast_cancer_batch_sqs")
     (record,) = json.loads(event["Records"][0]["body"])["Records"]
     bucket = record["s3"]["bucket"]["name"]
     key = unquote_plus(record["s3"]["object"]["key"])
-    s3 = s3_at(moto_server)
+    s3 = moto.client("s3")
     s3.create_bucket(Bucket=bucket)
     # The event's ETag is this file's: the function reads only that upload (If-Match).
     s3.put_object(Bucket=bucket, Key=key, Body=EXAMPLE.read_bytes())
 
-    env = tool_env({**FAKE_KEYS, "AWS_ENDPOINT_URL": moto_server,
-                    "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                    "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")})
+    env = fake_credentials_env(moto.endpoint, tmp_path / "home")
     result = run_cli([SLS, "invoke", "local", "-f", "breast_cancer-batch", "--path",
                       "tests/events/breast_cancer_batch_sqs.json"], env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -90,8 +67,8 @@ def test_sls_invoke_local_scores_the_object_an_sqs_event_names(moto_server, tmp_
     assert without_request_ids(local.read_text()) == lines
 
 
-def test_sls_invoke_local_answers_s3s_test_event(moto_server, tmp_path):
-    env = tool_env({**FAKE_KEYS, "AWS_ENDPOINT_URL": moto_server})
+def test_sls_invoke_local_answers_s3s_test_event(moto, tmp_path):
+    env = fake_credentials_env(moto.endpoint, tmp_path / "home")
     result = run_cli([SLS, "invoke", "local", "-f", "digits-batch", "--path",
                       "tests/events/digits_batch_sqs_test_event.json"], env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

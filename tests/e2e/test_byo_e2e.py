@@ -24,17 +24,15 @@ import pytest
 
 from featherserve.support.events import load_event, with_body
 from featherserve.support.processes import (
-    NODE_BIN,
     ROOT,
     VENV,
     last_json_document,
     run_cli,
 )
-from tests.support.deploy import project_env, snapshot_project
-from tests.support.stack import sls_offline
+from tests.support.deploy import project_cli, project_env, snapshot_project
+from tests.support.stack import SLS, sls_offline
 
 pytestmark = pytest.mark.e2e
-SLS = str(NODE_BIN / "sls")
 SECTION = "## Serve your own model"
 # The packaged run is on a shared machine: a generous init limit, never a timing assertion.
 INIT_LIMIT = "60"
@@ -200,9 +198,7 @@ def test_serverless_offline_answers_the_readme_curl_and_the_banner_curl(project,
     serve = (ROOT / "Makefile").read_text().split("\nserve:", 1)[1].split("\n\n", 1)[0]
     assert serve.split("##")[0].split() == ["setup", FUNCTION_ZIP] and "sls offline start" in serve
     if not (project / FUNCTION_ZIP).is_file():
-        layers = run_cli([str(VENV / "bin/featherserve"), "layers"], env=env, cwd=project,
-                         timeout=600)
-        assert layers.returncode == 0, layers.stdout + layers.stderr
+        project_cli(project, "layers", env=env, timeout=600)
     log = tmp_path / "offline.log"
     # README's `sls offline start --stage dev --httpPort N --lambdaPort M`, in the copy.
     with sls_offline(log, cwd=project, env=env) as stack:
@@ -224,9 +220,7 @@ def test_serverless_offline_answers_the_readme_curl_and_the_banner_curl(project,
 
 def test_packaged_artifacts_answer_the_new_model(project, tmp_path):
     env = project_env(project)
-    layers = run_cli([str(VENV / "bin/featherserve"), "layers"], env=env, cwd=project,
-                     timeout=600)
-    assert layers.returncode == 0, layers.stdout + layers.stderr
+    project_cli(project, "layers", env=env, timeout=600)
     built = json.loads((project / "build/layers/models.json").read_text())
     assert built[NAME]["version"] == "1"
     package = run_cli([SLS, "package", "--stage", "dev", "--region", "us-east-1"],

@@ -23,23 +23,18 @@ from featherserve.support.processes import (
     run_cli,
     tool_env,
 )
+from tests.support import deploy
 from tests.support.certificates import write_self_signed
-from tests.support.stack import sls_offline
+from tests.support.stack import SLS, sls_offline
 
 pytestmark = pytest.mark.e2e
-SLS = str(NODE_BIN / "sls")
-LAYERS = ROOT / "build" / "layers"
+LAYERS = deploy.BUILT_LAYERS
 
 
 @pytest.fixture(scope="module")
 def built_layers() -> Path:
-    """`make test` builds the layers first; build them here too when run on its own."""
-    needed = ("runtime.zip", "function.zip", "models.json", "model-breast_cancer.zip")
-    if not all((LAYERS / name).is_file() for name in needed):
-        result = run_cli([str(ROOT / ".venv/bin/python"), "-m", "featherserve", "layers"],
-                         env=tool_env(), timeout=900)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return LAYERS
+    return deploy.built_layers("runtime.zip", "function.zip", "models.json",
+                               "model-breast_cancer.zip")
 
 
 def test_sls_package_works_without_credentials(built_layers, tmp_path):

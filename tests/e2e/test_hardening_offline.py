@@ -12,18 +12,12 @@ from typing import Any
 
 import pytest
 
-from featherserve.support.processes import (
-    NODE_BIN,
-    last_json_document,
-    run_cli,
-    tool_env,
-)
+from featherserve.support.processes import last_json_document, run_cli, tool_env
 from tests.support.contract import INTERNAL_DETAIL
 from tests.support.reproductions import TABULAR, Reproduction, reproductions
-from tests.support.stack import sls_offline
+from tests.support.stack import SLS, sls_offline
 
 pytestmark = pytest.mark.e2e
-SLS = str(NODE_BIN / "sls")
 REPRODUCTIONS = {r.name: r for r in reproductions()}
 
 

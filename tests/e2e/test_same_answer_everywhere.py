@@ -46,22 +46,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from featherserve.support.events import load_event, with_body
-from featherserve.support.processes import (
-    NODE_BIN,
-    VENV,
-    last_json_document,
-    run_cli,
-)
+from featherserve.support.processes import VENV, last_json_document, run_cli
 from model_runtime import Settings, serve_model
-from tests.support.deploy import project_env, snapshot_project
+from tests.support.browser import VIEWPORT, chromium, watch_problems
+from tests.support.deploy import FEATHERSERVE, project_cli, project_env, snapshot_project
 from tests.support.images import encode, in_mode, with_orientation
 from tests.support.import_cases import NUMBERS, TEXTS, mixed_table, user_frame
 from tests.support.import_cases_sklearn import docs_preprocessor
-from tests.support.stack import Stack, sls_offline
+from tests.support.stack import SLS, Stack, sls_offline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-SLS = str(NODE_BIN / "sls")
-FEATHERSERVE = str(VENV / "bin" / "featherserve")
 TABLE, PHOTOS = "mixed_rows", "rgb_photos"
 ROWS, TRAINED = 300, 200
 # Categories the model never saw in training; the data file holds them (so the card lists
@@ -72,10 +66,6 @@ SPACED = " south"
 COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
 TRAIN_SIZES = [(40, 30), (24, 48), (64, 64), (50, 20), (33, 47), (80, 60), (20, 20),
                (45, 90), (120, 40), (16, 64)]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 # Shared machine: generous limits, never a timing assertion.
 INIT_LIMIT = "60"
 
@@ -218,10 +208,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     assert not set(UNSEEN.values()) & {str(v) for c in TEXTS for v in trained[c].unique()}
     joblib.dump(model, base / "pipeline.joblib")
     data_file_rows(raw).to_csv(base / "rows.csv", index=False)
-    imported = run_cli([FEATHERSERVE, "import", TABLE, str(base / "pipeline.joblib"),
-                        "--data", str(base / "rows.csv"), "--target", target],
-                       env=env, cwd=root, timeout=600)
-    assert imported.returncode == 0, imported.stdout + imported.stderr
+    project_cli(root, "import", TABLE, str(base / "pipeline.joblib"), "--data",
+                str(base / "rows.csv"), "--target", target, env=env, timeout=600)
 
     rng = np.random.default_rng(16)
     folder = base / "photo-folder"
@@ -229,13 +217,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         (folder / label).mkdir(parents=True)
         for i, size in enumerate(TRAIN_SIZES):
             (folder / label / f"{i}.png").write_bytes(encode(photo(colour, size, rng), "PNG"))
-    trained_photos = run_cli([FEATHERSERVE, "train", "image", PHOTOS, "--folder", str(folder),
-                              "--color", "rgb", "--size", "16", "--seed", "0"],
-                             env=env, cwd=root, timeout=600)
-    assert trained_photos.returncode == 0, trained_photos.stdout + trained_photos.stderr
-
-    layers = run_cli([FEATHERSERVE, "layers"], env=env, cwd=root, timeout=900)
-    assert layers.returncode == 0, layers.stdout + layers.stderr
+    project_cli(root, "train", "image", PHOTOS, "--folder", str(folder), "--color", "rgb",
+                "--size", "16", "--seed", "0", env=env, timeout=600)
+    project_cli(root, "layers", env=env, timeout=900)
 
     rows = scored_rows(raw)
     frame = _read_back(rows)
@@ -378,17 +362,14 @@ def test_featherserve_predict(project, reference, tmp_path):
         writer.writerow(["id", *FEATURES])
         for i, row in enumerate(project.rows):
             writer.writerow([f"row-{i}", *(_cell(row[f]) for f in FEATURES)])
-    result = run_cli([FEATHERSERVE, "predict", TABLE, "--input", str(table), "--output",
-                      str(tmp_path / "rows.jsonl")], env=project.env, cwd=project.root)
-    assert result.returncode == 0, result.stdout + result.stderr
+    project_cli(project.root, "predict", TABLE, "--input", str(table), "--output",
+                str(tmp_path / "rows.jsonl"), env=project.env)
     lines = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
     by_id = {line["keep"]["id"]: line["prediction"]["label"] for line in lines}
     assert [by_id[f"row-{i}"] for i in range(len(project.rows))] == reference[TABLE]
 
-    result = run_cli([FEATHERSERVE, "predict", PHOTOS, "--input", str(project.photo_dir),
-                      "--output", str(tmp_path / "photos.jsonl")], env=project.env,
-                     cwd=project.root)
-    assert result.returncode == 0, result.stdout + result.stderr
+    project_cli(project.root, "predict", PHOTOS, "--input", str(project.photo_dir),
+                "--output", str(tmp_path / "photos.jsonl"), env=project.env)
     lines = [json.loads(line) for line in (tmp_path / "photos.jsonl").read_text().splitlines()]
     by_file = {line["file"]: line["prediction"]["label"] for line in lines}
     assert [by_file[name] for name in project.photos] == reference[PHOTOS]
@@ -442,21 +423,10 @@ def test_the_packaged_artifact(project, reference, tmp_path):
 # ---------------------------------------------------------------------------- the browser
 @pytest.fixture(scope="module")
 def page(stack: Stack) -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.fail("no /usr/bin/chromium: `make chromium` installs Debian's package")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            opened = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            problems: list[str] = []
-            opened.on("pageerror", lambda e: problems.append(str(e)))
-            opened.on("console",
-                      lambda m: problems.append(m.text) if m.type == "error" else None)
-            opened.problems = problems
-            yield opened
-        finally:
-            browser.close()
+    with chromium() as browser:
+        opened = browser.new_context(viewport=VIEWPORT).new_page()
+        problems = watch_problems(opened)
+        yield opened
     assert problems == [], problems
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from featherserve.support.processes import ROOT, free_port, tool_env
 from model_store import LocalStore
 from model_store.base import PROJECT_STORE
+from tests.support.browser import VIEWPORT, chromium, needs_chromium, watch_problems
 from tests.support.hostile_store import (
     HOSTILE_DESCRIPTION,
     HOSTILE_FEATURES,
@@ -27,18 +27,9 @@ from tests.support.hostile_store import (
 from tests.support.stack import make_serve, sls_offline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 PARITY = 1e-4
 SERVER_DOWN = "the model's function could not be reached"
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def needs_chromium() -> None:
-    if not CHROMIUM.is_file():
-        pytest.fail("no /usr/bin/chromium: `make chromium` installs Debian's package")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -82,21 +73,16 @@ def hostile_site(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def page(browser, request, tmp_path) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=VIEWPORT)
     opened = context.new_page()
-    problems: list[str] = []
-    opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: problems.append(str(e)))
+    problems = watch_problems(opened)
     opened.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    opened.problems = problems
     failed_before = request.session.testsfailed
     yield opened
     # The test's own report is counted before its fixtures are torn down: a failure shows.

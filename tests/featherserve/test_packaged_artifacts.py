@@ -31,11 +31,11 @@ from featherserve.fidelity.verify import (
     run_packaged,
 )
 from featherserve.support.events import EVENTS
-from featherserve.support.processes import NODE_BIN, ROOT, VENV, run_cli, tool_env
-from tests.support.deploy import snapshot_service
+from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
+from tests.support.deploy import BUILT_LAYERS, built_layers, snapshot_service
+from tests.support.stack import SLS
 
 pytestmark = pytest.mark.e2e
-BUILT_LAYERS = ROOT / "build" / "layers"
 # Machines running the suite are shared: a generous init limit, never a timing assertion.
 INIT_LIMIT = 60.0
 
@@ -43,11 +43,7 @@ INIT_LIMIT = 60.0
 @pytest.fixture(scope="module")
 def layers(tmp_path_factory) -> Path:
     """A snapshot of `make layers`' output (built here when the file runs on its own)."""
-    if not (BUILT_LAYERS / "function.zip").is_file() or not (
-            BUILT_LAYERS / "runtime.zip").is_file():
-        result = run_cli([str(VENV / "bin/python"), "-m", "featherserve", "layers"],
-                         env=tool_env(), timeout=900)
-        assert result.returncode == 0, result.stdout + result.stderr
+    built_layers("function.zip", "runtime.zip")
     dest: Path = tmp_path_factory.mktemp("layers")
     for built in [*BUILT_LAYERS.glob("*.zip"), *BUILT_LAYERS.glob("*.json")]:
         shutil.copy2(built, dest / built.name)
@@ -58,7 +54,7 @@ def layers(tmp_path_factory) -> Path:
 def package(tmp_path_factory, layers) -> Path:
     """`sls package` of a copy of the service: its .serverless/ folder."""
     service = snapshot_service(tmp_path_factory.mktemp("packaged") / "service", mock_aws=False)
-    result = run_cli([str(NODE_BIN / "sls"), "package", "--stage", "dev", "--region",
+    result = run_cli([SLS, "package", "--stage", "dev", "--region",
                       "us-east-1"], env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(layers)}),
                      cwd=service, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from featherserve.support.processes import NODE_BIN, ROOT, run_cli, tool_env
+from featherserve.support.processes import ROOT, run_cli, tool_env
 from tests.support.deploy import (
     MODELS,
     build_model_layers,
@@ -26,8 +26,8 @@ from tests.support.deploy import (
     publish_tiny_models,
     snapshot_service,
 )
+from tests.support.stack import SLS
 
-SLS = str(NODE_BIN / "sls")
 FUNCTION = "AWS::Lambda::Function"
 
 

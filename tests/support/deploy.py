@@ -1,22 +1,37 @@
-"""Throwaway copies of the service and its layers for `sls package` / `sls deploy` tests.
+"""The set-up the end-to-end tests share: throwaway copies of the service or of the whole
+project, their layers, the CLI run in a copy, and a mocked AWS (moto_server) to point it at.
 
 The deploy tests run the real CLI on a snapshot of the service (serverless.yml, the local
 plugins and the function code) in a temporary folder, so that its `.serverless/` output
 and the code it zips belong to the test alone, with layers built from a temporary store
-of tiny models: the shipped models and `build/layers` are never touched.
+of tiny models: the shipped models and `build/layers` are never touched (`built_layers`
+only builds them when a file runs on its own, as `make test` would have first).
+The running stack (serverless-offline, `make serve`) is tests/support/stack.py.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import shutil
+import subprocess
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from featherserve.fidelity.lambda_runtime import COMPLETE_MARKER
-from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
+from featherserve.support.processes import (
+    ROOT,
+    VENV,
+    free_port,
+    run_cli,
+    running,
+    tool_env,
+    wait_for_port,
+)
 from tests.support.tiny_models import publish_tiny_tabular
 
 SERVICE_FILES = ("serverless.yml", "package.json")
@@ -30,6 +45,9 @@ MOCK_PLUGIN = Path(__file__).with_name("mock_aws.js")
 # The models serverless.yml deploys; their layers are built from tiny stand-ins.
 MODELS = ("breast_cancer", "digits")
 MOCK_REGION = "us-east-1"
+# What `make layers` writes (`make test` builds it before the suite).
+BUILT_LAYERS = ROOT / "build" / "layers"
+FEATHERSERVE = str(VENV / "bin" / "featherserve")
 
 
 def snapshot_service(dest: Path, *, mock_aws: bool = True) -> Path:
@@ -88,6 +106,25 @@ def project_env(project: Path, extra: Mapping[str, str] | None = None) -> dict[s
                      **(extra or {})})
 
 
+def project_cli(project: Path, *args: str, env: Mapping[str, str] | None = None,
+                timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``featherserve ARGS`` run in a project copy, as a user runs it there; it must succeed."""
+    result = run_cli([FEATHERSERVE, *args], env=dict(env or project_env(project)),
+                     cwd=project, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def built_layers(*needed: str) -> Path:
+    """`make layers`' output folder, built here when one of ``needed`` is missing (a test
+    file run on its own; `make test` builds the layers first)."""
+    if not all((BUILT_LAYERS / name).is_file() for name in needed):
+        result = run_cli([str(VENV / "bin/python"), "-m", "featherserve", "layers"],
+                         env=tool_env(), timeout=900)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return BUILT_LAYERS
+
+
 def add_mock_plugin(service: Path) -> None:
     """Load the moto-only plugin in this copy (before serverless-offline, like a local one)."""
     shutil.copy2(MOCK_PLUGIN, service / "serverless_plugins" / MOCK_PLUGIN.name)
@@ -130,8 +167,38 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def mock_aws_env(endpoint: str, layers_dir: Path, home: Path,
-                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
+@dataclass(frozen=True)
+class MotoServer:
+    """A running moto_server on 127.0.0.1: its endpoint and its log."""
+
+    endpoint: str
+    log: Path
+
+    def client(self, name: str) -> Any:
+        return mock_client(name, self.endpoint)
+
+
+@contextlib.contextmanager
+def moto_server(folder: Path) -> Iterator[MotoServer]:
+    """moto_server on a free loopback port, stopped with its process group on exit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port, log = free_port(), folder / "moto.log"
+    command = [str(VENV / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with running(command, env=tool_env(), log_path=log, cwd=folder) as server:
+        wait_for_port(port, server, log)
+        yield MotoServer(f"http://127.0.0.1:{port}", log)
+
+
+def mock_client(name: str, endpoint: str) -> Any:
+    """A boto3 client of the moto server at ``endpoint``, with its dummy credentials."""
+    import boto3
+
+    return boto3.client(name, endpoint_url=endpoint, region_name=MOCK_REGION,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def fake_credentials_env(endpoint: str, home: Path,
+                         extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The CLI's environment against a moto server: dummy credentials, no real profile."""
     home.mkdir(parents=True, exist_ok=True)
     return tool_env({
@@ -143,6 +210,14 @@ def mock_aws_env(endpoint: str, layers_dir: Path, home: Path,
         # No ~/.aws of the person running the tests can leak in.
         "AWS_CONFIG_FILE": str(home / "aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        **(extra or {}),
+    })
+
+
+def mock_aws_env(endpoint: str, layers_dir: Path, home: Path,
+                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``fake_credentials_env`` for `sls deploy` to moto: the mock plugin on, these layers."""
+    return fake_credentials_env(endpoint, home, {
         "FEATHERSERVE_MOCK_AWS": "1",
         "FEATHERSERVE_LAYERS_DIR": str(layers_dir),
         **(extra or {}),

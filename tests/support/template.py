@@ -96,13 +96,14 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def is_batch(properties: dict[str, Any]) -> bool:
-    """A model's bulk function (the bulk tests at the end check its extra permissions)."""
+    """A model's bulk function (tests/template/test_queues.py checks its extra rights)."""
     return str(properties["Handler"]).endswith(".batch_handler")
 
 
 def is_web(properties: dict[str, Any]) -> bool:
-    """The web app's function (the web tests at the end check what differs for it)."""
-    return properties["Handler"] == "handlers/web.handler"
+    """The web app's function (public pages, its own throttle and role: see test_api_keys,
+    test_throttling, test_iam)."""
+    return bool(properties["Handler"] == "handlers/web.handler")
 
 
 def integration_function(method: dict[str, Any]) -> str:

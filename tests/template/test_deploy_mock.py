@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 
@@ -34,33 +33,26 @@ from featherserve.fidelity.runner_setup import runner_setup
 from featherserve.fidelity.triggers import NamedEvent
 from featherserve.service_config import load_service_config
 from featherserve.support.events import EVENTS, load_event, with_body, with_route
-from featherserve.support.processes import (
-    NODE_BIN,
-    ROOT,
-    VENV,
-    free_port,
-    run_cli,
-    running,
-    tool_env,
-    wait_for_port,
-)
+from featherserve.support.processes import ROOT, VENV, run_cli, tool_env
 from tests.support.deploy import (
     MOCK_REGION,
     MODELS,
     build_model_layers,
+    built_layers,
     file_sha256,
     lambda_sha256,
     mock_aws_env,
+    mock_client,
+    moto_server,
     publish_tiny_models,
     snapshot_service,
 )
+from tests.support.stack import SLS
 from tests.support.tiny_models import publish_tiny_tabular
 
 pytestmark = pytest.mark.e2e
-SLS = str(NODE_BIN / "sls")
 STAGE = "mock"
 STACK = f"featherserve-{STAGE}"
-RUNTIME_ZIP = ROOT / "build" / "layers" / "runtime.zip"
 CONFIG = load_service_config(ROOT / "serverless.yml")
 
 
@@ -75,8 +67,7 @@ class MockDeployment:
     uploads: list[str] = field(default_factory=list)  # artifact folders, one per deploy
 
     def client(self, name: str) -> Any:
-        return boto3.client(name, endpoint_url=self.endpoint, region_name=MOCK_REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return mock_client(name, self.endpoint)
 
     def sls(self, *args: str, ok: bool = True) -> str:
         result = run_cli([SLS, *args, "--stage", STAGE, "--region", MOCK_REGION],
@@ -135,32 +126,18 @@ def layer_name(layer: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def runtime_zip() -> Path:
-    """`make test` builds the runtime layer first; build it here when run on its own."""
-    if not RUNTIME_ZIP.is_file():
-        result = run_cli([str(VENV / "bin/python"), "-m", "featherserve", "layers"],
-                         env=tool_env(), timeout=900)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return RUNTIME_ZIP
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory, runtime_zip) -> Iterator[MockDeployment]:
+def deployment(tmp_path_factory) -> Iterator[MockDeployment]:
     root = tmp_path_factory.mktemp("mock-deploy")
     store, layers = root / "store", root / "layers"
     publish_tiny_models(store)
     build_model_layers(store, layers)
-    shutil.copy2(runtime_zip, layers / "runtime.zip")  # a snapshot: others may rebuild it
+    # A snapshot of `make layers`' runtime layer: others may rebuild it.
+    shutil.copy2(built_layers("runtime.zip") / "runtime.zip", layers / "runtime.zip")
     service = snapshot_service(root / "service")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    moto_log = root / "moto.log"
-    command = [str(VENV / "bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    with running(command, env=tool_env(), log_path=moto_log, cwd=root) as server:
-        wait_for_port(port, server, moto_log)
-        deployment = MockDeployment(endpoint=endpoint, service=service, store=store,
-                                    layers=layers, moto_log=moto_log,
-                                    env=mock_aws_env(endpoint, layers, root / "home"))
+    with moto_server(root) as server:
+        deployment = MockDeployment(endpoint=server.endpoint, service=service, store=store,
+                                    layers=layers, moto_log=server.log,
+                                    env=mock_aws_env(server.endpoint, layers, root / "home"))
         deployment.deploy()
         yield deployment
 

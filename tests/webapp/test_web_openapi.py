@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from lambda_kit.base64_text import decode_base64
 from model_store import LocalStore
 from model_store.base import PROJECT_STORE
-from tests.webapp.test_web_app import instance_validator
-from tests.webapp.test_web_app import openapi as openapi  # the module fixtures
-from tests.webapp.test_web_app import web as web
+from tests.support.web import instance_validator
 
 MODELS = LocalStore(PROJECT_STORE).names()
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_store.base import PROJECT_STORE
-from tests.webapp.test_web_app import FORMATS, Handler, request, send
+from tests.support.web import FORMATS, Handler, request, send
 from webapp.app import WebApp
 from webapp.demo_proxy import DemoProxy
 from webapp.lambda_entry import serve_web
