@@ -51,7 +51,7 @@ def two_projects(tmp_path) -> tuple[Path, Path]:
 def test_a_command_run_in_the_second_project_leaves_the_first_untouched(two_projects):
     first, second = two_projects
     before_first, before_second = digest(first), digest(second)
-    work = second / "handlers" / "runtime"  # any folder inside the project
+    work = second / "models" / "breast_cancer"  # any folder inside the project
     removed = featherserve("remove", "digits", cwd=work)
     assert removed.returncode == 0, removed.stderr
     aliased = featherserve("alias", "breast_cancer", "canary", "1", cwd=second)
