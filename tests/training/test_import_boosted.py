@@ -66,7 +66,7 @@ def _fit(library: str, x: pd.DataFrame, y: pd.Series, classes: int, folder: Path
         kind = catboost.CatBoostClassifier if classes else catboost.CatBoostRegressor
         # one-hot for a few categories, target statistics (CTRs) above: CatBoost's default
         model: Any = kind(iterations=15, depth=3, verbose=0, cat_features=["kind", "shade"],
-                          thread_count=1)
+                          thread_count=1, train_dir=str(folder / "catboost_info"))
         model.fit(x, y)
         model.save_model(str(folder / "model.cbm"))
         return folder / "model.cbm"
