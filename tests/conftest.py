@@ -8,10 +8,28 @@ import pytest
 from moto import mock_aws
 
 from model_runtime import Settings, serve_model
+from tests.support.clean_tree import tree_state, written_by_the_run
 from tests.support.fake_s3 import BUCKET, REGION, fake_aws_environment
 from tests.support.tiny_models import publish_tiny_tabular
 
 ROOT = Path(__file__).resolve().parents[1]
+_TREE_AT_START = pytest.StashKey[frozenset[str] | None]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_TREE_AT_START] = tree_state(ROOT)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when it wrote into the checkout (issue 17: `git status` stays clean)."""
+    written = written_by_the_run(session.config.stash.get(_TREE_AT_START, None), ROOT)
+    if written:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("the test run wrote into the checkout (git status):", red=True)
+            for line in written:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
