@@ -5,6 +5,7 @@ scikit-learn on the same rows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,19 @@ from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.preprocessing import OneHotEncoder
 
-from training.importing.sklearn_converters import conversion_copy, register_kit_converters
+from training.importing.sklearn_converters import conversion_copy, kit_converters
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
 SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _the_kits_converters() -> Iterator[None]:
+    """These tests convert single steps with skl2onnx directly, as the import does inside
+    ``kit_converters``."""
+    with kit_converters():
+        yield
 
 
 def run(graph: Any, feeds: dict[str, Any]) -> list[Any]:
@@ -37,7 +46,6 @@ def run(graph: Any, feeds: dict[str, Any]) -> list[Any]:
 def test_histgradientboosting_categorical_splits_match(seed: int, categories: int,
                                                        categorical: list[int], missing: float,
                                                        classify: bool) -> None:
-    register_kit_converters()
     rng = np.random.default_rng(seed)
     rows = 400
     x = np.c_[rng.integers(0, categories, rows), rng.normal(size=rows),
@@ -71,7 +79,6 @@ def test_histgradientboosting_categorical_splits_match(seed: int, categories: in
        columns=st.integers(1, 3))
 def test_one_hot_infrequent_categories_match(seed: int, min_frequency: int, unknown: str,
                                              columns: int) -> None:
-    register_kit_converters()
     rng = np.random.default_rng(seed)
     words = np.array(["ash", "birch", "cedar", "elm", "fir", "oak", "pine", "yew"])
     weights = rng.dirichlet(np.ones(len(words)) * 0.5)
@@ -93,7 +100,6 @@ def test_imputed_scaler_is_float64_then_float32(strategy: str) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    register_kit_converters()
     rng = np.random.default_rng(5)
     x = rng.integers(0, 40, (300, 2)).astype(np.float64)
     x[rng.random(300) < 0.2, 0] = np.nan

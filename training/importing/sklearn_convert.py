@@ -19,7 +19,7 @@ from training.common import log
 from training.errors import DataError, UnsupportedModelError
 from training.importing.boosted_sklearn import register_boosted_converters
 from training.importing.convert import OPSET, Converted
-from training.importing.sklearn_converters import conversion_copy, register_kit_converters
+from training.importing.sklearn_converters import conversion_copy, kit_converters
 from training.importing.sklearn_missing import (
     boolean_columns,
     missing_markers,
@@ -38,7 +38,6 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
     features = _features(model, table)
     register_boosted_converters()  # an XGBoost/LightGBM wrapper as the Pipeline's last step
     check_supported(model)
-    register_kit_converters()
     text = {f for f in features if f in table.categories}
     named = getattr(model, "feature_names_in_", None) is not None
     columns = bool(text) or (named and _has_column_transformer(model))
@@ -54,8 +53,9 @@ def convert_sklearn_model(model: Any, table: Table, regression: bool) -> Convert
         types = [(MATRIX_INPUT, FloatTensorType([None, len(features)]))]
     options = {} if regression else {id(_final(served)): {"zipmap": False}}
     try:
-        graph = convert_sklearn(served, initial_types=types, target_opset=OPSET,
-                                options=options)
+        with kit_converters():
+            graph = convert_sklearn(served, initial_types=types, target_opset=OPSET,
+                                    options=options)
     except Exception as exc:
         raise UnsupportedModelError(
             f"skl2onnx could not convert {type(model).__name__} (steps: "

@@ -22,13 +22,12 @@ registration (the converter pool), once per process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-
-_REGISTERED = False
 
 
 class ImputedScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -92,10 +91,25 @@ def fuse_imputed_scalers(model: Any) -> None:
             i += 1
 
 
-def register_kit_converters() -> None:
-    global _REGISTERED
-    if _REGISTERED:
-        return
+@contextmanager
+def kit_converters() -> Iterator[None]:
+    """The kit's converters for one conversion, scikit-learn's own again after it: left in
+    skl2onnx's pools for good, they would change every later graph the process converts
+    (`featherserve train tabular`'s scalers included)."""
+    from skl2onnx.common._registration import _converter_pool, _shape_calculator_pool
+
+    converters, shapes = dict(_converter_pool), dict(_shape_calculator_pool)
+    _install_kit_converters()
+    try:
+        yield
+    finally:
+        _converter_pool.clear()
+        _converter_pool.update(converters)
+        _shape_calculator_pool.clear()
+        _shape_calculator_pool.update(shapes)
+
+
+def _install_kit_converters() -> None:
     from skl2onnx._supported_operators import sklearn_operator_name_map
     from skl2onnx.common._registration import RegisteredConverter, _converter_pool
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -125,7 +139,6 @@ def register_kit_converters() -> None:
 
     update_registered_converter(ImputedScaler, "FeatherserveImputedScaler", _same_width,
                                 _imputed_scaler)
-    _REGISTERED = True
 
 
 def _same_width(operator: Any) -> None:
