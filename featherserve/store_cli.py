@@ -244,6 +244,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     if args.models:
         models = tuple(ModelRef.parse(item, args.ref)
                        for item in args.models.split(",") if item.strip())
+    from featherserve.stack_costs import refuse_over_limits
+
+    served = served_models(args.handlers)
+    refuse_over_limits(served, "`featherserve layers`")  # before building anything
     request = LayersRequest(
         out_dir=args.out, models=models, default_ref=args.ref,
         served=tuple(served_models(args.handlers)),

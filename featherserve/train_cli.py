@@ -141,6 +141,8 @@ def image_build_config(args: argparse.Namespace) -> ImageBuildConfig:
 
 
 def run_train_tabular(args: argparse.Namespace) -> int:
+    if (code := refused_over_limits(args)) is not None:
+        return code
     if args.frontier:
         return _frontier(args)
     from training.errors import TrainingError
@@ -172,6 +174,8 @@ def run_train_image(args: argparse.Namespace) -> int:
             args.store = work / "store"
             print(f"  quick run: publishing to {args.store}, not the project store",
                   file=sys.stderr)
+        if (code := refused_over_limits(args)) is not None:
+            return code
         manifest = build_image_model(args.name, folder=args.folder, store_root=args.store,
                                      seed=args.seed, quick=args.quick, config=config,
                                      work_dir=work, report_dir=report_dir(args),
@@ -185,6 +189,8 @@ def run_import(args: argparse.Namespace) -> int:
     from training.errors import TrainingError
     from training.importing.build import import_model
 
+    if (code := refused_over_limits(args)) is not None:
+        return code
     try:
         manifest = import_model(args.name, args.model_file, data=args.data, target=args.target,
                                 task=args.task, store_root=args.store, seed=args.seed,
@@ -209,6 +215,26 @@ def _frontier(args: argparse.Namespace) -> int:
                            env={**os.environ, "PYTHONPATH": path})
 
 
+def will_serve(args: argparse.Namespace) -> bool:
+    """Whether ``serve`` will add the model to the project (its handler and generated files)."""
+    return not args.no_serve and Path(args.store).resolve() == PROJECT_STORE.resolve()
+
+
+def refused_over_limits(args: argparse.Namespace) -> int | None:
+    """Before training or publishing: refuse a model whose serving would take the stage over
+    CloudFormation's limits (featherserve/stack_costs.py), so nothing is half-written."""
+    if not will_serve(args):
+        return None
+    from featherserve.stack_costs import refuse_serving
+    from featherserve.stack_limits import StackLimitError
+
+    try:
+        refuse_serving(args.name)
+    except StackLimitError as exc:
+        return refused(exc)
+    return None
+
+
 def refused(error: Exception) -> int:
     print("error: " + str(error), file=sys.stderr)
     return EXIT_REFUSED
@@ -216,7 +242,7 @@ def refused(error: Exception) -> int:
 
 def serve(args: argparse.Namespace, name: str) -> int:
     """Write the model's handler, function, layer and routes; say what was written."""
-    if args.no_serve or Path(args.store).resolve() != PROJECT_STORE.resolve():
+    if not will_serve(args):
         # Only the project's store is what `make layers` packs; another store is served by
         # pointing FEATHERSERVE_MODEL_SOURCE at it.
         print(f"{name}: published to {args.store}; serve it with `featherserve add {name}`"

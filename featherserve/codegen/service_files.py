@@ -199,6 +199,9 @@ def add_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR
     """Serve ``name`` (already in ``store``): its handler module, function, layer, routes."""
     check_model_name(name)
     manifest = store.manifest(name, LATEST)  # a clear error if the model is not published
+    from featherserve.stack_costs import refuse_serving  # (imports this module)
+
+    refuse_serving(name, handlers_dir)  # CloudFormation's limits, before anything is written
     written = write_handler(name, manifest.task, handlers_dir)
     changed = regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
     return ([written] if written else []) + changed
