@@ -37,9 +37,11 @@ function templateCounts(template, minify) {
   };
 }
 
+const LABELS = { templateBytes: 'template body bytes (read from S3)' };
+
 function limitProblems(counts) {
   return Object.keys(LIMITS).filter((key) => counts[key] > LIMITS[key])
-    .map((key) => `${key} ${counts[key]} > limit ${LIMITS[key]}`);
+    .map((key) => `${LABELS[key] || key} ${counts[key]} > limit ${LIMITS[key]}`);
 }
 
 class StackLimitsPlugin {

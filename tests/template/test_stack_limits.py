@@ -12,6 +12,7 @@ placeholder zips (packaging only hashes and copies them).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from featherserve.codegen.handler_modules import served_models, write_handler
 from featherserve.codegen.service_files import regenerate
 from featherserve.stack_costs import FIXED_ZIPS, StackCosts, _placeholder_zip, package
 from featherserve.stack_limits import (
+    MAX_OUTPUTS,
     MAX_RESOURCES,
+    MAX_TEMPLATE_BYTES,
     check_template,
     template_body_bytes,
     template_counts,
@@ -88,17 +91,25 @@ def test_the_most_models_under_the_limit_package_and_match_the_estimate(tmp_path
     print(f"\n{MOST} dedicated models: {counts}")
 
 
-@pytest.mark.parametrize("count", [MOST + 1, 25])
+@pytest.mark.parametrize("count", [MOST + 1, 25, 50])
 def test_one_model_past_the_limit_is_refused_with_the_numbers(tmp_path, count):
     service = stage_with(tmp_path, count)
     out = tmp_path / "out"
     template, _, output = package(service, out, layers=service / ".layers")
     assert not template
     assert not (out / "cloudformation-template-update-stack.json").exists()
-    expected = COSTS.estimate(served_models(service / "handlers"))["resources"]
+    estimate = COSTS.estimate(served_models(service / "handlers"))
+    expected = estimate["resources"]
     assert expected > MAX_RESOURCES
     flat = " ".join(output.split())
     assert f"resources {expected} > limit {MAX_RESOURCES}" in flat, output
+    # Outputs and the template's size are named when they too are over (50 models).
+    assert (f"outputs {estimate['outputs']} > limit {MAX_OUTPUTS}" in flat) == (
+        estimate["outputs"] > MAX_OUTPUTS)
+    over_size = re.search(r"template body bytes \(read from S3\) (\d+) > limit 1048576", flat)
+    assert bool(over_size) == (estimate["templateBytes"] > MAX_TEMPLATE_BYTES)
+    if over_size:
+        assert abs(int(over_size[1]) - estimate["templateBytes"]) < 0.02 * MAX_TEMPLATE_BYTES
     assert "featherserve add NAME --pooled" in flat
     assert "featherserve remove NAME" in flat
 
