@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from featherserve.codegen.handler_modules import served_models, write_handler
 from featherserve.codegen.service_files import regenerate
@@ -123,3 +125,21 @@ def test_check_template_names_each_limit_broken():
         ("resources", 501, 500), ("parameters", 201, 200), ("templateBytes", 1_048_577,
                                                              1_048_576)]
     assert check_template({"Resources": {}}, 1_048_576) == []
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | TEXT,
+                       lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.fixed_dictionaries({}, optional={part: st.dictionaries(TEXT, JSONISH, max_size=6)
+                                           for part in ("Resources", "Outputs", "Parameters",
+                                                        "Mappings")}))
+def test_python_and_the_plugin_count_any_template_alike(tmp_path_factory, template):
+    """Names and values in any script (what the plugin's JSON.stringify writes is what
+    template_body_bytes counts), any parts present or missing."""
+    saved = tmp_path_factory.mktemp("t") / "template.json"
+    saved.write_text(json.dumps(template, indent=2, ensure_ascii=False), encoding="utf-8")
+    assert js_counts(saved)["counts"] == template_counts(template, template_body_bytes(template))
