@@ -1,7 +1,7 @@
 """`featherserve add`, `import` and `layers` refuse a stage that would be over
 CloudFormation's limits before writing anything: no handler, no generated file, no store
 version, no layer. Run as a user runs them, in a copy of the project whose stage already
-serves the most dedicated models its template holds (featherserve/stack_costs.json).
+serves the most dedicated models its template holds (featherserve/stack_costs_table.py).
 """
 
 from __future__ import annotations
