@@ -66,3 +66,22 @@ DEFAULT_BATCH_CHUNK_ROWS = 1024
 DEFAULT_BATCH_CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_NAMESPACE = "featherserve"
 DEFAULT_SERVICE = "featherserve"
+
+# Pooled models (model_runtime.pool): the pool list shipped with the function, the memory
+# its loaded sessions may hold (bytes; unset: a share of the function's memory), at most how
+# many stay loaded (0: no count limit), how long a model's alias is trusted before it is read
+# again (promote and rollback reach the pool within this), and the models loaded at init.
+POOL_MODELS_FILE = "FEATHERSERVE_POOL_MODELS_FILE"
+POOL_MEMORY_BYTES = "FEATHERSERVE_POOL_MEMORY_BYTES"
+POOL_MEMORY_PERCENT = "FEATHERSERVE_POOL_MEMORY_PERCENT"
+POOL_MAX_MODELS = "FEATHERSERVE_POOL_MAX_MODELS"
+POOL_ALIAS_TTL_S = "FEATHERSERVE_POOL_ALIAS_TTL_S"
+POOL_WARM = "FEATHERSERVE_POOL_WARM"
+# Set by Lambda: the function's memory in MB, and the folder its code is unpacked to.
+FUNCTION_MEMORY_MB = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+TASK_ROOT = "LAMBDA_TASK_ROOT"
+DEFAULT_POOL_MODELS_FILE = "pool_models.json"
+DEFAULT_POOL_MEMORY_PERCENT = 60
+DEFAULT_POOL_ALIAS_TTL_S = 60
+# Off Lambda (no AWS_LAMBDA_FUNCTION_MEMORY_SIZE), the pool budgets as for a 1,024 MB function.
+DEFAULT_FUNCTION_MEMORY_MB = 1024

@@ -27,6 +27,12 @@ class Route:
         return (*_METHODS[self.action], PREFLIGHT)
 
 
+def requested_model(path: str) -> str | None:
+    """The model name ``path`` routes to (None when it is no model route)."""
+    found = _ROUTE.search(path)
+    return None if found is None else found["name"]
+
+
 def find_route(method: str, path: str, served_model: str) -> Route:
     """The route ``path`` names, whatever the method (404 for none, or another model)."""
     found = _ROUTE.search(path)

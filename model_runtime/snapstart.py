@@ -51,6 +51,17 @@ def before_snapshot(handler: Handler, service: ModelService) -> None:
 def after_restore(handler: Handler, service: ModelService,
                   on_restore: Callable[[], None] | None = None) -> None:
     """Renew what every restored copy must have of its own, then warm up once."""
+    renew_process_seeds()
+    warm_up(handler, service)  # clears the metrics and request keys it leaves
+    service.metrics.clear_metrics()
+    service.logger.remove_keys(list(REQUEST_KEYS))
+    if on_restore is not None:
+        on_restore()
+    service.logger.info("after restore: seeds renewed, buffers cleared")
+
+
+def renew_process_seeds() -> None:
+    """Seeds every restored copy must not share (``random``, numpy's, ``tempfile``'s names)."""
     random.seed()  # from os.urandom
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
@@ -58,12 +69,6 @@ def after_restore(handler: Handler, service: ModelService,
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile._name_sequence = None  # type: ignore[attr-defined]  # re-seeded on next use
-    warm_up(handler, service)  # clears the metrics and request keys it leaves
-    service.metrics.clear_metrics()
-    service.logger.remove_keys(list(REQUEST_KEYS))
-    if on_restore is not None:
-        on_restore()
-    service.logger.info("after restore: seeds renewed, buffers cleared")
 
 
 def register_snapshot_hooks(handler: Handler, service: ModelService,

@@ -1,0 +1,36 @@
+"""Pooled models: one function per model kind serves many models, each loaded on first use
+and kept in a memory-bounded LRU, each still versioned, verified and rolled back alone.
+
+    handler = serve_pool("tabular")            # HTTP: /models/{name}/predict, /models/{name}
+    batch_handler = serve_pool_batch(handler)  # bulk: in/<model>/... from one shared queue
+
+See docs/pool.md. The exports load on first use, as ``model_runtime``'s do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from model_runtime.pool.batch import serve_pool_batch
+    from model_runtime.pool.entry import serve_pool
+    from model_runtime.pool.pool import ModelPool
+    from model_runtime.pool.pool_list import PoolEntry, PoolList
+    from model_runtime.pool.settings import PoolSettings
+
+__all__ = ["ModelPool", "PoolEntry", "PoolList", "PoolSettings", "serve_pool",
+           "serve_pool_batch"]
+_HOMES = {"serve_pool": "model_runtime.pool.entry",
+          "serve_pool_batch": "model_runtime.pool.batch",
+          "ModelPool": "model_runtime.pool.pool",
+          "PoolEntry": "model_runtime.pool.pool_list",
+          "PoolList": "model_runtime.pool.pool_list",
+          "PoolSettings": "model_runtime.pool.settings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'model_runtime.pool' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_HOMES[name]), name)

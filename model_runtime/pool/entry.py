@@ -1,0 +1,163 @@
+"""``serve_pool(kind)``: one function that serves every pooled model of a kind.
+
+Clients cannot tell it from a dedicated function: the same routes, HEAD, OPTIONS, cards,
+predictions and error family, answered by the same ``ModelService`` code per model. What
+differs happens before it: the model named in the path must be in the pool list (else 404,
+before any store is read), and is loaded on first use (see ``pool.ModelPool``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.metrics import Metrics
+
+from lambda_kit.context import LambdaContext, LambdaHandler
+from lambda_kit.errors import BadRequest, HttpError, InternalError, NotFound, error_body
+from lambda_kit.events import adapter_for
+from lambda_kit.http import HttpRequest, HttpResponse
+from model_runtime.cors import CorsPolicy
+from model_runtime.lambda_entry import (
+    _access_log,
+    _context_request_id,
+    _last_resort,
+    _respond,
+)
+from model_runtime.model_loading import PredictorFactory, onnx_predictor
+from model_runtime.observability import Logger, MetricUnit, build_logger
+from model_runtime.pool.pool import Clock, ModelPool
+from model_runtime.pool.pool_list import PoolList, check_kind
+from model_runtime.pool.settings import PoolSettings
+from model_runtime.pool.stores import StoreFactory, runtime_store
+from model_runtime.routes import PREFLIGHT, find_route, match_route, requested_model
+from model_runtime.settings import Settings
+from model_runtime.snapstart import is_snap_start
+
+# Each pool handler's pool, so ``serve_pool_batch(handler)`` shares its loaded models.
+_POOLS: weakref.WeakKeyDictionary[Callable[..., Any], ModelPool] = weakref.WeakKeyDictionary()
+
+
+def pool_of(handler: Callable[..., Any]) -> ModelPool | None:
+    """The pool behind a handler ``serve_pool`` returned (None for any other callable)."""
+    return _POOLS.get(handler)
+
+
+def build_pool(kind: str, *, settings: Settings | None = None,
+               pool_settings: PoolSettings | None = None, models: PoolList | None = None,
+               store_for: StoreFactory = runtime_store,
+               predictor_factory: PredictorFactory = onnx_predictor,
+               clock: Clock = time.monotonic) -> ModelPool:
+    """The pool of ``kind``'s models named by the pool list (nothing loaded yet)."""
+    check_kind(kind)
+    settings = settings or Settings.from_env()
+    pool_settings = pool_settings or PoolSettings.from_env()
+    if models is None:
+        models = PoolList.read(Path(pool_settings.models_file), settings.model_source)
+    # Each request's metrics carry its model as their ``model`` dimension, as a dedicated
+    # function's do (one alarm per dimension value, or metric math over them all).
+    metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
+    return ModelPool(models.of_kind(kind), settings, pool_settings,
+                     build_logger(settings, f"{kind}_pool"), metrics, store_for=store_for,
+                     predictor_factory=predictor_factory, clock=clock)
+
+
+def serve_pool(kind: str, *, settings: Settings | None = None,
+               pool_settings: PoolSettings | None = None, models: PoolList | None = None,
+               store_for: StoreFactory = runtime_store,
+               predictor_factory: PredictorFactory = onnx_predictor,
+               clock: Clock = time.monotonic) -> LambdaHandler:
+    """The handler of the ``kind`` pool ("tabular" or "image"); loads only the warm set now."""
+    pool = build_pool(kind, settings=settings, pool_settings=pool_settings, models=models,
+                      store_for=store_for, predictor_factory=predictor_factory, clock=clock)
+    logger, metrics = pool.logger, pool.metrics
+    cors = CorsPolicy(pool.settings.cors_origin)
+    cold = {"start": True}
+
+    def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        is_cold, cold["start"] = cold["start"], False
+        context_id = _context_request_id(context)
+        logger.append_keys(cold_start=is_cold, function_request_id=context_id or None)
+        if is_cold:
+            metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+        adapter = adapter_for(event)
+        try:
+            if adapter is None:
+                raise BadRequest("this function answers HTTP events only: API Gateway (REST or "
+                                 "HTTP API), Function URLs and Application Load Balancers",
+                                 code="unsupported_event")
+            request = adapter.to_request(event)
+        except HttpError as error:
+            response = _error_response(logger, error, context_id)
+            response.headers.update(cors.answer_headers)
+            return _respond(adapter, response, event)
+        if not request.request_id:
+            request = dataclasses.replace(request, request_id=context_id)
+        response = _route(pool, cors, request)
+        response.headers.update(cors.answer_headers)
+        if request.method == "HEAD":
+            response = dataclasses.replace(response, body="")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        access = _access_log(request, response.status, elapsed_ms)
+        access.update(cold_start=is_cold, function_request_id=context_id,
+                      model_version=response.headers.get("X-Model-Version", ""),
+                      pool_loaded=len(pool.loaded_names))
+        metrics.metadata_set.update(access)
+        logger.debug("request", extra=access)
+        metrics.flush_metrics()
+        return adapter.to_response(response, event)
+
+    def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        try:
+            return answer(event, context)
+        except Exception:  # the last resort: Lambda must never see an exception escape
+            return _last_resort(logger, context)
+
+    _POOLS[handler] = pool
+    for name in pool.pool_settings.warm_names:  # a failure is logged; requests retry it
+        with contextlib.suppress(HttpError):
+            pool.service(name)
+    if is_snap_start():
+        from model_runtime.pool.snapstart import register_pool_hooks
+
+        register_pool_hooks(pool, on_restore=lambda: cold.update(start=True))
+    return handler
+
+
+def _route(pool: ModelPool, cors: CorsPolicy, request: HttpRequest) -> HttpResponse:
+    """The model's own service answers; the pool only finds (and loads) it first."""
+    name = requested_model(request.path)
+    pool.logger.append_keys(model=name or "")
+    try:
+        if name is None:
+            raise NotFound(f"no route {request.method} {request.path}; try POST "
+                           "/models/{name}/predict or GET /models/{name}",
+                           code="route_not_found")
+        pool.entry(name)  # 404 before anything is read
+        pool.metrics.add_dimension("model", name)
+        if request.method == PREFLIGHT:
+            return cors.preflight(find_route(request.method, request.path, name))
+        match_route(request.method, request.path, name)  # 405 before loading
+        service = pool.service(name)
+    except HttpError as error:
+        return _error_response(pool.logger, error, request.request_id)
+    except Exception as exc:  # the pool's own bug: a 500 with no details, the log has them
+        pool.logger.exception("pool: unhandled error")
+        return _error_response(pool.logger, InternalError(str(exc)), request.request_id)
+    return service.handle(request)
+
+
+def _error_response(logger: Logger, error: HttpError, request_id: str) -> HttpResponse:
+    if error.status >= 500:
+        logger.error("request failed", extra={"code": error.code, "detail": error.message})
+    else:
+        logger.info("request rejected", extra={"status": error.status, "code": error.code,
+                                               "detail": error.message})
+    return HttpResponse.raw_json(error.status, error_body(error, request_id), error.headers)
