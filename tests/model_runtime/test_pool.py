@@ -380,3 +380,39 @@ def test_each_requests_metrics_carry_its_model_as_a_dimension(store_root, pool_l
     for line in lines:
         assert "model" in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
         assert "Latency" in line and "InferenceLatency" in line
+
+
+def test_snapstart_snapshots_only_the_warm_set_and_rereads_aliases_after_restore(
+        tmp_path, monkeypatch, capsys):
+    import snapshot_restore_py
+
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])
+    monkeypatch.setattr(snapshot_restore_py, "_after_restore_registry", [])
+    root = tmp_path / "store"
+    publish_many(root, 4)
+    models = PoolList.read(write_pool_list(tmp_path / "pool.json", model_names(4), str(root),
+                                           ref="prod"))
+    for name in model_names(4):
+        LocalStore(root).promote(name, "1", "prod")
+    clock = ManualClock()
+    counting = CountingStore(root)
+    handler = serve_pool("tabular", settings=runtime_settings(root), models=models,
+                         pool_settings=PoolSettings(models_file="unused", memory_bytes=BIG,
+                                                    warm="pooled_002", alias_ttl_s=TTL),
+                         store_for=lambda _source: counting, clock=clock)
+    pool = pool_of(handler)
+    handler(card_event("pooled_001"), None)  # init-time traffic is not snapshotted
+    assert pool.loaded_names == ["pooled_002", "pooled_001"]
+    for func, args, kwargs in snapshot_restore_py.get_before_snapshot():
+        func(*args, **kwargs)
+    assert pool.loaded_names == ["pooled_002"]  # nothing else model-specific in the snapshot
+    LocalStore(root).promote("pooled_002", "3", "prod")  # while the snapshot waited
+    for func, args, kwargs in snapshot_restore_py.get_after_restore():
+        func(*args, **kwargs)
+    capsys.readouterr()
+    response = handler(predict_event("pooled_002", [[1, 2, 3]]), None)  # no TTL passed
+    assert response["statusCode"] == 200 and response_json(response)["version"] == "3"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+           if '"_aws"' in line]
+    assert len(emf) == 1 and emf[0]["cold_start"] is True
