@@ -416,3 +416,52 @@ def test_snapstart_snapshots_only_the_warm_set_and_rereads_aliases_after_restore
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()
            if '"_aws"' in line]
     assert len(emf) == 1 and emf[0]["cold_start"] is True
+
+
+@settings(max_examples=40, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(accesses=st.lists(st.integers(0, 7), min_size=1, max_size=40),
+       capacity=st.integers(1, 5))
+def test_the_lru_matches_a_reference_lru_for_any_access_sequence(store_root, pool_list,
+                                                                 accesses, capacity):
+    handler, _ = make_pool(store_root, pool_list, max_models=capacity)
+    pool = pool_of(handler)
+    names = model_names(8)
+    reference: list[str] = []
+    hits = 0
+    for index in accesses:
+        name = names[index]
+        if name in reference:
+            hits += 1
+            reference.remove(name)
+        reference = [*reference, name][-capacity:]
+        response = handler(predict_event(name, [[index, 1, 2]]), None)
+        assert response["statusCode"] == 200 and response_json(response)["model"] == name
+    assert pool.loaded_names == reference
+    assert (pool.stats.hits, pool.stats.misses) == (hits, len(accesses) - hits)
+
+
+IMAGE_EVENTS = ("digits_predict_v1", "digits_predict_v2", "digits_raw_v1", "digits_raw_v2")
+
+
+def test_an_image_pool_answers_as_the_dedicated_digits_function(tmp_path):
+    from featherserve.support.events import load_event
+    from featherserve.support.processes import ROOT
+
+    shipped = str(ROOT / "models")
+    listed = PoolList.from_document({"source": shipped, "kind": "image",
+                                     "models": ["digits", "breast_cancer"]}, "test")
+    settings_ = Settings(model_source=shipped, warmup=0, model_cache=str(tmp_path / "cache"))
+    pooled = serve_pool("image", settings=settings_, models=listed,
+                        pool_settings=PoolSettings(models_file="unused", memory_bytes=BIG))
+    dedicated = serve_model("digits", settings=settings_)
+    for name in IMAGE_EVENTS:
+        event = load_event(name)
+        assert answer(pooled, event) == answer(dedicated, event)
+        assert answer(pooled, event)[0] == 200
+    for method in ("GET", "HEAD", "OPTIONS"):
+        event = card_event("digits", "v2", method)
+        assert answer(pooled, event) == answer(dedicated, event)
+    # Listed as an image model, breast_cancer's tabular manifest makes it 503, alone.
+    assert pooled(card_event("breast_cancer"), None)["statusCode"] == 503
+    assert answer(pooled, load_event("digits_raw_v2"))[0] == 200
