@@ -45,7 +45,8 @@ def serve_pool_batch(pool: str | Callable[..., Any], *, batch_settings: BatchSet
 
 
 class PoolBulkScorer(BulkScorer):
-    """``BulkScorer`` whose model is chosen per object, from its key."""
+    """``BulkScorer`` whose model is chosen per object, from its key: ``handle`` and
+    ``_message`` are the base's; ``_object`` scores each file with a one-model scorer."""
 
     def __init__(self, pool: ModelPool, settings: BatchSettings,
                  s3: S3Client | None = None) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lambda_kit.errors import NotFound, ServiceUnavailable
 from model_runtime.model_loading import LoadedModel, PredictorFactory, onnx_predictor
-from model_runtime.observability import Logger, Metrics
+from model_runtime.observability import Logger, Metrics, MetricUnit
 from model_runtime.pool.memory import estimated_bytes
 from model_runtime.pool.pool_list import PoolEntry, PoolList
 from model_runtime.pool.settings import PoolSettings
@@ -180,6 +180,7 @@ class ModelPool:
         self._loaded[entry.name] = loaded
         self._failed_until.pop(entry.name, None)
         self._evict(keep=entry.name)
+        self.metrics.add_metric(name="PoolLoads", unit=MetricUnit.Count, value=1)
         self.logger.info("pool: model loaded", extra={
             "model": entry.name, "version": version, "estimated_bytes": loaded.bytes,
             "loaded_models": len(self._loaded), "loaded_bytes": self.loaded_bytes,
@@ -196,6 +197,7 @@ class ModelPool:
                 break
             evicted = self._loaded.pop(name)
             self.stats.evictions += 1
+            self.metrics.add_metric(name="PoolEvictions", unit=MetricUnit.Count, value=1)
             self.logger.info("pool: model evicted", extra={
                 "model": name, "version": evicted.version, "estimated_bytes": evicted.bytes})
 

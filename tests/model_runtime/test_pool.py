@@ -30,6 +30,10 @@ from tests.support.pool import (
     write_pool_list,
 )
 
+# Powertools keeps one metrics buffer per process: the dedicated handlers these tests build
+# beside a pool set their own "model" default dimension, which the pool's overrides.
+pytestmark = pytest.mark.filterwarnings("ignore:Dimension .model. has already been added")
+
 COUNT = 30
 TTL = 60
 BIG = 1 << 30

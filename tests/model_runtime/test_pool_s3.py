@@ -26,6 +26,10 @@ from model_store.s3 import S3Store
 from tests.support.fake_s3 import BUCKET, REGION, fake_aws_environment, publish_tiny
 from tests.support.pool import ManualClock, card_event, predict_event, row
 
+# Powertools keeps one metrics buffer per process: the dedicated handlers these tests build
+# beside a pool set their own "model" default dimension, which the pool's overrides.
+pytestmark = pytest.mark.filterwarnings("ignore:Dimension .model. has already been added")
+
 SOURCE = f"s3://{BUCKET}/pooled"
 NAMES = ("alpha_model", "beta_model", "gamma_model", "delta_model")
 BULK_BUCKET = "featherserve-test-pool-bulk"
