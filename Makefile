@@ -22,7 +22,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(abspath node_modules/.bin):$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve chromium test lint layers package verify deploy remove rollback models invoke bench frontier clean
+.PHONY: help setup serve chromium test lint layers package verify deploy remove rollback models invoke bench bench-pool frontier clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ build/teachers/digits_teacher.pt: | $(PY_STAMP)
 bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapStart, bulk → bench/results (~11 min)
 	$(BIN)/python -m benchmarks --out bench/results
 	$(BIN)/python -m benchmarks.bulk --out bench/results
+	$(BIN)/python -m benchmarks.pool --out bench/results
+
+bench-pool: setup  ## pooled vs dedicated: cold start, first use (folder, S3), memory, LRU traffic → bench/results/pool.* (~3 min)
+	$(BIN)/python -m benchmarks.pool --out bench/results
 
 frontier: setup  ## student sizes × accuracy, latency, cold start, size, cost → bench/results/frontier.*
 	$(BIN)/python -m benchmarks.frontier --out bench/results

@@ -29,7 +29,7 @@ def tiny_tabular_onnx(weights: np.ndarray | None = None) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def tiny_tabular_manifest(name: str = "tiny") -> Manifest:
@@ -61,7 +61,7 @@ def tiny_regression_onnx() -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def publish_tiny_regression(store_root: Path, name: str = "tinyreg") -> Manifest:
