@@ -22,7 +22,7 @@ from lambda_kit.events.base import EventAdapter, proxy_response
 from lambda_kit.http import HttpRequest, HttpResponse
 from model_runtime.cors import CorsPolicy
 from model_runtime.model_loading import load_model
-from model_runtime.observability import Logger, MetricUnit, build_logger, build_metrics
+from model_runtime.observability import Logger, Metrics, MetricUnit, build_logger, build_metrics
 from model_runtime.routes import PREFLIGHT, find_route
 from model_runtime.service import ModelLoader, ModelService
 from model_runtime.settings import Settings
@@ -53,52 +53,13 @@ def serve_model(name: str, *, settings: Settings | None = None,
     cold = {"start": True}
     cors = CorsPolicy(settings.cors_origin)
 
-    def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
-        started = time.perf_counter()
-        is_cold, cold["start"] = cold["start"], False
-        context_id = _context_request_id(context)
-        logger.append_keys(cold_start=is_cold, function_request_id=context_id or None)
-        if is_cold:
-            metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
-        adapter = adapter_for(event)
-        try:
-            if adapter is None:
-                raise BadRequest("this function answers HTTP events only: API Gateway (REST or "
-                                 "HTTP API), Function URLs and Application Load Balancers",
-                                 code="unsupported_event")
-            request = adapter.to_request(event)
-        except HttpError as error:
-            response = service.error_response(error, context_id)
-            response.headers.update(cors.answer_headers)
-            return _respond(adapter, response, event)
-        if not request.request_id:  # ALB and hand-written events carry none
-            request = dataclasses.replace(request, request_id=context_id)
-        response = _preflight(request, cors, service) if request.method == PREFLIGHT \
-            else service.handle(request)
-        response.headers.update(cors.answer_headers)
-        if request.method == "HEAD":  # the GET answer's status and headers, no body
-            response = dataclasses.replace(response, body="")
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
-        access = _access_log(request, response.status, elapsed_ms)
-        access.update(cold_start=is_cold, function_request_id=context_id,
-                      model_version=response.headers.get("X-Model-Version", ""))
-        # One line per request: the EMF metrics line carries the access log as metadata
-        # (searchable in Logs Insights); the Logger's own copy is DEBUG. Two JSON lines per
-        # request cost twice the time of one. ``metadata_set`` is the dict ``add_metadata``
-        # fills (str keys, as here): one update instead of nine calls that each format a
-        # debug message, about 10 µs a request.
-        metrics.metadata_set.update(access)
-        logger.debug("request", extra=access)
-        metrics.flush_metrics()
-        return adapter.to_response(response, event)
+    def route(request: HttpRequest) -> HttpResponse:
+        if request.method == PREFLIGHT:
+            return _preflight(request, cors, service)
+        return service.handle(request)
 
-    def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-        try:
-            return answer(event, context)
-        except Exception:  # the last resort: Lambda must never see an exception escape
-            return _last_resort(logger, context)
-
+    handler = http_function(logger=logger, metrics=metrics, cors=cors, cold=cold,
+                            route=route, refuse=service.error_response)
     _SERVICES[handler] = service
     if settings.warmup:
         # The first request's lazy work (plugins, first session run) is done here, at init.
@@ -142,3 +103,64 @@ def _access_log(request: HttpRequest, status: int, elapsed_ms: float) -> dict[st
     return {"method": request.method, "path": request.path, "status": status,
             "request_id": request.request_id, "latency_ms": round(elapsed_ms, 3),
             "body_bytes": len(request.body)}
+
+
+AccessExtra = Callable[[], dict[str, Any]]
+
+
+def http_function(*, logger: Logger, metrics: Metrics, cors: CorsPolicy,
+                  cold: dict[str, bool], route: Callable[[HttpRequest], HttpResponse],
+                  refuse: Callable[[HttpError, str], HttpResponse],
+                  access_extra: AccessExtra = dict) -> LambdaHandler:
+    """The Lambda handler around ``route``, shared by a dedicated model function and a pool:
+    event → request (or ``refuse`` for an event it cannot read), CORS headers, HEAD without
+    a body, the cold-start and latency metrics, one access-log line, and the last resort.
+    ``cold["start"]`` is the cold-start flag warm-up and SnapStart set again."""
+
+    def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        is_cold, cold["start"] = cold["start"], False
+        context_id = _context_request_id(context)
+        logger.append_keys(cold_start=is_cold, function_request_id=context_id or None)
+        if is_cold:
+            metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+        adapter = adapter_for(event)
+        try:
+            if adapter is None:
+                raise BadRequest("this function answers HTTP events only: API Gateway (REST or "
+                                 "HTTP API), Function URLs and Application Load Balancers",
+                                 code="unsupported_event")
+            request = adapter.to_request(event)
+        except HttpError as error:
+            response = refuse(error, context_id)
+            response.headers.update(cors.answer_headers)
+            return _respond(adapter, response, event)
+        if not request.request_id:  # ALB and hand-written events carry none
+            request = dataclasses.replace(request, request_id=context_id)
+        response = route(request)
+        response.headers.update(cors.answer_headers)
+        if request.method == "HEAD":  # the GET answer's status and headers, no body
+            response = dataclasses.replace(response, body="")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        access = _access_log(request, response.status, elapsed_ms)
+        access.update(cold_start=is_cold, function_request_id=context_id,
+                      model_version=response.headers.get("X-Model-Version", ""),
+                      **access_extra())
+        # One line per request: the EMF metrics line carries the access log as metadata
+        # (searchable in Logs Insights); the Logger's own copy is DEBUG. Two JSON lines per
+        # request cost twice the time of one. ``metadata_set`` is the dict ``add_metadata``
+        # fills (str keys, as here): one update instead of nine calls that each format a
+        # debug message, about 10 µs a request.
+        metrics.metadata_set.update(access)
+        logger.debug("request", extra=access)
+        metrics.flush_metrics()
+        return adapter.to_response(response, event)
+
+    def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        try:
+            return answer(event, context)
+        except Exception:  # the last resort: Lambda must never see an exception escape
+            return _last_resort(logger, context)
+
+    return handler

@@ -9,7 +9,6 @@ before any store is read), and is loaded on first use (see ``pool.ModelPool``).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 import weakref
 from collections.abc import Callable
@@ -18,19 +17,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import Metrics
 
-from lambda_kit.context import LambdaContext, LambdaHandler
-from lambda_kit.errors import BadRequest, HttpError, InternalError, NotFound, error_body
-from lambda_kit.events import adapter_for
+from lambda_kit.context import LambdaHandler
+from lambda_kit.errors import HttpError, InternalError, NotFound, error_body
 from lambda_kit.http import HttpRequest, HttpResponse
 from model_runtime.cors import CorsPolicy
-from model_runtime.lambda_entry import (
-    _access_log,
-    _context_request_id,
-    _last_resort,
-    _respond,
-)
+from model_runtime.lambda_entry import http_function
 from model_runtime.model_loading import PredictorFactory, onnx_predictor
-from model_runtime.observability import Logger, MetricUnit, build_logger
+from model_runtime.observability import Logger, build_logger
 from model_runtime.pool.pool import Clock, ModelPool
 from model_runtime.pool.pool_list import PoolList, check_kind
 from model_runtime.pool.settings import PoolSettings
@@ -79,47 +72,11 @@ def serve_pool(kind: str, *, settings: Settings | None = None,
     cors = CorsPolicy(pool.settings.cors_origin)
     cold = {"start": True}
 
-    def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
-        started = time.perf_counter()
-        is_cold, cold["start"] = cold["start"], False
-        context_id = _context_request_id(context)
-        logger.append_keys(cold_start=is_cold, function_request_id=context_id or None)
-        if is_cold:
-            metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
-        adapter = adapter_for(event)
-        try:
-            if adapter is None:
-                raise BadRequest("this function answers HTTP events only: API Gateway (REST or "
-                                 "HTTP API), Function URLs and Application Load Balancers",
-                                 code="unsupported_event")
-            request = adapter.to_request(event)
-        except HttpError as error:
-            response = _error_response(logger, error, context_id)
-            response.headers.update(cors.answer_headers)
-            return _respond(adapter, response, event)
-        if not request.request_id:
-            request = dataclasses.replace(request, request_id=context_id)
-        response = _route(pool, cors, request)
-        response.headers.update(cors.answer_headers)
-        if request.method == "HEAD":
-            response = dataclasses.replace(response, body="")
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
-        access = _access_log(request, response.status, elapsed_ms)
-        access.update(cold_start=is_cold, function_request_id=context_id,
-                      model_version=response.headers.get("X-Model-Version", ""),
-                      pool_loaded=len(pool.loaded_names))
-        metrics.metadata_set.update(access)
-        logger.debug("request", extra=access)
-        metrics.flush_metrics()
-        return adapter.to_response(response, event)
-
-    def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-        try:
-            return answer(event, context)
-        except Exception:  # the last resort: Lambda must never see an exception escape
-            return _last_resort(logger, context)
-
+    handler = http_function(
+        logger=logger, metrics=metrics, cors=cors, cold=cold,
+        route=lambda request: _route(pool, cors, request),
+        refuse=lambda error, request_id: _error_response(logger, error, request_id),
+        access_extra=lambda: {"pool_loaded": len(pool.loaded_names)})
     _POOLS[handler] = pool
     for name in pool.pool_settings.warm_names:  # a failure is logged; requests retry it
         with contextlib.suppress(HttpError):
