@@ -58,6 +58,11 @@ class Size:
     capacity: int    # the LRU's capacity in models; the working set is ten times it
     requests: int    # requests per traffic run
 
+    @property
+    def rounds(self) -> int:
+        """Traffic runs per plan (fresh processes, interleaved): more with more samples."""
+        return max(1, self.samples // 5)
+
     def check(self) -> None:
         if min(self.models, self.samples, self.first, self.capacity, self.requests) < 1:
             raise SystemExit("every count must be at least 1")
@@ -244,16 +249,21 @@ def traffic(runner: Runner, size: Size) -> dict[str, Any]:
     working = runner.stores.names[:10 * capacity]
     extra = {"FEATHERSERVE_POOL_MAX_MODELS": str(capacity),
              "FEATHERSERVE_POOL_MEMORY_BYTES": str(1 << 40)}
-    runs: dict[str, Any] = {}
     plans = {"all hits": (working[:capacity], "uniform", working[:capacity]),
              "uniform": (working, "uniform", []), "zipf": (working, "zipf", [])}
-    for seed, (label, (pick_from, shape, preload)) in enumerate(plans.items()):
-        sequence = traffic_names(pick_from, size.requests, shape, seed)
-        done = runner.run({"mode": "traffic", "warmup": working[0], "preload": preload,
-                           "names": sequence}, source=str(runner.stores.local), extra=extra)
-        report = done.report("traffic")
-        ms, hits = report["ms"], report["hit"]
-        runs[label] = {"working_set": len(pick_from), "requests": len(ms),
+    measured: dict[str, tuple[list[float], list[bool]]] = {label: ([], []) for label in plans}
+    for round_ in range(size.rounds):  # interleaved: load drift hits every plan alike
+        for seed, (label, (pick_from, shape, preload)) in enumerate(plans.items()):
+            sequence = traffic_names(pick_from, size.requests, shape, 10 * round_ + seed)
+            done = runner.run({"mode": "traffic", "warmup": working[0], "preload": preload,
+                               "names": sequence}, source=str(runner.stores.local),
+                               extra=extra)
+            report = done.report("traffic")
+            measured[label][0].extend(report["ms"])
+            measured[label][1].extend(report["hit"])
+    runs: dict[str, Any] = {}
+    for label, (ms, hits) in measured.items():
+        runs[label] = {"working_set": len(plans[label][0]), "requests": len(ms),
                        "hit_rate": sum(hits) / len(hits),
                        "median_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
                        "miss_median_ms": percentile([m for m, h in zip(ms, hits, strict=True)
@@ -264,7 +274,7 @@ def traffic(runner: Runner, size: Size) -> dict[str, Any]:
     for run in runs.values():
         run["median_ratio"] = ratio(run["median_ms"], base["median_ms"])
         run["p95_ratio"] = ratio(run["p95_ms"], base["p95_ms"])
-    return {"capacity": capacity, "zipf_s": ZIPF_S, "runs": runs}
+    return {"capacity": capacity, "zipf_s": ZIPF_S, "rounds": size.rounds, "runs": runs}
 
 
 def measure(size: Size, scratch: Path) -> dict[str, Any]:
@@ -330,7 +340,8 @@ def render(results: dict[str, Any]) -> str:
                      f"{_x(m['ratio_to_charge'])} |")
     t = results["traffic"]
     lines += ["", f"## Traffic: LRU of {t['capacity']} models, working set ten times it "
-              f"({size['requests']} requests per run; Zipf s={t['zipf_s']})", "",
+              f"({t['rounds']} × {size['requests']} requests per traffic, fresh processes "
+              f"interleaved; Zipf s={t['zipf_s']})", "",
               "| traffic | working set | hit rate | median | p95 | median ÷ all hits | "
               "p95 ÷ all hits | miss median | hit median |",
               "|---|---:|---:|---|---|---|---|---|---|"]
