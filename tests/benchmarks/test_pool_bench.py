@@ -42,6 +42,7 @@ def test_the_pool_benchmark_reports_every_part_as_finite_positive_ratios(tmp_pat
     for row in results["first_use"]:
         assert row["miss_ms"]["n"] == row["hit_ms"]["n"] == 3
         assert finite_positive(row["ratio"])
+        assert finite_positive(row["ratio_to_dedicated_cold_start"])
 
     assert [m["k"] for m in results["memory"]] == [1, 2, 11]
     for m in results["memory"]:
