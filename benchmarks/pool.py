@@ -297,7 +297,9 @@ def _ms(value: float | None) -> str:
 
 
 def _x(value: float | None) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.2f}×"
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.2f}×" if abs(value) >= 0.1 else f"{value:.2g}×"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -305,9 +307,10 @@ def render(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
         "# Pooled models against dedicated ones", "",
-        f"`{results['command']}`{QUICK_NOTE if results['quick'] else ''}"
+        f"`{results['command']}`{QUICK_NOTE if results['quick'] else ' (full size)'}"
         f"; {machine['cores']} cores ({machine['cpu_model']}), load "
-        f"{machine['load_average_at_start'][0]:.1f} at start, {machine['date']}. "
+        f"{machine['load_average_at_start'][0]:.1f} at start, {machine['date']}, commit "
+        f"{(machine['git_commit'] or 'unknown')[:10]}. "
         f"{size['models']} tiny tabular models ({results['model_bytes']} bytes each); "
         "every process fresh; medians, [min–max] where samples vary; ratios against a baseline "
         "measured in the same run.", "",
