@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.codegen.bulk_files import BULK_FILE, render_bulk
+from featherserve.codegen.pool_files import PoolGroup
 from featherserve.codegen.service_files import (
     FUNCTIONS_FILE,
     HEADER,
@@ -72,7 +73,8 @@ def _placeholder_zip(path: Path) -> None:
         archive.writestr("python/featherserve_placeholder.py", "# packaging only\n")
 
 
-def snapshot_for_package(dest: Path, models: Sequence[ServedModel]) -> Path:
+def snapshot_for_package(dest: Path, models: Sequence[ServedModel],
+                         pools: Sequence[PoolGroup] = ()) -> Path:
     """The service's template and plugins in ``dest`` with ``models`` generated as dedicated
     functions, and placeholder zips in ``dest/.layers``."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -82,9 +84,10 @@ def snapshot_for_package(dest: Path, models: Sequence[ServedModel]) -> Path:
     (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     generated = dest / "generated"
     generated.mkdir()
-    for file_name, text in ((FUNCTIONS_FILE, render_functions(models)),
+    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pools)),
                             (LAYERS_FILE, render_layers(models)),
-                            (BULK_FILE, render_bulk(models, HEADER)),
+                            (BULK_FILE, render_bulk(models, HEADER,
+                                                    [(p, p.models) for p in pools])),
                             (WEB_FILE, render_web(HEADER))):
         (generated / file_name).write_text(text, encoding="utf-8")
     layers = dest / ".layers"
@@ -131,6 +134,16 @@ def measure(work: Path) -> dict[str, Any]:
             "template_bytes_per_name_char": round(per_char, 3)}
 
 
+# A pooled model's share of the template (issue 19), measured with `sls package --stage prod`
+# of the two shipped dedicated models plus 15 and 50 pooled tiny models
+# (tests/template/test_pool_template.py checks the estimate against the package): each pool
+# kind (its function, batch function, queues, role, alias, alarms) costs POOL_PER_KIND, each
+# pooled model only its bucket notification and its line of the pool's description/list.
+POOL_PER_KIND = {"resources": 29, "outputs": 2, "parameters": 0, "mappings": 0,
+                 "templateBytes": 28231}
+POOLED_MODEL_BYTES = 500
+
+
 @dataclass(frozen=True)
 class StackCosts:
     per_model: dict[str, int]
@@ -145,19 +158,26 @@ class StackCosts:
         return cls(data["per_model"], data["shared"], data["name_length"],
                    data["template_bytes_per_name_char"])
 
-    def estimate(self, names: Sequence[str]) -> dict[str, int]:
-        """The stage's counts with ``names`` served as dedicated models."""
+    def estimate(self, names: Sequence[str], pooled: int = 0,
+                 pool_kinds: int | None = None) -> dict[str, int]:
+        """The stage's counts with ``names`` served as dedicated models and ``pooled``
+        models in ``pool_kinds`` pools (default: one when any model is pooled)."""
         counts = {key: self.shared[key] + len(names) * self.per_model[key] for key in COUNTED}
         extra = sum(len(name) - self.name_length for name in names)
         counts["templateBytes"] += round(extra * self.bytes_per_name_char)
+        kinds = (1 if pooled else 0) if pool_kinds is None else pool_kinds
+        for key in COUNTED:
+            counts[key] += kinds * POOL_PER_KIND[key]
+        counts["templateBytes"] += pooled * POOLED_MODEL_BYTES
         return counts
 
 
-def refuse_over_limits(names: Sequence[str], change: str) -> None:
+def refuse_over_limits(names: Sequence[str], change: str, pooled: Sequence[str] = (),
+                       pool_kinds: int | None = None) -> None:
     """Raise StackLimitError when serving ``names`` (dedicated) breaks a limit; ``change``
     says what would have done it ("adding m015")."""
     costs = StackCosts.load()
-    counts = costs.estimate(names)
+    counts = costs.estimate(names, len(pooled), pool_kinds)
     problems = check_counts(counts)
     if problems:
         per = costs.per_model
@@ -173,10 +193,25 @@ def refuse_serving(name: str, handlers_dir: Path | None = None) -> None:
     """Before anything is written for ``name``: refuse when serving it too would break a
     limit (a model already served changes nothing)."""
     from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
+    from featherserve.codegen.pool_files import read_pooled
 
-    served = served_models(handlers_dir or HANDLERS_DIR)
+    handlers = handlers_dir or HANDLERS_DIR
+    served, pooled = served_models(handlers), read_pooled(handlers)
     if name not in served:
-        refuse_over_limits([*served, name], f"adding {name}")
+        refuse_over_limits([*served, name], f"adding {name}", list(pooled),
+                           len(set(pooled.values())))
+
+
+def refuse_pooling(name: str, kind: str, handlers_dir: Path | None = None) -> None:
+    """Before ``name`` is added to the pool list: a pooled model costs the template a bucket
+    notification and a few bytes, and the first of a kind a pool function."""
+    from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
+    from featherserve.codegen.pool_files import read_pooled
+
+    handlers = handlers_dir or HANDLERS_DIR
+    pooled = {**read_pooled(handlers), name: kind}
+    refuse_over_limits(served_models(handlers), f"pooling {name}", list(pooled),
+                       len(set(pooled.values())))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@
 // own `role` keep it.
 
 const { batchModel, feedingQueue } = require('./bulk');
+const POOL_HANDLER = /^handlers\/pool_(tabular|image)\./;
 
 const S3_SCHEME = 's3://';
 const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
@@ -161,8 +162,11 @@ class FunctionRolesPlugin {
       if (!functionObject.disableLogs) {
         statements.push(logStatement(provider.naming.getLogGroupName(functionObject.name)));
       }
-      const bulkModel = batchModel(functionObject);
-      if (source) statements.push(...s3Statements(source, bulkModel || functionName));
+      // A pool function (handlers/pool_<kind>.py) reads any pooled model: the store's
+      // models/*/ (and in/*/, out/*/ for its batch function), not one model's prefix.
+      const pool = POOL_HANDLER.test(functionObject.handler || '');
+      const bulkModel = batchModel(functionObject) && (pool ? '*' : batchModel(functionObject));
+      if (source) statements.push(...s3Statements(source, pool ? '*' : bulkModel || functionName));
       if (bulkModel) {
         if (!settings.bulkBucket) {
           throw new this.serverless.classes.Error(

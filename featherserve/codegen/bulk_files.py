@@ -85,10 +85,12 @@ COMMENT = """\
 """
 
 
-def render_bulk(models: Sequence[BulkModel], header: str) -> str:
+def render_bulk(models: Sequence[BulkModel], header: str,
+                pools: Sequence[tuple[BulkModel, Sequence[str]]] = ()) -> str:
+    """``pools``: each pool's queue owner and its models (one queue, a notification each)."""
     lines = [header, COMMENT, "Resources:"]
-    lines += _bucket(models)
-    for model in models:
+    lines += _bucket(models, pools)
+    for model in [*models, *(pool for pool, _ in pools)]:
         lines += _queues(model)
     lines += ["", "Outputs:",
               "  BulkBucketName:",
@@ -98,8 +100,12 @@ def render_bulk(models: Sequence[BulkModel], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bucket(models: Sequence[BulkModel]) -> list[str]:
-    policies = ", ".join(f"{queue_id(m)}Policy" for m in models)
+def _bucket(models: Sequence[BulkModel],
+            pools: Sequence[tuple[BulkModel, Sequence[str]]] = ()) -> list[str]:
+    owners = [*models, *(pool for pool, _ in pools)]
+    policies = ", ".join(f"{queue_id(m)}Policy" for m in owners)
+    targets = [(m.name, m) for m in models]
+    targets += [(name, pool) for pool, names in pools for name in names]
     lines = [
         "  BulkBucket:",
         "    Type: AWS::S3::Bucket",
@@ -108,7 +114,7 @@ def _bucket(models: Sequence[BulkModel]) -> list[str]:
         "    DeletionPolicy: Retain",
         "    UpdateReplacePolicy: Retain",
         *(["    # S3 checks that it may send to each queue before it saves the notifications.",
-           f"    DependsOn: [{policies}]"] if models else []),
+           f"    DependsOn: [{policies}]"] if owners else []),
         "    Properties:",
         '      BucketName: { "Fn::Sub": "${param:bulkBucket}" }',
         "      BucketEncryption:",
@@ -129,14 +135,14 @@ def _bucket(models: Sequence[BulkModel]) -> list[str]:
         "            Status: Enabled",
         "            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }",
     ]
-    if models:
+    if targets:
         lines += ["      NotificationConfiguration:", "        QueueConfigurations:"]
-        for model in models:
+        for name, owner in targets:
             lines += [
                 '          - Event: "s3:ObjectCreated:*"',
                 "            Filter: { S3Key: { Rules: [{ Name: prefix, Value: "
-                f"in/{model.name}/ }}] }} }}",
-                f'            Queue: {{ "Fn::GetAtt": [{queue_id(model)}, Arn] }}',
+                f"in/{name}/ }}] }} }}",
+                f'            Queue: {{ "Fn::GetAtt": [{queue_id(owner)}, Arn] }}',
             ]
     lines += [
         "  BulkBucketPolicy:",

@@ -30,7 +30,7 @@ def _show(paths: list[Path], verb: str) -> None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    written = add_model(args.name, _store(args))
+    written = add_model(args.name, _store(args), pooled=args.pooled)
     _show(written, "wrote")
     if not written:
         print(f"{args.name} is already served; nothing to write")
@@ -64,6 +64,8 @@ def register(commands: Any) -> None:
     add = commands.add_parser("add", parents=[common],
                               help="serve a published model: its handler, function and routes")
     add.add_argument("name")
+    add.add_argument("--pooled", action="store_true",
+                     help="serve it from its kind's shared pool function (docs/pool.md)")
     add.set_defaults(run=cmd_add)
     remove = commands.add_parser("remove", parents=[common],
                                  help="stop serving a model (the store keeps its versions)")

@@ -21,6 +21,13 @@ from featherserve.codegen.handler_modules import (
     served_models,
     write_handler,
 )
+from featherserve.codegen.pool_files import (
+    PoolGroup,
+    pool_function_lines,
+    pool_groups,
+    read_pooled,
+    write_pooled,
+)
 from featherserve.codegen.web_files import (
     WEB_FILE,
     render_web,
@@ -90,7 +97,7 @@ def _summary(model: ServedModel) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def render_functions(models: Sequence[ServedModel]) -> str:
+def render_functions(models: Sequence[ServedModel], pools: Sequence[PoolGroup] = ()) -> str:
     lines = [HEADER, "# One function per served model: its thin handler, the runtime layer and its "
              "model layer,", "# and its routes (ANY: the handler answers wrong methods with the "
              "contract's 405).", ""]
@@ -120,6 +127,9 @@ def render_functions(models: Sequence[ServedModel]) -> str:
             "",
         ]
         lines += batch_function_lines(model, label, sizing.max_body_bytes)
+    for pool in pools:
+        sizing = SIZING[pool.kind]
+        lines += pool_function_lines(pool, sizing.memory_mb, sizing.max_body_bytes)
     # The web app (catalog, demos, OpenAPI) serves whatever models there are, even none.
     lines += web_function_lines()
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -179,10 +189,12 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
                out_dir: Path = GENERATED_DIR, check: bool = False) -> list[Path]:
     """Rewrite the generated files; with ``check``, only report which would change."""
     models = describe_served(store, served_models(handlers_dir))
+    pools = pool_groups(read_pooled(handlers_dir))
     changed = []
-    for file_name, text in ((FUNCTIONS_FILE, render_functions(models)),
+    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pools)),
                             (LAYERS_FILE, render_layers(models)),
-                            (BULK_FILE, render_bulk(models, HEADER)),
+                            (BULK_FILE, render_bulk(models, HEADER,
+                                                    [(p, p.models) for p in pools])),
                             (WEB_FILE, render_web(HEADER))):
         path = out_dir / file_name
         current = path.read_text(encoding="utf-8") if path.is_file() else None
@@ -195,10 +207,27 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
 
 
 def add_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
-              out_dir: Path = GENERATED_DIR) -> list[Path]:
-    """Serve ``name`` (already in ``store``): its handler module, function, layer, routes."""
+              out_dir: Path = GENERATED_DIR, pooled: bool = False) -> list[Path]:
+    """Serve ``name`` (already in ``store``): its handler module, function, layer, routes;
+    ``pooled``: an entry in the pool list, served by its kind's pool function."""
     check_model_name(name)
     manifest = store.manifest(name, LATEST)  # a clear error if the model is not published
+    current = read_pooled(handlers_dir)
+    if pooled:
+        if name in served_models(handlers_dir):
+            raise ModelStoreError(f"{name!r} is served by its own function; `featherserve "
+                                  f"remove {name}` first, then add it --pooled")
+        kind = ServedModel(name, manifest.task).kind
+        if current.get(name) == kind:
+            return regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
+        from featherserve.stack_costs import refuse_pooling  # (imports this module)
+
+        refuse_pooling(name, kind, handlers_dir)
+        listed = write_pooled(handlers_dir, {**current, name: kind})
+        return listed + regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
+    if name in current:
+        raise ModelStoreError(f"{name!r} is pooled; `featherserve remove {name}` first, then "
+                              "add it without --pooled")
     from featherserve.stack_costs import refuse_serving  # (imports this module)
 
     refuse_serving(name, handlers_dir)  # CloudFormation's limits, before anything is written
@@ -211,6 +240,11 @@ def remove_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_
                  out_dir: Path = GENERATED_DIR) -> list[Path]:
     """Stop serving ``name``: delete its handler module and regenerate (the store keeps it)."""
     path = handler_path(name, handlers_dir)
+    current = read_pooled(handlers_dir)
+    if name in current:
+        del current[name]
+        changed = write_pooled(handlers_dir, current)
+        return changed + regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
     if name not in served_models(handlers_dir):
         raise ModelStoreError(f"{name!r} is not served (no handlers/{name}.py naming it)")
     path.unlink()

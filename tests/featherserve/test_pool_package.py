@@ -1,0 +1,89 @@
+"""The PACKAGED pool function answers for pooled models (issue 19): a project copy with 200
+pooled tiny models (`featherserve add NAME --pooled` through the codegen), its function zip
+built as `make layers` builds it (the pool list ships in it), `sls package`, then the
+fidelity runner runs the packaged ``pool-tabular`` function on CPython 3.12 through
+awslambdaric: a prediction and a card for 20 of the pooled models, a 404 for a name the
+stage does not serve."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import shutil
+
+import pytest
+
+from featherserve.codegen.service_files import add_model
+from featherserve.fidelity import load_package
+from featherserve.fidelity.runner_setup import runner_setup
+from featherserve.fidelity.sandbox import Unpacker
+from featherserve.fidelity.verify import function_environment, run_packaged
+from featherserve.layers.code_package import build_function_zip
+from featherserve.stack_costs import _placeholder_zip
+from featherserve.support.events import EVENTS
+from featherserve.support.processes import ROOT, run_cli, tool_env
+from model_store import LocalStore
+from tests.support.deploy import BUILT_LAYERS, built_layers, publish_tiny_models, snapshot_service
+from tests.support.pool import card_event, model_names, predict_event, row
+from tests.support.stack import SLS
+from tests.support.tiny_models import publish_tiny_tabular
+
+pytestmark = pytest.mark.e2e
+POOLED = 200
+SAMPLE = 20
+
+
+def test_the_packaged_pool_function_answers_pooled_models_and_404s_others(tmp_path):
+    built_layers("runtime.zip")
+    store_root = tmp_path / "store"
+    publish_tiny_models(store_root)
+    names = model_names(POOLED)
+    for name in names:
+        publish_tiny_tabular(store_root, name)
+    store = LocalStore(store_root)
+    service = snapshot_service(tmp_path / "service", mock_aws=False)
+    handlers = service / "handlers"
+    for name in names:
+        add_model(name, store, handlers_dir=handlers, out_dir=service / "generated",
+                  pooled=True)
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    shutil.copy2(BUILT_LAYERS / "runtime.zip", layers / "runtime.zip")
+    for zip_name in ("web.zip", "web-catalog.zip", "model-breast_cancer.zip",
+                     "model-digits.zip"):
+        _placeholder_zip(layers / zip_name)
+    build_function_zip(layers, None, root=service)
+    result = run_cli([SLS, "package", "--stage", "dev", "--region", "us-east-1"],
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(layers)}), cwd=service,
+                     timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    packaged = load_package(service / ".serverless")
+    (pool,) = [f for f in packaged.functions if f.name == "pool-tabular"]
+    # The stage's store: here a folder (on AWS, params.modelSource's s3://bucket/prefix).
+    pool = dataclasses.replace(pool, environment={**pool.environment,
+                                                  "FEATHERSERVE_MODEL_SOURCE": str(store_root)})
+    sample = random.Random(19).sample(names, SAMPLE)
+    events = [event for name in sample
+              for event in (predict_event(name, [row([0.5, -1.0, 2.0])]), card_event(name))]
+    events.append(predict_event("not_in_this_stage", [row([0.0, 0.0, 0.0])]))
+    setup = runner_setup(tmp_path / "fidelity", events_dir=EVENTS,
+                         cache_dir=ROOT / "build" / "fidelity", init_limit=60.0)
+    sandbox = Unpacker(tmp_path / "zips").unpack(pool, tmp_path / "sandbox")
+    env = function_environment(pool, sandbox, "us-east-1", setup)
+    run = run_packaged(pool, events, sandbox, env, setup, tmp_path)
+    assert run.init.ok, run.init
+    answers = [answer.payload for answer in run.answers]
+    assert len(answers) == len(events)
+    for i, name in enumerate(sample):
+        predicted, card = answers[2 * i], answers[2 * i + 1]
+        assert predicted["statusCode"] == 200, predicted
+        body = json.loads(predicted["body"])
+        assert body["model"] == name, body
+        assert len(body["predictions"]) == 1
+        assert card["statusCode"] == 200, card
+        assert json.loads(card["body"])["name"] == name
+    unknown = answers[-1]
+    assert unknown["statusCode"] == 404, unknown
+    assert json.loads(unknown["body"])["error"]["code"] == "model_not_found"
