@@ -51,6 +51,9 @@ def register(commands: Any) -> None:
                              "(default 0.97; 0.99 for images)")
     common.add_argument("--no-serve", action="store_true",
                         help="publish only; do not write the model's handler and function")
+    common.add_argument("--pooled", action="store_true",
+                        help="serve it from its kind's shared pool function, as "
+                             "`featherserve add NAME --pooled` (docs/pool.md)")
     common.add_argument("--frontier", action="store_true",
                         help="sweep student sizes (benchmarks/frontier/): accuracy, latency, "
                              "cold start, size and cost of each in DIR/frontier.*, then "
@@ -225,11 +228,15 @@ def refused_over_limits(args: argparse.Namespace) -> int | None:
     CloudFormation's limits (featherserve/stack_costs.py), so nothing is half-written."""
     if not will_serve(args):
         return None
-    from featherserve.stack_costs import refuse_serving
+    from featherserve.stack_costs import refuse_pooling, refuse_serving
     from featherserve.stack_limits import StackLimitError
 
     try:
-        refuse_serving(args.name)
+        if getattr(args, "pooled", False):
+            # (train image has --folder; train tabular and import are tabular models)
+            refuse_pooling(args.name, "image" if hasattr(args, "folder") else "tabular")
+        else:
+            refuse_serving(args.name)
     except StackLimitError as exc:
         return refused(exc)
     return None
@@ -251,7 +258,7 @@ def serve(args: argparse.Namespace, name: str) -> int:
     from featherserve.codegen import add_model
     from model_store.local import LocalStore
 
-    written = add_model(name, LocalStore(args.store))
+    written = add_model(name, LocalStore(args.store), pooled=getattr(args, "pooled", False))
     root = Path.cwd()
     for path in written:
         try:

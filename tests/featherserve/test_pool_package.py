@@ -24,7 +24,14 @@ from featherserve.stack_costs import _placeholder_zip
 from featherserve.support.events import EVENTS
 from featherserve.support.processes import ROOT, run_cli, tool_env
 from model_store import LocalStore
-from tests.support.deploy import BUILT_LAYERS, built_layers, publish_tiny_models, snapshot_service
+from tests.support.deploy import (
+    BUILT_LAYERS,
+    built_layers,
+    project_cli,
+    publish_tiny_models,
+    snapshot_project,
+    snapshot_service,
+)
 from tests.support.pool import card_event, model_names, predict_event, row
 from tests.support.stack import SLS
 from tests.support.tiny_models import publish_tiny_tabular
@@ -87,3 +94,32 @@ def test_the_packaged_pool_function_answers_pooled_models_and_404s_others(tmp_pa
     unknown = answers[-1]
     assert unknown["statusCode"] == 404, unknown
     assert json.loads(unknown["body"])["error"]["code"] == "model_not_found"
+
+
+def test_featherserve_add_pooled_and_remove_in_a_project_copy(tmp_path):
+    """The CLI as a user runs it: `featherserve add NAME --pooled` writes the pool list and
+    the pool entry, not a handler of its own; `featherserve remove NAME` takes both back."""
+    project = snapshot_project(tmp_path / "project")
+    store = tmp_path / "store"
+    publish_tiny_models(store)
+    publish_tiny_tabular(store, "churn_eu")
+    before = {p.name: p.read_bytes() for p in (project / "generated").iterdir()}
+    added = project_cli(project, "add", "churn_eu", "--pooled", "--store", str(store))
+    assert "wrote handlers/pool_models.json" in added.stdout, added.stdout
+    assert not (project / "handlers" / "churn_eu.py").exists()
+    assert json.loads((project / "handlers" / "pool_models.json").read_text()) == {
+        "models": [{"name": "churn_eu", "kind": "tabular"}]}
+    assert "serve_pool(\"tabular\")" in (project / "handlers" / "pool_tabular.py").read_text()
+    functions = (project / "generated" / "functions.yml").read_text()
+    assert "pool-tabular:" in functions and 'path: "/models/{name}/predict"' in functions
+    project_cli(project, "remove", "churn_eu", "--store", str(store))
+    assert not (project / "handlers" / "pool_models.json").exists()
+    assert not (project / "handlers" / "pool_tabular.py").exists()
+    # (the copy's generated files were written from the real models; the tiny store's
+    # descriptions differ, so compare the pool parts only)
+    after = (project / "generated" / "functions.yml").read_text()
+    assert "pool-tabular" not in after and "pool_tabular" not in (
+        project / "generated" / "bulk.yml").read_text()
+    assert set(before) == {p.name for p in (project / "generated").iterdir()}
+    for command in (["import", "--help"], ["train", "tabular", "--help"]):
+        assert "--pooled" in project_cli(project, *command).stdout

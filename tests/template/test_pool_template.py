@@ -7,19 +7,31 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 from featherserve.codegen.handler_modules import served_models
 from featherserve.codegen.pool_files import read_pooled
 from featherserve.codegen.service_files import add_model, regenerate, remove_model
+from featherserve.layers.code_package import build_function_zip
 from featherserve.project import project_store
 from featherserve.stack_costs import FIXED_ZIPS, StackCosts, _placeholder_zip, package
 from featherserve.stack_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, template_counts
-from featherserve.support.processes import ROOT
+from featherserve.support.processes import ROOT, run_cli, tool_env
 from model_store import LocalStore
 from model_store.stores import open_store
-from tests.support.deploy import publish_tiny_models, snapshot_service
+from tests.support.deploy import (
+    MOCK_REGION,
+    build_model_layers,
+    built_layers,
+    mock_aws_env,
+    mock_client,
+    moto_server,
+    publish_tiny_models,
+    snapshot_service,
+)
 from tests.support.pool import model_names
+from tests.support.stack import SLS
 from tests.support.tiny_models import publish_tiny_tabular
 
 POOLED = 200
@@ -118,7 +130,12 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     configs = bucket["NotificationConfiguration"]["QueueConfigurations"]  # type: ignore[index]
     to_pool = [c for c in configs if c["Queue"]["Fn::GetAtt"][0] == "BulkPoolTabularQueue"]
     assert len(to_pool) == POOLED
-    # Adding 200 more models costs nothing but the pool list's lines: same resource count.
+    # The predict throttle covers the pool's route too: API Gateway throttles a resource
+    # path, so the pooled models share one (a {name} route has one path for all of them).
+    (deployment,) = [v for v in resources.values() if v["Type"] == "AWS::ApiGateway::Deployment"]
+    settings = deployment["Properties"]["StageDescription"]["MethodSettings"]  # type: ignore[index]
+    assert {"ResourcePath": "/~1models~1{name}~1predict", "HttpMethod": "*",
+            "ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200} in settings
     print(f"\n{POOLED} pooled + 2 dedicated models: {counts}")
 
 
@@ -136,3 +153,75 @@ def test_stack_costs_estimate_the_pooled_stage_as_packaged(tmp_path):
     for key in ("resources", "outputs", "parameters", "mappings"):
         assert counts[key] == estimate[key], (key, counts, estimate)
     assert abs(counts["templateBytes"] - estimate["templateBytes"]) < 0.03 * size
+
+
+def test_the_mocked_deploy_creates_the_pool_function_route_and_queue(tmp_path):
+    """`sls deploy` to moto_server of the 200-pooled-model stage (as test_deploy_mock.py
+    deploys the shipped one): the pool function, its {name} route, its bulk queue and a
+    notification per pooled model exist."""
+    store_root, layers = tmp_path / "store", tmp_path / "layers"
+    publish_tiny_models(store_root)
+    build_model_layers(store_root, layers)
+    shutil.copy2(built_layers("runtime.zip") / "runtime.zip", layers / "runtime.zip")
+    names = model_names(POOLED)
+    for name in names:
+        publish_tiny_tabular(store_root, name)
+    service = snapshot_service(tmp_path / "service")
+    store = LocalStore(store_root)
+    for name in names:
+        add_model(name, store, handlers_dir=service / "handlers",
+                  out_dir=service / "generated", pooled=True)
+    build_function_zip(layers, None, root=service)
+    with moto_server(tmp_path / "moto") as server:
+        env = mock_aws_env(server.endpoint, layers, tmp_path / "home")
+        result = run_cli([SLS, "deploy", "--stage", "mock", "--region", MOCK_REGION],
+                         env=env, cwd=service, timeout=400)
+        assert result.returncode == 0, result.stdout + result.stderr
+        log = server.log.read_text(errors="replace")
+        assert "Traceback" not in log, log[log.find("Traceback") - 2000:][:6000]
+        lam = mock_client("lambda", server.endpoint)
+        config = lam.get_function_configuration(FunctionName="featherserve-mock-pool-tabular")
+        assert config["Handler"] == "handlers/pool_tabular.handler"
+        assert lam.get_alias(FunctionName="featherserve-mock-pool-tabular", Name="live")
+        sqs = mock_client("sqs", server.endpoint)
+        assert sqs.get_queue_url(QueueName="featherserve-mock-pool_tabular-bulk")["QueueUrl"]
+        api = mock_client("apigateway", server.endpoint)
+        (rest,) = api.get_rest_apis()["items"]
+        paths = {r["path"] for r in api.get_resources(restApiId=rest["id"], limit=500)["items"]}
+        assert {"/models/{name}", "/models/{name}/predict", "/models/breast_cancer",
+                "/models/digits/predict"} <= paths
+        assert not any(f"/models/{name}" in paths for name in names)
+        stack = mock_client("cloudformation", server.endpoint).describe_stacks(
+            StackName="featherserve-mock")["Stacks"][0]
+        bucket = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["BulkBucketName"]
+        notified = mock_client("s3", server.endpoint).get_bucket_notification_configuration(
+            Bucket=bucket)["QueueConfigurations"]
+        pool_prefixes = {c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in notified
+                         if c["QueueArn"].endswith(":featherserve-mock-pool_tabular-bulk")}
+        assert pool_prefixes == {f"in/{name}/" for name in names}
+
+
+def test_a_pool_over_an_s3_store_may_read_any_model_of_that_store_only(tmp_path):
+    service, store = service_copy(tmp_path)
+    for name in model_names(3):
+        publish_tiny_tabular(tmp_path / "store", name)
+        add_model(name, store, handlers_dir=service / "handlers",
+                  out_dir=service / "generated", pooled=True)
+    out = tmp_path / "out"
+    result = run_cli([SLS, "package", "--stage", "prod", "--package", str(out),
+                      "--param=modelSource=s3://store-bucket/team/"], cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}),
+                     timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    role = template["Resources"]["PoolDashtabularIamRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    flat = json.dumps(statements)
+    assert "arn:${AWS::Partition}:s3:::store-bucket/team/models/*/*" in flat
+    assert "arn:${AWS::Partition}:s3:::store-bucket/team/blobs/sha256/*" in flat
+    (listing,) = [s for s in statements if s["Action"] == ["s3:ListBucket"]]
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["team/models/*/*"]
+    assert not any("s3:PutObject" in s["Action"] for s in statements)
+    # A dedicated model's role still reads its own model only.
+    dedicated = json.dumps(template["Resources"]["BreastUnderscorecancerIamRole"])
+    assert "team/models/breast_cancer/*" in dedicated and "models/*/" not in dedicated
