@@ -218,6 +218,14 @@ def add_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR
             raise ModelStoreError(f"{name!r} is served by its own function; `featherserve "
                                   f"remove {name}` first, then add it --pooled")
         kind = ServedModel(name, manifest.task).kind
+        others = sorted({k for n, k in current.items() if k != kind and n != name})
+        if others:
+            # One /models/{name} route pair reaches one function (API Gateway: one method
+            # per path), so a stage pools one kind; the other kind's models stay dedicated.
+            raise ModelStoreError(
+                f"{name!r} is a model of kind {kind}, and this stage already pools {others[0]} "
+                f"models: the /models/{{name}} route reaches one pool function, so a stage "
+                f"pools one kind. Serve {name} dedicated (`featherserve add {name}`).")
         if current.get(name) == kind:
             return regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
         from featherserve.stack_costs import refuse_pooling  # (imports this module)

@@ -10,6 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from featherserve.codegen.handler_modules import served_models
 from featherserve.codegen.pool_files import read_pooled
 from featherserve.codegen.service_files import add_model, regenerate, remove_model
@@ -19,6 +21,7 @@ from featherserve.stack_costs import FIXED_ZIPS, StackCosts, _placeholder_zip, p
 from featherserve.stack_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, template_counts
 from featherserve.support.processes import ROOT, run_cli, tool_env
 from model_store import LocalStore
+from model_store.exceptions import ModelStoreError
 from model_store.stores import open_store
 from tests.support.deploy import (
     MOCK_REGION,
@@ -225,3 +228,30 @@ def test_a_pool_over_an_s3_store_may_read_any_model_of_that_store_only(tmp_path)
     # A dedicated model's role still reads its own model only.
     dedicated = json.dumps(template["Resources"]["BreastUnderscorecancerIamRole"])
     assert "team/models/breast_cancer/*" in dedicated and "models/*/" not in dedicated
+
+
+
+def test_a_second_pooled_kind_is_refused_before_anything_is_written(tmp_path):
+    """One {name} route pair reaches one function: the image pool and the tabular pool
+    cannot both own /models/{name}, so pooling a second kind is refused, nothing written."""
+    service, _ = service_copy(tmp_path)
+    handlers, generated = service / "handlers", service / "generated"
+    tiny = tmp_path / "store"
+    publish_tiny_tabular(tiny, "pooled_tab")
+    add_model("pooled_tab", LocalStore(tiny), handlers_dir=handlers, out_dir=generated,
+              pooled=True)
+    store = open_store(project_store())
+    remove_model("digits", store, handlers_dir=handlers, out_dir=generated)
+    before = tree_hashes(handlers, generated)
+    with pytest.raises(ModelStoreError, match=r"image.*tabular.*pool"):
+        add_model("digits", store, handlers_dir=handlers, out_dir=generated, pooled=True)
+    assert tree_hashes(handlers, generated) == before
+    # The image pool alone is generated with the image body limit.
+    remove_model("pooled_tab", LocalStore(tiny), handlers_dir=handlers, out_dir=generated)
+    add_model("digits", store, handlers_dir=handlers, out_dir=generated, pooled=True)
+    assert 'serve_pool("image")' in (handlers / "pool_image.py").read_text()
+    assert not (handlers / "pool_tabular.py").exists()
+    template, _, _ = package_copy(service, tmp_path / "out")
+    image = template["Resources"]["PoolDashimageLambdaFunction"]["Properties"]  # type: ignore[index]
+    assert image["Handler"] == "handlers/pool_image.handler"
+    assert image["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"] == "4500000"
