@@ -3,8 +3,8 @@
     featherserve list     [--store LOCATION] [--json]
     featherserve show     NAME [REF] [--store LOCATION]
     featherserve alias    NAME ALIAS VERSION [--store LOCATION]
-    featherserve promote  NAME VERSION [--alias prod] [--store LOCATION]
-    featherserve rollback NAME [--alias prod] [--store LOCATION]
+    featherserve promote  NAME VERSION [--alias ALIAS] [--store LOCATION]
+    featherserve rollback NAME [--alias ALIAS] [--store LOCATION]
     featherserve publish  NAME [REF] --to LOCATION [--from LOCATION]
     featherserve pull     NAME [REF] --dest DIR [--from LOCATION]
     featherserve layers   [--store LOCATION] [--out DIR] [--models NAME[@REF],...]
@@ -21,7 +21,9 @@ Before anything is copied, the ONNX graph is checked against its manifest as a h
 does at init (input names, dtypes, shapes; output against the labels and task): a
 mismatch is refused with both sides named, and nothing is published.
 Version numbers belong to each store, so v3 here may be v1 there. ``promote`` points an
-alias (prod) at a version and ``rollback`` points it back at the one it named before.
+alias at a version and ``rollback`` points it back at the one it named before: by default
+``prod``, or for a pooled model (handlers/pool_models.json) ``live``, the alias its pool
+serves, read again within FEATHERSERVE_POOL_ALIAS_TTL_S (docs/pool.md).
 ``pull`` writes one version, and the aliases naming it, to DIR as a store folder, so
 ``--store DIR`` (or a handler's FEATHERSERVE_MODEL_SOURCE) works offline.
 
@@ -45,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
+from featherserve.codegen.pool_files import POOL_ALIAS, read_pooled
 from featherserve.layers import (
     DEFAULT_CODE_PATHS,
     DEFAULT_OUT_DIR,
@@ -57,6 +60,7 @@ from featherserve.layers import (
 from featherserve.layers.interpreter import PYTHON312_ENV
 from featherserve.layers.limits import format_bytes
 from featherserve.project import project_store
+from model_runtime.constants import DEFAULT_POOL_ALIAS_TTL_S, POOL_ALIAS_TTL_S
 from model_store.aliases import PROD
 from model_store.base import LATEST, ModelStore
 from model_store.exceptions import ModelStoreError
@@ -150,19 +154,38 @@ def _print_move(name: str, alias: str, old: str | None, new: str) -> None:
     print(f"{name} {alias}: {old or '(unset)'} -> {new}{note}")
 
 
+def _moved_alias(args: argparse.Namespace) -> tuple[str, bool]:
+    """The alias promote/rollback moves, and whether NAME is pooled: ``--alias`` when given,
+    else a pooled model's ``live`` (what its pool serves), else ``prod``."""
+    pooled = args.name in read_pooled(args.handlers)
+    if args.alias is not None:
+        return args.alias, pooled
+    return (POOL_ALIAS if pooled else PROD), pooled
+
+
+def _print_pool_note(name: str, alias: str, pooled: bool, new: str) -> None:
+    if pooled and alias == POOL_ALIAS:
+        print(f"{name}: {POOL_ALIAS} → v{new}; the pool serves it within "
+              f"{POOL_ALIAS_TTL_S} ({DEFAULT_POOL_ALIAS_TTL_S} s by default), no redeploy")
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     store = _open_from_args(args)
-    old = _alias_target(store, args.name, args.alias)
-    new = store.promote(args.name, args.version, args.alias)
-    _print_move(args.name, args.alias, old, new)
+    alias, pooled = _moved_alias(args)
+    old = _alias_target(store, args.name, alias)
+    new = store.promote(args.name, args.version, alias)
+    _print_move(args.name, alias, old, new)
+    _print_pool_note(args.name, alias, pooled, new)
     return EXIT_OK
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _open_from_args(args)
-    old = _alias_target(store, args.name, args.alias)
-    new = store.rollback(args.name, args.alias)
-    _print_move(args.name, args.alias, old, new)
+    alias, pooled = _moved_alias(args)
+    old = _alias_target(store, args.name, alias)
+    new = store.rollback(args.name, alias)
+    _print_move(args.name, alias, old, new)
+    _print_pool_note(args.name, alias, pooled, new)
     return EXIT_OK
 
 
@@ -296,14 +319,23 @@ def register(commands: Any) -> None:
                                   help="point an alias (prod) at a version")
     promote.add_argument("name")
     promote.add_argument("version", help="a version number or an existing alias")
-    promote.add_argument("--alias", default=PROD, help="the alias to move (default: %(default)s)")
+    promote.add_argument("--alias", default=None,
+                         help=f"the alias to move (default: {POOL_ALIAS} for a pooled model, "
+                              f"{PROD} otherwise)")
+    promote.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
+                         help="where the pool list says which models are pooled "
+                              "(default: %(default)s)")
     promote.set_defaults(run=cmd_promote)
 
     rollback = commands.add_parser("rollback", parents=[common],
                                    help="point an alias (prod) back at its previous version")
     rollback.add_argument("name")
-    rollback.add_argument("--alias", default=PROD,
-                          help="the alias to move back (default: %(default)s)")
+    rollback.add_argument("--alias", default=None,
+                          help=f"the alias to move back (default: {POOL_ALIAS} for a pooled "
+                               f"model, {PROD} otherwise)")
+    rollback.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
+                          help="where the pool list says which models are pooled "
+                               "(default: %(default)s)")
     rollback.set_defaults(run=cmd_rollback)
 
     publish = commands.add_parser("publish", parents=[source],

@@ -266,7 +266,11 @@ def serve(args: argparse.Namespace, name: str) -> int:
         except ValueError:
             shown = path
         print(f"wrote {shown}")
-    if not written:
+    if getattr(args, "pooled", False):
+        live = LocalStore(args.store).resolve(name, "live")
+        print(f"{name} is pooled: the pool serves its store alias live (version {live}); "
+              f"serve another version with `featherserve promote {name} VERSION`")
+    elif not written:
         print(f"{name} was already served; its function now serves the new version")
     print(f"{name} is served: `make serve`, then POST /models/{name}/predict "
           f"(GET /models/{name} shows its inputs)")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from featherserve.codegen.pool_files import POOL_ALIAS
 from featherserve.codegen.service_files import add_model, regenerate, remove_model
 from featherserve.project import project_store
 from model_store.stores import open_store
@@ -36,6 +37,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"{args.name} is already served; nothing to write")
     print(f"{args.name} is served: `make serve` answers POST /models/{args.name}/predict; "
           "`make layers` and `make deploy` include it")
+    if args.pooled:
+        store = _store(args)
+        print(f"{args.name} is pooled: the pool serves its store alias {POOL_ALIAS} (version "
+              f"{store.resolve(args.name, POOL_ALIAS)}); move it with `featherserve promote "
+              f"{args.name} VERSION` or `featherserve rollback {args.name}`")
     return 0
 
 

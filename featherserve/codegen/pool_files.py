@@ -8,6 +8,11 @@ ONE ``/models/{name}`` route pair (API Gateway picks a dedicated model's literal
 first), one batch function and one bulk queue fed by the bucket's ``in/<name>/``
 notifications of its models. The template grows by O(1) resources per pooled model. With
 no pooled model nothing here is written: the generated files stay as they were.
+
+Each entry names the store alias the pool serves, ``live`` (as a dedicated model's function
+has a Lambda alias ``live``): ``featherserve add NAME --pooled`` sets it when the store has
+none, and ``featherserve promote``/``rollback`` move it; the pool reads it again after
+``FEATHERSERVE_POOL_ALIAS_TTL_S``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from model_store.base import ModelStore
 from model_store.exceptions import ModelStoreError
 
 POOL_LIST_FILE = "pool_models.json"
+# The store alias a pooled model is served at (a dedicated model: its Lambda alias `live`).
+POOL_ALIAS = "live"
 POOL_KINDS = ("tabular", "image")
 POOL_MODULES = frozenset(f"pool_{kind}" for kind in POOL_KINDS)
 
@@ -89,7 +97,8 @@ def write_pooled(handlers_dir: Path, pooled: dict[str, str]) -> list[Path]:
     changed: list[Path] = []
     path = pool_list_path(handlers_dir)
     if pooled:
-        models = [{"name": name, "kind": pooled[name]} for name in sorted(pooled)]
+        models = [{"name": name, "kind": pooled[name], "ref": POOL_ALIAS}
+                  for name in sorted(pooled)]
         text = json.dumps({"models": models}, indent=1) + "\n"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
@@ -108,6 +117,16 @@ def write_pooled(handlers_dir: Path, pooled: dict[str, str]) -> list[Path]:
             entry.unlink()
             changed.append(entry)
     return changed
+
+
+def ensure_pool_alias(store: ModelStore, name: str, version: str) -> str | None:
+    """Point ``name``'s ``live`` alias at ``version`` when the store has no ``live`` alias
+    for it (an existing one is never moved: that is `featherserve promote`'s job); the
+    version set, or None when the alias was already there."""
+    if POOL_ALIAS in store.aliases(name):
+        return None
+    store.set_alias(name, POOL_ALIAS, version)
+    return version
 
 
 def pool_groups(pooled: dict[str, str]) -> list[PoolGroup]:

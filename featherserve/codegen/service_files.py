@@ -23,6 +23,7 @@ from featherserve.codegen.handler_modules import (
 )
 from featherserve.codegen.pool_files import (
     PoolGroup,
+    ensure_pool_alias,
     pool_function_lines,
     pool_groups,
     read_pooled,
@@ -227,10 +228,14 @@ def add_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR
                 f"models: the /models/{{name}} route reaches one pool function, so a stage "
                 f"pools one kind. Serve {name} dedicated (`featherserve add {name}`).")
         if current.get(name) == kind:
+            ensure_pool_alias(store, name, manifest.version)
             return regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
         from featherserve.stack_costs import refuse_pooling  # (imports this module)
 
         refuse_pooling(name, kind, handlers_dir)
+        # The pool serves the store's `live` alias: set it to the version served today
+        # when there is none (an existing one stays where promote/rollback put it).
+        ensure_pool_alias(store, name, manifest.version)
         listed = write_pooled(handlers_dir, {**current, name: kind})
         return listed + regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)
     if name in current:

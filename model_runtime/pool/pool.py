@@ -34,6 +34,7 @@ from model_runtime.pool.stores import StoreFactory, open_version, runtime_store
 from model_runtime.service import ModelService
 from model_runtime.settings import Settings
 from model_store.base import ModelStore
+from model_store.exceptions import VersionNotFoundError
 from model_store.manifest import VERSION_PATTERN, ImageSpec
 
 Clock = Callable[[], float]
@@ -209,6 +210,14 @@ class ModelPool:
         self.logger.exception(f"pool: model {step} failed", extra={
             "model": entry.name, "source": entry.source, "ref": ref,
             "retry_in_s": self.pool_settings.alias_ttl_s})
+        if step == "resolve" and isinstance(exc, VersionNotFoundError):
+            # Most often a pooled model's `live` alias that was never set in this store (a
+            # version published to S3 carries no alias): say how to set it.
+            self.logger.error(
+                f"pool: {entry.name} has no alias {ref!r} in its store {entry.source}: run "
+                f"`featherserve promote {entry.name} VERSION --store {entry.source}` (the "
+                f"pool reads it again within {self.pool_settings.alias_ttl_s} s)",
+                extra={"model": entry.name, "source": entry.source, "ref": ref})
         return ServiceUnavailable(f"could not {step} {entry.name}: {exc}")
 
     def _ref(self, entry: PoolEntry) -> str:

@@ -108,7 +108,10 @@ def test_featherserve_add_pooled_and_remove_in_a_project_copy(tmp_path):
     assert "wrote handlers/pool_models.json" in added.stdout, added.stdout
     assert not (project / "handlers" / "churn_eu.py").exists()
     assert json.loads((project / "handlers" / "pool_models.json").read_text()) == {
-        "models": [{"name": "churn_eu", "kind": "tabular"}]}
+        "models": [{"name": "churn_eu", "kind": "tabular", "ref": "live"}]}
+    # The pool serves the store's `live` alias, set by add --pooled (test_pool_promote.py).
+    assert "the pool serves its store alias live (version 1)" in added.stdout, added.stdout
+    assert LocalStore(store).aliases("churn_eu")["live"] == "1"
     assert "serve_pool(\"tabular\")" in (project / "handlers" / "pool_tabular.py").read_text()
     functions = (project / "generated" / "functions.yml").read_text()
     assert "pool-tabular:" in functions and 'path: "/models/{name}/predict"' in functions

@@ -240,7 +240,8 @@ def test_a_second_pooled_kind_is_refused_before_anything_is_written(tmp_path):
     publish_tiny_tabular(tiny, "pooled_tab")
     add_model("pooled_tab", LocalStore(tiny), handlers_dir=handlers, out_dir=generated,
               pooled=True)
-    store = open_store(project_store())
+    # A copy of the project's store: pooling digits sets its `live` alias in the store.
+    store = LocalStore(shutil.copytree(project_store(), tmp_path / "project_store"))
     remove_model("digits", store, handlers_dir=handlers, out_dir=generated)
     before = tree_hashes(handlers, generated)
     with pytest.raises(ModelStoreError, match=r"image.*tabular.*pool"):
