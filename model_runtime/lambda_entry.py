@@ -114,7 +114,8 @@ def http_function(*, logger: Logger, metrics: Metrics, cors: CorsPolicy,
                   access_extra: AccessExtra = dict) -> LambdaHandler:
     """The Lambda handler around ``route``, shared by a dedicated model function and a pool:
     event → request (or ``refuse`` for an event it cannot read), CORS headers, HEAD without
-    a body, the cold-start and latency metrics, one access-log line, and the last resort.
+    a body, the cold-start, latency and server-error metrics, one access-log line, and the
+    last resort.
     ``cold["start"]`` is the cold-start flag warm-up and SnapStart set again."""
 
     def answer(event: Any, context: LambdaContext | None) -> dict[str, Any]:
@@ -143,6 +144,10 @@ def http_function(*, logger: Logger, metrics: Metrics, cors: CorsPolicy,
             response = dataclasses.replace(response, body="")
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        # 1 for an answer the stage got wrong (5xx), 0 otherwise: its SUM per `model` is the
+        # count of 5xx answers, its AVG their rate (the pool's per-model alarms query it).
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count,
+                           value=1 if response.status >= 500 else 0)
         access = _access_log(request, response.status, elapsed_ms)
         access.update(cold_start=is_cold, function_request_id=context_id,
                       model_version=response.headers.get("X-Model-Version", ""),
