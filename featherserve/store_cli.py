@@ -5,7 +5,7 @@
     featherserve alias    NAME ALIAS VERSION [--store LOCATION]
     featherserve promote  NAME VERSION [--alias ALIAS] [--store LOCATION]
     featherserve rollback NAME [--alias ALIAS] [--store LOCATION]
-    featherserve publish  NAME [REF] --to LOCATION [--from LOCATION]
+    featherserve publish  NAME [REF] --to LOCATION [--from LOCATION] [--handlers DIR]
     featherserve pull     NAME [REF] --dest DIR [--from LOCATION]
     featherserve layers   [--store LOCATION] [--out DIR] [--models NAME[@REF],...]
                              [--ref REF] [--skip-runtime] [--rebuild-runtime]
@@ -20,6 +20,10 @@ bytes the destination already holds are not uploaded again: it reports that vers
 Before anything is copied, the ONNX graph is checked against its manifest as a handler
 does at init (input names, dtypes, shapes; output against the labels and task): a
 mismatch is refused with both sides named, and nothing is published.
+The aliases naming the copied version come along where the destination has none for the
+model (a pooled model's ``live``: its pool answers as soon as the copy is there); an alias
+the destination already has is never moved (promote's job), and publish says so, with the
+promote command that would move it.
 Version numbers belong to each store, so v3 here may be v1 there. ``promote`` points an
 alias at a version and ``rollback`` points it back at the one it named before: by default
 ``prod``, or for a pooled model (handlers/pool_models.json) ``live``, the alias its pool
@@ -43,6 +47,7 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +76,8 @@ from model_store.s3.cache import install_version, version_folder
 from model_store.s3.layout import S3_SCHEME
 from model_store.stores import open_store
 
-__all__ = ["open_store", "pull_version", "register", "run_guarded"]
+__all__ = ["CarriedAlias", "carry_aliases", "open_store", "pull_version", "register",
+           "run_guarded"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMITS = 0, 1, 2, 3
 PROJECT_STORE = project_store()
@@ -204,8 +210,61 @@ def check_published_graph(manifest: Manifest, model_bytes: bytes) -> None:
     check_graph(manifest, signature_of(session))
 
 
+@dataclass(frozen=True)
+class CarriedAlias:
+    """What publish did with one source alias naming the copied version."""
+
+    alias: str
+    source_version: str  # the version it names in the source store
+    version: str         # the copied version's number in the destination
+    before: str | None   # what it named in the destination before (None: unset)
+
+    @property
+    def was_set(self) -> bool:
+        return self.before is None
+
+
+def carry_aliases(source: ModelStore, target: ModelStore, name: str, source_version: str,
+                  version: str) -> list[CarriedAlias]:
+    """Set in ``target`` each alias that names ``source_version`` in ``source`` and that
+    ``target`` does not have for ``name``, pointing it at ``version`` (the same bytes there);
+    an alias ``target`` has is left where it is. One entry per such alias, sorted."""
+    present = target.aliases(name)
+    carried: list[CarriedAlias] = []
+    for alias, named in sorted(source.aliases(name).items()):
+        if alias == LATEST or named != source_version:
+            continue
+        before = present.get(alias)
+        if before is None:
+            target.set_alias(name, alias, version)
+        carried.append(CarriedAlias(alias, source_version, version, before))
+    return carried
+
+
+def _alias_lines(name: str, carried: list[CarriedAlias], *, source: str, to: str,
+                 pooled: bool) -> list[str]:
+    default = POOL_ALIAS if pooled else PROD  # what `featherserve promote` moves unasked
+    lines: list[str] = []
+    for item in carried:
+        if item.was_set:
+            where = ("as in the source" if item.source_version == item.version else
+                     f"v{item.source_version} in {source}")
+            lines.append(f"{item.alias}: set to v{item.version} in {to} ({where})")
+        elif item.before == item.version:
+            lines.append(f"{item.alias}: already at v{item.version} in {to}")
+        else:
+            option = "" if item.alias == default else f" --alias {item.alias}"
+            goal = (f"serve v{item.version}" if pooled and item.alias == POOL_ALIAS
+                    else f"point it at v{item.version}")
+            lines.append(f"{item.alias}: kept at v{item.before} in {to} (publish never moves "
+                         f"an alias); `featherserve promote {name} {item.version}{option} "
+                         f"--store {to}` to {goal}")
+    return lines
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     source = _open_from_args(args)
+    pooled = args.name in read_pooled(args.handlers)  # before anything is copied
     opened = source.open(args.name, args.ref)  # checks the bytes against their sha256
     manifest = opened.manifest
     check_published_graph(manifest, opened.model_bytes)
@@ -222,6 +281,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
               f"as version {published.version}")
     else:
         print(f"{what}: published as version {published.version}")
+    carried = carry_aliases(source, target, manifest.name, manifest.version, published.version)
+    for line in _alias_lines(manifest.name, carried, source=_location(args), to=args.to,
+                             pooled=pooled):
+        print(line)
+    if pooled and POOL_ALIAS not in target.aliases(manifest.name):
+        print(f"{POOL_ALIAS}: not set in {args.to} (no {POOL_ALIAS} alias names "
+              f"v{manifest.version} in {_location(args)}); a pool reading {args.to} answers "
+              f"503 for {manifest.name} until `featherserve promote {manifest.name} "
+              f"{published.version} --store {args.to}`")
     return EXIT_OK
 
 
@@ -344,6 +412,9 @@ def register(commands: Any) -> None:
     publish.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
     publish.add_argument("--to", required=True, metavar="LOCATION",
                          help="the destination store: s3://bucket/prefix or a folder")
+    publish.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
+                         help="where the pool list says which models are pooled "
+                              "(default: %(default)s)")
     publish.set_defaults(run=cmd_publish)
 
     pull = commands.add_parser("pull", parents=[source],

@@ -167,13 +167,17 @@ def test_publish_copies_a_version_once_per_sha256(store, tmp_path, capsys):
     target = tmp_path / "elsewhere"
     argv = ["publish", "iris", "prod", "--from", str(store.root), "--to", str(target)]
     code, out, _ = run(capsys, *argv)
-    assert code == 0 and out.rstrip().endswith("published as version 1")
+    # prod names the copied version: it comes along (test_publish_aliases.py: the rest).
+    assert code == 0 and out.splitlines()[1:] == [
+        f"prod: set to v1 in {target} (as in the source)"]
+    assert out.splitlines()[0].endswith("published as version 1")
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "already there (same sha256" in out
-    assert out.rstrip().endswith("as version 1")
+    assert out.splitlines()[0].endswith("as version 1")
     code, out, _ = run(capsys, "publish", "iris", "--store", str(store.root),
                        "--to", str(target))  # --store is --from; latest is v2
     assert code == 0 and out.rstrip().endswith("published as version 2")
+    assert LocalStore(target).aliases("iris") == {"latest": "2", "prod": "1"}
     copied = LocalStore(target)
     assert copied.manifest("iris", "1").sha256 == store.manifest("iris", "1").sha256
     assert copied.manifest("iris", "2").sha256 == store.manifest("iris", "2").sha256
