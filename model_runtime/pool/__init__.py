@@ -1,7 +1,7 @@
-"""Pooled models: one function per model kind serves many models, each loaded on first use
+"""Pooled models: one function serves many models of every kind, each loaded on first use
 and kept in a memory-bounded LRU, each still versioned, verified and rolled back alone.
 
-    handler = serve_pool("tabular")            # HTTP: /models/{name}/predict, /models/{name}
+    handler = serve_pool()                     # HTTP: /models/{name}/predict, /models/{name}
     batch_handler = serve_pool_batch(handler)  # bulk: in/<model>/... from one shared queue
 
 See docs/pool.md. The exports load on first use, as ``model_runtime``'s do.

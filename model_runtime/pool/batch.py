@@ -1,4 +1,4 @@
-"""``serve_pool_batch``: one bulk queue for every pooled model of a kind.
+"""``serve_pool_batch``: one bulk queue for every pooled model of the stage.
 
 The model comes from the object's key, ``in/<model>/...``; the file is then scored by the
 bulk path of ``model_runtime.batch`` with that model's service from the pool (the same
@@ -30,16 +30,17 @@ def key_model(key: str) -> str | None:
     return model if model and slash and rest else None
 
 
-def serve_pool_batch(pool: str | Callable[..., Any], *, batch_settings: BatchSettings | None
-                     = None, s3: S3Client | None = None, **options: Any) -> LambdaHandler:
-    """The bulk handler for the ``kind`` pool (a kind, building its own pool with
-    ``options`` as ``build_pool`` takes them, or a ``serve_pool`` handler, sharing its pool)."""
-    if isinstance(pool, str):
+def serve_pool_batch(pool: str | Callable[..., Any] | None = None, *,
+                     batch_settings: BatchSettings | None = None, s3: S3Client | None = None,
+                     **options: Any) -> LambdaHandler:
+    """The pool's bulk handler: given a ``serve_pool`` handler, it shares that pool; given
+    nothing (or a kind), it builds its own pool with ``options`` as ``build_pool`` takes them."""
+    if pool is None or isinstance(pool, str):
         model_pool = build_pool(pool, **options)
     else:
         found = pool_of(pool)
         if found is None:
-            raise TypeError("serve_pool_batch takes a kind or a handler from serve_pool")
+            raise TypeError("serve_pool_batch takes a handler from serve_pool, a kind or nothing")
         model_pool = found
     return PoolBulkScorer(model_pool, batch_settings or BatchSettings.from_env(), s3).handle
 

@@ -1,9 +1,11 @@
-"""``serve_pool(kind)``: one function that serves every pooled model of a kind.
+"""``serve_pool()``: one function that serves every pooled model of the stage, of any kind.
 
 Clients cannot tell it from a dedicated function: the same routes, HEAD, OPTIONS, cards,
 predictions and error family, answered by the same ``ModelService`` code per model. What
 differs happens before it: the model named in the path must be in the pool list (else 404,
-before any store is read), and is loaded on first use (see ``pool.ModelPool``).
+before any store is read), and is loaded on first use (see ``pool.ModelPool``). Each model is
+answered according to its own entry's kind (and its manifest): a tabular model takes JSON
+rows, an image model JSON base64 or a raw image body, in the same function.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ def pool_of(handler: Callable[..., Any]) -> ModelPool | None:
     return _POOLS.get(handler)
 
 
-def build_pool(kind: str, *, settings: Settings | None = None,
+def build_pool(kind: str | None = None, *, settings: Settings | None = None,
                pool_settings: PoolSettings | None = None, models: PoolList | None = None,
                store_for: StoreFactory = runtime_store,
                predictor_factory: PredictorFactory = onnx_predictor,
                clock: Clock = time.monotonic) -> ModelPool:
-    """The pool of ``kind``'s models named by the pool list (nothing loaded yet)."""
-    check_kind(kind)
+    """The pool of the models the pool list names (nothing loaded yet); ``kind`` ("tabular"
+    or "image") keeps that kind's entries only."""
+    if kind is not None:
+        check_kind(kind)
     settings = settings or Settings.from_env()
     pool_settings = pool_settings or PoolSettings.from_env()
     if models is None:
@@ -55,17 +59,20 @@ def build_pool(kind: str, *, settings: Settings | None = None,
     # Each request's metrics carry its model as their ``model`` dimension, as a dedicated
     # function's do (one alarm per dimension value, or metric math over them all).
     metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
-    return ModelPool(models.of_kind(kind), settings, pool_settings,
-                     build_logger(settings, f"{kind}_pool"), metrics, store_for=store_for,
+    listed = models if kind is None else models.of_kind(kind)
+    return ModelPool(listed, settings, pool_settings,
+                     build_logger(settings, f"{kind}_pool" if kind else "pool"), metrics,
+                     store_for=store_for,
                      predictor_factory=predictor_factory, clock=clock)
 
 
-def serve_pool(kind: str, *, settings: Settings | None = None,
+def serve_pool(kind: str | None = None, *, settings: Settings | None = None,
                pool_settings: PoolSettings | None = None, models: PoolList | None = None,
                store_for: StoreFactory = runtime_store,
                predictor_factory: PredictorFactory = onnx_predictor,
                clock: Clock = time.monotonic) -> LambdaHandler:
-    """The handler of the ``kind`` pool ("tabular" or "image"); loads only the warm set now."""
+    """The pool function's handler: every model of the pool list (of ``kind`` only, when
+    given: "tabular" or "image"); loads only the warm set now."""
     pool = build_pool(kind, settings=settings, pool_settings=pool_settings, models=models,
                       store_for=store_for, predictor_factory=predictor_factory, clock=clock)
     logger, metrics = pool.logger, pool.metrics

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aws_lambda_powertools.metrics import single_metric
+
 from lambda_kit.errors import NotFound, ServiceUnavailable
 from model_runtime.model_loading import LoadedModel, PredictorFactory, onnx_predictor
 from model_runtime.observability import Logger, Metrics, MetricUnit
@@ -207,6 +209,7 @@ class ModelPool:
         """Log the details, remember to leave the model alone until the TTL, and answer 503."""
         self.stats.failures += 1
         self._failed_until[entry.name] = now + self.pool_settings.alias_ttl_s
+        self._count_failure(entry.name)
         self.logger.exception(f"pool: model {step} failed", extra={
             "model": entry.name, "source": entry.source, "ref": ref,
             "retry_in_s": self.pool_settings.alias_ttl_s})
@@ -219,6 +222,22 @@ class ModelPool:
                 f"pool reads it again within {self.pool_settings.alias_ttl_s} s)",
                 extra={"model": entry.name, "source": entry.source, "ref": ref})
         return ServiceUnavailable(f"could not {step} {entry.name}: {exc}")
+
+    def _count_failure(self, name: str) -> None:
+        """``PoolLoadFailures`` with the model's ``model`` dimension (the per-model alarms
+        query it). In a request for ``name`` the route has set that dimension, so the metric
+        rides on the request's own line; elsewhere (the warm set at init, a bulk message)
+        the buffer's dimension is another model's or none, so the failure gets a line of its
+        own rather than be booked to the wrong model."""
+        if self.metrics.dimension_set.get("model") == name:
+            self.metrics.add_metric(name="PoolLoadFailures", unit=MetricUnit.Count, value=1)
+            return
+        shared = {k: v for k, v in self.metrics.default_dimensions.items() if k != "model"}
+        with single_metric(name="PoolLoadFailures", unit=MetricUnit.Count, value=1,
+                           namespace=self.settings.metrics_namespace,
+                           default_dimensions={**shared, "service": self.settings.service_name}
+                           ) as metric:
+            metric.add_dimension(name="model", value=name)
 
     def _ref(self, entry: PoolEntry) -> str:
         return entry.ref or self.settings.model_version

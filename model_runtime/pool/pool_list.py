@@ -9,8 +9,9 @@ A JSON file shipped with the function (``FEATHERSERVE_POOL_MODELS_FILE``, defaul
                 {"name": "sketches", "kind": "image", "source": "/opt/models"}]}
 
 ``source`` and ``ref`` at the top are the defaults each model may override; a model's
-``kind`` ("tabular" or "image") says which pool function serves it. ``ref`` is an alias
-(read again after the alias TTL) or a version number (pinned).
+``kind`` ("tabular" or "image") says how the pool function answers it (one function serves
+both kinds; a manifest that contradicts the kind is a 503). ``ref`` is an alias (read again
+after the alias TTL) or a version number (pinned).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class PoolList:
 
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise PoolListError(f"a pool serves one kind of model, one of {', '.join(KINDS)}; "
+        raise PoolListError(f"a pooled model's kind is one of {', '.join(KINDS)}; "
                             f"got {kind!r}")
 
 

@@ -369,7 +369,7 @@ def test_a_missing_pool_list_fails_the_init(tmp_path):
         serve_pool("tabular", settings=runtime_settings(tmp_path),
                    pool_settings=PoolSettings(models_file=str(tmp_path / "none.json"),
                                               memory_bytes=BIG))
-    with pytest.raises(PoolListError, match="one kind"):
+    with pytest.raises(PoolListError, match="kind is one of"):
         serve_pool("audio")
 
 
