@@ -6,7 +6,9 @@
 // non-dev stage with a CORS origin other than one https:// site is refused; stage and
 // predict-method throttling, an access log with retention, reserved concurrency on every
 // function, alarms (with an optional SNS topic) on functions, the API and the dead-letter
-// queues, TLS-only queue policies, and a lifecycle for the versioned deployment bucket.
+// queues, per-model alarms for pooled models (grouped by the `model` dimension, a constant
+// number per stage), TLS-only queue policies, and a lifecycle for the versioned deployment
+// bucket.
 //
 // Offline packaging: when packaging layers, the framework asks CloudFormation for the
 // deployed stack's layer hashes (to skip re-uploading an unchanged layer). With no AWS
@@ -115,11 +117,16 @@ class FeatherservePlugin {
       functionIds[naming.getLambdaLogicalId(name)] = service.getFunction(name).name || name;
     }
     const alarms = settings.alarms || {};
+    const alarmSettings = {
+      alarmTopicArn: alarms.topicArn || '',
+      alarmDurationMs: production.positiveInteger(alarms.durationMs, 'alarmDurationMs', Error),
+    };
     Object.assign(resources, production.alarmResources(functionIds,
-      naming.getApiGatewayName(), stage, {
-        alarmTopicArn: alarms.topicArn || '',
-        alarmDurationMs: production.positiveInteger(alarms.durationMs, 'alarmDurationMs', Error),
-      }));
+      naming.getApiGatewayName(), stage, alarmSettings));
+    // Pooled models: the same few alarms however many models the stage pools.
+    const pool = production.poolMetrics(resources,
+      production.poolServiceName(service.service, stage), Error);
+    if (pool) Object.assign(resources, production.poolModelAlarms(pool, stage, alarmSettings));
     // The bulk queues come from `resources` (generated/bulk.yml), merged after this hook.
     const custom = (service.resources && service.resources.Resources) || {};
     production.requireTlsOnQueues(custom);

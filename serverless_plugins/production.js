@@ -15,6 +15,10 @@
 // - Alarms: API 5xx, per function errors, throttles and slow p99, and any message in a
 //   dead-letter queue; with `alarmTopicArn` each alarm notifies that SNS topic (empty: the
 //   alarms exist, notify nobody).
+// - Pooled models (issue 19): the pool functions' metrics get a service name of the stage's
+//   own, and three alarms on Metrics Insights queries grouped by the `model` dimension
+//   watch every pooled model separately (5xx answers, load failures, slow answers): the
+//   template grows by no resource per pooled model (see poolModelAlarms).
 // - Every SQS queue denies requests made without TLS (aws:SecureTransport false), as the
 //   buckets do.
 // - The deployment bucket keeps 30 days of replaced artifacts (it is versioned).
@@ -105,6 +109,13 @@ function positiveInteger(value, name, ServerlessError) {
 }
 
 // Stage-wide and per-method throttles, and the access log, on the deployment's stage.
+//
+// Pooled models share their route's throttle: API Gateway keys a method's throttle (a
+// stage's MethodSettings, and a usage plan's per-method throttle alike) by the resource
+// path and HTTP method, `/models/{name}/predict` POST, never by the value a path parameter
+// takes, so no setting can throttle one pooled model apart from the others. The pool's
+// `{name}` predict route gets the predict throttle every dedicated route gets (the pooled
+// models together); a model that needs a throttle of its own is served dedicated.
 function stageSettings(resources, settings, predictPaths, logGroupId, accountId) {
   const deploymentId = Object.keys(resources).find(
     (id) => resources[id].Type === 'AWS::ApiGateway::Deployment'
@@ -218,6 +229,120 @@ function alarmResources(functionIds, apiName, stage, settings) {
   return resources;
 }
 
+// A pool function's entry file (docs/pool.md): handlers/pool.py, or handlers/pool_<kind>.py.
+const POOL_HANDLER = /^handlers\/pool(_[a-z]+)?\.handler$/;
+const POOL_BATCH_HANDLER = /^handlers\/pool(_[a-z]+)?\.batch_handler$/;
+const SERVICE_NAME_VARIABLE = 'POWERTOOLS_SERVICE_NAME';
+const NAMESPACE_VARIABLE = 'POWERTOOLS_METRICS_NAMESPACE';
+
+// The Powertools service name of a stage's pools: every function of every stage is
+// `featherserve` otherwise, and the stages share the metrics namespace, so the pools' own
+// name is what keeps one stage's per-model alarms off another stage's requests.
+function poolServiceName(service, stage) {
+  return `${service}-${stage}-pool`;
+}
+
+// Gives every pool function (and its bulk function, which shares the pool's code and its
+// load-failure metric) the stage's pool service name in the compiled template, and returns
+// { functionIds, namespace, serviceName } of the HTTP pool functions, or null when the stage
+// pools no model. The namespace is the one the functions themselves get (the provider's
+// environment, merged into each function's by the framework): a query naming another
+// namespace would watch nothing. Changes `resources` in place.
+function poolMetrics(resources, serviceName, ServerlessError) {
+  const functionIds = [];
+  const namespaces = new Set();
+  for (const [id, resource] of Object.entries(resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const properties = resource.Properties || {};
+    const handler = String(properties.Handler || '');
+    const http = POOL_HANDLER.test(handler);
+    if (!http && !POOL_BATCH_HANDLER.test(handler)) continue;
+    properties.Environment = properties.Environment || {};
+    const variables = properties.Environment.Variables || {};
+    variables[SERVICE_NAME_VARIABLE] = serviceName;
+    properties.Environment.Variables = variables;
+    if (!http) continue;
+    const namespace = variables[NAMESPACE_VARIABLE];
+    if (typeof namespace !== 'string' || !namespace || namespace.includes('"')) {
+      throw new ServerlessError(
+        `featherserve: the pool function ${id} needs ${NAMESPACE_VARIABLE} set to a plain ` +
+          `name (provider.environment in serverless.yml), got ${JSON.stringify(namespace)}: ` +
+          "its per-model alarms query the metrics in that namespace.",
+        'FEATHERSERVE_POOL_NAMESPACE'
+      );
+    }
+    namespaces.add(namespace);
+    functionIds.push(id);
+  }
+  if (!functionIds.length) return null;
+  if (namespaces.size > 1) {
+    throw new ServerlessError(
+      `featherserve: the pool functions name different ${NAMESPACE_VARIABLE}s ` +
+        `(${[...namespaces].join(', ')}); one stage's pools share one namespace.`,
+      'FEATHERSERVE_POOL_NAMESPACE'
+    );
+  }
+  return { functionIds, namespace: [...namespaces][0], serviceName };
+}
+
+// A Metrics Insights query over the pools' requests of this stage, one series per model.
+// SCHEMA(namespace, model, service) takes exactly the metrics whose dimension set is
+// {model, service}, which is what the pool prints for a model of its list (a request for a
+// name it does not serve has no model dimension, and is no model's problem). A query
+// returns at most 500 series: ORDER BY ... DESC keeps the worst 500 models.
+function poolModelQuery(statistic, metric, namespace, serviceName) {
+  return `SELECT ${statistic}(${metric}) FROM SCHEMA("${namespace}", model, service) ` +
+    `WHERE service = '${serviceName}' GROUP BY model ORDER BY ${statistic}() DESC`;
+}
+
+// The pooled models' alarms: three for the whole stage however many models it pools (two
+// hundred pooled models would otherwise cost 600 alarms and stop the stack at
+// CloudFormation's 500 resources). Each is a multi time series alarm on a Metrics Insights
+// query grouped by model: every model is a contributor with a state of its own, so one
+// model's failures alarm (and name that model) while its neighbours stay OK. An account
+// holds 200 Metrics Insights alarms per region by default: three per stage.
+//
+// The pool function keeps its own per-function alarms (errors, throttles, p99 duration)
+// from alarmResources.
+function poolModelAlarms(pool, stage, settings) {
+  const actions = settings.alarmTopicArn ? [settings.alarmTopicArn] : [];
+  const query = (id, statistic, metric, period) => ({
+    Metrics: [{
+      Id: id,
+      Expression: poolModelQuery(statistic, metric, pool.namespace, pool.serviceName),
+      Period: period,
+      ReturnData: true,
+    }],
+  });
+  return {
+    PoolModelServerErrorsAlarm: alarm(
+      `featherserve ${stage}: a pooled model answered 5xx (the alarm's contributors name ` +
+        'which models)',
+      { ...query('serverErrors', 'SUM', 'ServerErrors', 60), Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      actions
+    ),
+    PoolModelLoadFailuresAlarm: alarm(
+      `featherserve ${stage}: a pooled model failed to load or to verify (sha256, manifest, ` +
+        'store); the pool answers 503 for it alone',
+      { ...query('loadFailures', 'SUM', 'PoolLoadFailures', 300), Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      actions
+    ),
+    // Metrics Insights has no percentiles: the per-model latency alarm is on the AVERAGE
+    // over five minutes, against the same alarmDurationMs the functions' p99 alarms use.
+    // A model whose answers are slow on average is slow; a tail the average hides still
+    // shows in the pool function's own p99 Duration alarm (all models together).
+    PoolModelLatencyAlarm: alarm(
+      `featherserve ${stage}: a pooled model's average latency over 5 minutes is above ` +
+        `${settings.alarmDurationMs} ms`,
+      { ...query('latency', 'AVG', 'Latency', 300), Threshold: settings.alarmDurationMs,
+        ComparisonOperator: 'GreaterThanThreshold' },
+      actions
+    ),
+  };
+}
+
 // Queue logical id -> the logical id of its dead-letter queue, read from RedrivePolicy.
 function deadLetterQueues(resources) {
   const found = {};
@@ -298,6 +423,10 @@ module.exports = {
   deadLetterQueues,
   isLocalOrigin,
   originProblem,
+  poolMetrics,
+  poolModelAlarms,
+  poolModelQuery,
+  poolServiceName,
   positiveInteger,
   requireTlsOnQueues,
   stageSettings,

@@ -39,3 +39,12 @@ def test_alarms_watch_5xx_errors_throttles_and_duration(request, fixture):
             assert alarm["AlarmActions"] == alarm["OKActions"] == [topic]
         else:  # no topic: the alarms exist and notify no one
             assert "AlarmActions" not in alarm and "OKActions" not in alarm
+
+
+def test_a_stage_that_pools_no_model_has_no_per_model_alarms(template):
+    # The pooled models' alarms (Metrics Insights queries grouped by model, a constant few
+    # per stage) and the pool's own service name come with a pool function only:
+    # tests/template/test_pool_alarms.py.
+    assert not [k for k, alarm in alarms(template).items() if "Metrics" in alarm]
+    assert {p["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+            for p in functions(template).values()} == {"featherserve"}
