@@ -4,8 +4,10 @@
 // public routes need in the template beyond the function itself.
 //
 // - Its role (from function_roles.js: its own log group) may also invoke each model
-//   function's `live` alias, and nothing else: the demo route proxies predictions there,
-//   so the page needs no API key. (With an S3 model store, it may read the manifests.)
+//   function's `live` alias, and the pool function's (handlers/pool.handler, or a
+//   handlers/pool_<kind>.handler) when models are pooled, and nothing else: the demo route
+//   proxies predictions there, so the page needs no API key. (With an S3 model store, it
+//   may read the manifests.)
 // - POST /demo/{name}/predict gets its own stage throttle (params demoRateLimit and
 //   demoBurstLimit), below the API key's: the public page cannot run up the bill. The
 //   web function's reserved concurrency (webReservedConcurrency) caps it again.
@@ -32,11 +34,21 @@ const DELETE_BATCH = 1000;
 const DEMO_LAMBDA_ENDPOINT = 'FEATHERSERVE_DEMO_LAMBDA_ENDPOINT';
 const ANY_ADDRESS = new Set(['', '0.0.0.0', '::', '[::]']);
 
+// The pool function's handler (docs/pool.md): handlers/pool.handler (or one per kind).
+const POOL_HANDLER = /^handlers\/pool(_[a-z]+)?\.handler$/;
+
+function poolFunctions(service) {
+  // The HTTP function of the stage's pooled models (never its batch function).
+  return service.getAllFunctions().filter((name) => name !== WEB_FUNCTION
+    && POOL_HANDLER.test(service.getFunction(name).handler || ''));
+}
+
 function modelFunctions(service) {
   // A model's HTTP function is named after it and runs handlers/<name>.handler.
+  const pools = new Set(poolFunctions(service));
   return service.getAllFunctions().filter((name) => {
     const fn = service.getFunction(name);
-    return name !== WEB_FUNCTION && fn.handler === `handlers/${name}.handler`;
+    return name !== WEB_FUNCTION && !pools.has(name) && fn.handler === `handlers/${name}.handler`;
   });
 }
 
@@ -128,7 +140,7 @@ class WebAppPlugin {
     const policy = role.Properties.Policies[0].PolicyDocument;
     // function_roles.js scopes S3 reads to a model named like the function: not for web.
     policy.Statement = policy.Statement.filter((s) => !JSON.stringify(s).includes('s3:'));
-    const names = modelFunctions(service);
+    const names = [...modelFunctions(service), ...poolFunctions(service)];
     if (names.length) {
       policy.Statement.push(invokeStatement(service.service, this.serverless.getProvider('aws').getStage(), names));
     }
@@ -218,3 +230,4 @@ class WebAppPlugin {
 
 module.exports = WebAppPlugin;
 module.exports.modelFunctions = modelFunctions;
+module.exports.poolFunctions = poolFunctions;

@@ -1,8 +1,9 @@
 """The WSGI app: routes, error mapping, security headers.
 
-    GET  /                           catalog of every model in the store
+    GET  /                           catalog of every model in the store (and pool list)
     GET  /demo/<name>                the model's demo page
-    POST /demo/<name>/predict        demo predictions, proxied to the model's live alias
+    POST /demo/<name>/predict        demo predictions, proxied to the live alias of the
+                                     model's function (a pooled model's: the pool's)
     GET  /openapi.json               OpenAPI 3.1 of the whole service, from the manifests
     GET  /docs                       that document, rendered
     GET  /static/...                 JS, CSS, onnxruntime-web, model files (locally only;
@@ -185,13 +186,15 @@ class WebApp:
                         mimetype="application/json", headers={"Cache-Control": PAGE_CACHE})
 
     def view_demo_predict(self, request: Request, name: str) -> Response:
-        self.catalog.entry(name)  # only models in the catalog: never an arbitrary function
+        # Only models in the catalog (404 before anything is invoked): a dedicated one's
+        # own function, a pooled one's pool function, never an arbitrary function.
+        entry = self.catalog.entry(name)
         limit = self.settings.demo_max_body_bytes
         body = request.stream.read(limit + 1)
         query = {k: v for k, v in request.args.items() if k == "top_k"}
         source_ip = request.remote_addr or ""
         answer = self.proxy.predict(name, body, request.mimetype, query, request_id(request),
-                                    source_ip)
+                                    source_ip, pooled=entry.pooled)
         return Response(answer.body, status=answer.status, headers=answer.headers)
 
     # -- static files (local only) -----------------------------------------------------------

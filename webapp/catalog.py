@@ -4,6 +4,10 @@ The catalog reads manifests only (never a model's bytes), from the same store th
 functions read: ``models/`` locally; deployed, the web catalog layer's copy under
 /opt/models (or the S3 store when ``modelSource`` is one). Reads are cached briefly so a
 page view costs no store round trip, yet a newly published model shows up within a minute.
+
+A pooled model (named in the stage's pool list, ``webapp.pooled``) is listed like any other
+and marked ``pooled``: its manifest is read at the ref the pool serves (its store alias
+``live``), or at the stage's model version when the store has no such alias for it.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from model_store.base import ModelStore
-from model_store.exceptions import ModelStoreError
+from model_store.exceptions import ModelStoreError, VersionNotFoundError
 from model_store.manifest import ImageSpec, Manifest, TabularSpec
 from model_store.stores import open_store
 from webapp.bench import BenchNumbers, load_results, numbers_for
 from webapp.errors import NotFound
+from webapp.pooled import PooledModel, PoolListError, read_pool_list
 from webapp.settings import WebSettings
 
 LOG = logging.getLogger("featherserve.web")
@@ -37,6 +42,8 @@ class CatalogEntry:
     bench: BenchNumbers | None
     # Tabular models: one real row (manifest order) from examples/<name>.json, if any.
     example_row: tuple[float | str | None, ...] | None
+    # Served by the stage's pool function (docs/pool.md), not a function of its own.
+    pooled: bool = False
 
     @property
     def name(self) -> str:
@@ -79,6 +86,7 @@ class Catalog:
     def _read(self) -> CatalogSnapshot:
         store = self._open_store(self.settings.model_source)
         results = load_results(self.settings.bench_results)
+        pooled = self._pooled()
         entries: list[CatalogEntry] = []
         unreadable: list[str] = []
         try:
@@ -86,16 +94,36 @@ class Catalog:
         except ModelStoreError:
             LOG.exception("cannot list the model store %s", self.settings.model_source)
             names = []
-        for name in names:
+        for name in sorted(set(names) | set(pooled)):
             try:
-                manifest = store.manifest(name, self.settings.model_version)
+                manifest = self._manifest(store, name, pooled.get(name))
             except ModelStoreError:
                 LOG.exception("cannot read the manifest of %s", name)
                 unreadable.append(name)
                 continue
             bench = numbers_for(results, name, manifest.sha256, self.settings.model_memory_mb)
-            entries.append(CatalogEntry(manifest, bench, self._example_row(manifest)))
+            entries.append(CatalogEntry(manifest, bench, self._example_row(manifest),
+                                        pooled=name in pooled))
         return CatalogSnapshot(tuple(entries), tuple(unreadable))
+
+    def _pooled(self) -> dict[str, PooledModel]:
+        try:
+            return read_pool_list(self.settings.pool_models_file)
+        except PoolListError:
+            LOG.exception("the pool list is malformed: no model is shown as pooled")
+            return {}
+
+    def _manifest(self, store: ModelStore, name: str, pooled: PooledModel | None) -> Manifest:
+        """A dedicated model's manifest at the stage's version; a pooled one's at the ref
+        its pool serves (``live``), else (no such alias) at the stage's version."""
+        if pooled is not None and pooled.ref != self.settings.model_version:
+            try:
+                return store.manifest(name, pooled.ref)
+            except VersionNotFoundError:
+                LOG.warning("pooled model %s has no %r in %s (its pool answers 503 until "
+                            "`featherserve promote %s VERSION`); showing %s", name, pooled.ref,
+                            self.settings.model_source, name, self.settings.model_version)
+        return store.manifest(name, self.settings.model_version)
 
     def _example_row(self, manifest: Manifest) -> tuple[float | str | None, ...] | None:
         if not isinstance(manifest.input, TabularSpec):

@@ -28,6 +28,15 @@ ORT_DIST = "FEATHERSERVE_ORT_DIST"
 # memorySize of the model functions, for the catalog's cost per million requests.
 MODEL_MEMORY_MB = "FEATHERSERVE_MODEL_MEMORY_MB"
 
+# The stage's pooled models (docs/pool.md): the pool list `featherserve add NAME --pooled`
+# writes, handlers/pool_models.json under the task root (Lambda's LAMBDA_TASK_ROOT: the
+# web function's zip ships the handlers package whole), else under the project root.
+POOL_MODELS_FILE = "FEATHERSERVE_POOL_MODELS_FILE"
+TASK_ROOT = "LAMBDA_TASK_ROOT"
+DEFAULT_POOL_MODELS_FILE = "handlers/pool_models.json"
+# A pooled model's demo predictions invoke the stage's pool function "<prefix>pool".
+POOL_FUNCTION = "pool"
+
 DEFAULT_QUALIFIER = "live"
 # The proxied invoke carries the image base64-encoded in an API Gateway event (4/3 growth
 # plus the envelope) and Lambda's synchronous payload limit is 6 MB: 3 MB of image fits.

@@ -7,6 +7,10 @@ model API keeps its key; the public demo route has its own, lower throttle (see
 serverless.yml) and a smaller body cap. Locally the same code calls serverless-offline's
 Lambda endpoint, so ``make serve`` exercises the deployed path, boto3 included.
 
+A pooled model has no function of its own: its predictions go to the stage's pool function
+(``<prefix>pool``, same qualifier) with the event API Gateway sends through the pool's
+``/models/{name}/predict`` route, which names the model in the path and the path parameter.
+
 boto3 is imported on the first demo prediction only: page views never pay for it.
 """
 
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from webapp.constants import DEMO_LAMBDA_ENDPOINT
+from webapp.constants import DEMO_LAMBDA_ENDPOINT, POOL_FUNCTION
 from webapp.errors import DemoUnavailable, PayloadTooLarge, UnsupportedMediaType
 from webapp.settings import WebSettings
 
@@ -44,20 +48,25 @@ class ProxiedAnswer:
     headers: dict[str, str]
 
 
+POOL_RESOURCE = "/models/{name}/predict"
+
+
 def model_event(name: str, body: bytes, media_type: str, query: Mapping[str, str],
-                request_id: str, source_ip: str) -> dict[str, Any]:
-    """The REST API (payload 1.0) event the API would send for this request."""
+                request_id: str, source_ip: str, *, pooled: bool = False) -> dict[str, Any]:
+    """The REST API (payload 1.0) event the API would send for this request: a dedicated
+    model's literal route, or (``pooled``) the pool's ``/models/{name}/predict`` route."""
     binary = media_type not in JSON_TYPES
     path = f"/models/{name}/predict"
+    resource = POOL_RESOURCE if pooled else path
     return {
-        "resource": path, "path": path, "httpMethod": "POST",
+        "resource": resource, "path": path, "httpMethod": "POST",
         "headers": {"Content-Type": media_type},
         "multiValueHeaders": {"Content-Type": [media_type]},
         "queryStringParameters": dict(query) or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
-        "pathParameters": None, "stageVariables": None,
+        "pathParameters": {"name": name} if pooled else None, "stageVariables": None,
         "requestContext": {"requestId": request_id, "httpMethod": "POST", "path": path,
-                           "resourcePath": path, "stage": "demo",
+                           "resourcePath": resource, "stage": "demo",
                            "identity": {"sourceIp": source_ip}},
         "body": base64.b64encode(body).decode("ascii") if binary else body.decode("utf-8"),
         "isBase64Encoded": binary,
@@ -81,8 +90,13 @@ class DemoProxy:
                 f"send application/json or an image (image/* or application/octet-stream), "
                 f"not {media_type or 'no Content-Type'}")
 
+    def function_for(self, name: str, *, pooled: bool = False) -> str:
+        """The function serving ``name``: its own, or (pooled) the stage's pool function."""
+        return f"{self.settings.demo_function_prefix}{POOL_FUNCTION if pooled else name}"
+
     def predict(self, name: str, body: bytes, media_type: str, query: Mapping[str, str],
-                request_id: str, source_ip: str = "") -> ProxiedAnswer:
+                request_id: str, source_ip: str = "", *, pooled: bool = False
+                ) -> ProxiedAnswer:
         self.check(body, media_type)
         if not self.settings.demo_enabled:
             LOG.error("demo predictions are off: FEATHERSERVE_DEMO_FUNCTION_PREFIX is not set")
@@ -91,8 +105,9 @@ class DemoProxy:
             LOG.error("running under serverless-offline (IS_OFFLINE) with no %s: demo "
                       "predictions never go to AWS from here", DEMO_LAMBDA_ENDPOINT)
             raise DemoUnavailable("no local Lambda endpoint under serverless-offline")
-        event = model_event(name, body, media_type, query, request_id, source_ip)
-        function = f"{self.settings.demo_function_prefix}{name}"
+        event = model_event(name, body, media_type, query, request_id, source_ip,
+                            pooled=pooled)
+        function = self.function_for(name, pooled=pooled)
         started = time.perf_counter()
         try:
             payload = self._invoke(function, json.dumps(event).encode())

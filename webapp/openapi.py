@@ -256,7 +256,8 @@ def build_openapi(entries: Sequence[CatalogEntry], *, version: str = "0.1.0",
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "featherserve", "version": version, "description": (
-            "Small models on AWS Lambda: one function per model, behind API Gateway. "
+            "Small models on AWS Lambda behind API Gateway, each served by a function of "
+            "its own or by a shared pool function: the routes and answers are the same. "
             "Errors always have the Error shape.")},
         "servers": [{"url": server_url}],
         "tags": [{"name": e.name, "description": e.manifest.description} for e in entries]

@@ -26,15 +26,23 @@ TASK_LABELS = {"image-classification": "image classification",
                "tabular-regression": "tabular regression"}
 
 
+SERVING = {False: "its own function", True: "pooled: the stage's shared pool function"}
+# A pooled model has no cold start of its own: its pool loads it on first use (docs/pool.md).
+POOLED_COLD_START = "loaded on first use"
+
+
 def _facts(entry: CatalogEntry) -> Markup:
     manifest, metrics, bench = entry.manifest, entry.manifest.metrics, entry.bench
+    cold = (POOLED_COLD_START if entry.pooled
+            else millis(bench.cold_start_ms) if bench else "not measured")
     rows = [
         ("accuracy", percent(metrics.student_accuracy)),
         ("teacher", percent(metrics.teacher_accuracy)),
         ("size", size(manifest.bytes)),
         ("parameters", count(metrics.student_parameters)),
         ("weights", manifest.quantization.method),
-        ("cold start", millis(bench.cold_start_ms) if bench else "not measured"),
+        ("served by", SERVING[entry.pooled]),
+        ("cold start", cold),
         ("warm latency", millis(bench.warm_ms) if bench else "not measured"),
         ("per 1M requests", usd(bench.cost_per_million) if bench else "—"),
     ]
@@ -42,13 +50,18 @@ def _facts(entry: CatalogEntry) -> Markup:
              join(h("<div><dt>{}</dt><dd>{}</dd></div>", k, v) for k, v in rows))
 
 
+def _pooled_badge(entry: CatalogEntry) -> Markup:
+    return h(' <span class="badge">pooled</span>') if entry.pooled else Markup("")
+
+
 def catalog_page(snapshot: CatalogSnapshot, assets: Assets) -> str:
     cards = [h(
-        '<article class="model" data-model="{name}">'
-        '<h2><a href="{demo}">{name}</a> <span class="version">v{version}</span></h2>'
+        '<article class="model" data-model="{name}" data-serving="{serving}">'
+        '<h2><a href="{demo}">{name}</a> <span class="version">v{version}</span>{badge}</h2>'
         '<p class="task">{task}</p><p class="description">{description}</p>{facts}'
         '<p class="actions"><a class="button" href="{demo}">Try it</a></p></article>',
         name=e.name, version=e.manifest.version, demo=assets.page(f"/demo/{e.name}"),
+        serving="pooled" if e.pooled else "dedicated", badge=_pooled_badge(e),
         task=TASK_LABELS.get(e.manifest.task, e.manifest.task),
         description=e.manifest.description, facts=_facts(e)) for e in snapshot.entries]
     if not cards:
@@ -62,11 +75,15 @@ def catalog_page(snapshot: CatalogSnapshot, assets: Assets) -> str:
     bench_note = (h('<p class="note">Latency, cold start and cost from the benchmark of '
                     '{} ({}); cost at AWS list prices (Lambda + API Gateway).</p>',
                     measured.measured_at, measured.machine) if measured else Markup(""))
-    body = h('<h1>Models</h1><p class="lead">{n} model{s} served, each its own Lambda '
-             'function. Open one to try it: the same model also runs in your browser.</p>'
+    pooled = sum(1 for e in snapshot.entries if e.pooled)
+    served = (h("{} by a Lambda function of its own, {} by the stage's shared pool function",
+                len(snapshot.entries) - pooled, pooled) if pooled
+              else h("each its own Lambda function"))
+    body = h('<h1>Models</h1><p class="lead">{n} model{s} served, {served}. Open one to '
+             'try it: the same model also runs in your browser.</p>'
              '<section class="catalog">{cards}</section>{note}{bench}',
              n=len(snapshot.entries), s="" if len(snapshot.entries) == 1 else "s",
-             cards=join(cards), note=note, bench=bench_note)
+             served=served, cards=join(cards), note=note, bench=bench_note)
     return layout(assets, "Models", body, main_attrs=h(' id="catalog"'))
 
 
@@ -142,8 +159,10 @@ def demo_page(entry: CatalogEntry, assets: Assets, max_body_bytes: int) -> str:
     attrs = h(' id="demo" data-model="{name}" data-version="{version}" data-kind="{kind}" '
               'data-predict-url="{predict}" data-model-url="{model}" data-ort-url="{ort}" '
               'data-ort-base="{ort_base}" data-input="{spec}" data-labels="{labels}" '
-              'data-features="{features}" data-max-bytes="{max_bytes}" data-output-kind="{output}"',
+              'data-features="{features}" data-max-bytes="{max_bytes}" data-output-kind="{output}" '
+              'data-serving="{serving}"',
               name=manifest.name, version=manifest.version,
+              serving="pooled" if entry.pooled else "dedicated",
               kind="image" if isinstance(spec, ImageSpec) else "tabular",
               predict=assets.page(f"/demo/{manifest.name}/predict"),
               model=assets.model_file(manifest.name, manifest.sha256),
@@ -153,11 +172,22 @@ def demo_page(entry: CatalogEntry, assets: Assets, max_body_bytes: int) -> str:
                                  else []),
               max_bytes=max_body_bytes, output=manifest.output.kind)
     body = h('<p class="crumbs"><a href="{home}">Models</a> / {name}</p>'
-             '<h1>{name} <span class="version">v{version}</span></h1>'
-             '<p class="description">{description}</p><div class="demo-grid">{inputs}{results}'
-             '</div>', home=assets.page("/"), name=manifest.name, version=manifest.version,
-             description=manifest.description, inputs=inputs, results=_results())
+             '<h1>{name} <span class="version">v{version}</span>{badge}</h1>'
+             '<p class="description">{description}</p>{serving}<div class="demo-grid">{inputs}'
+             '{results}</div>', home=assets.page("/"), name=manifest.name,
+             version=manifest.version, badge=_pooled_badge(entry),
+             description=manifest.description, serving=_serving_note(entry), inputs=inputs,
+             results=_results())
     return layout(assets, f"{manifest.name} demo", body, script="demo.js", main_attrs=attrs)
+
+
+def _serving_note(entry: CatalogEntry) -> Markup:
+    if not entry.pooled:
+        return Markup("")
+    return h('<p class="note serving">Pooled: served by the stage\'s shared pool function, '
+             'which loads it on first use (its version is the store alias the pool serves); '
+             'the API and its answers are the same as for a model with a function of its '
+             'own.</p>')
 
 
 def docs_page(assets: Assets) -> str:

@@ -44,6 +44,9 @@ class WebSettings:
     demo_max_body_bytes: int = c.DEFAULT_DEMO_MAX_BODY_BYTES
     model_memory_mb: int = c.DEFAULT_MODEL_MEMORY_MB
     opt_dir: str = c.DEFAULT_OPT_DIR
+    # The pool list (pooled model → kind, ref); "" : handlers/pool_models.json in the
+    # task root (from_env: LAMBDA_TASK_ROOT), else in the project root. No file: none.
+    pool_models_file: str = ""
 
     def __post_init__(self) -> None:
         # Defaults that depend on where the app runs: Lambda (layers under /opt) or a checkout.
@@ -55,6 +58,7 @@ class WebSettings:
                                              PROJECT_ROOT / "bench" / "results" / "results.json"),
             "examples_dir": _first_existing(web_dir / "examples", PROJECT_ROOT / "examples"),
             "ort_dist": str(PROJECT_ROOT / "node_modules" / "onnxruntime-web" / "dist"),
+            "pool_models_file": str(PROJECT_ROOT / c.DEFAULT_POOL_MODELS_FILE),
         }
         for name, value in defaults.items():
             if not getattr(self, name):
@@ -88,7 +92,11 @@ class WebSettings:
             "demo_lambda_endpoint": c.DEMO_LAMBDA_ENDPOINT,
             "demo_max_body_bytes": c.DEMO_MAX_BODY_BYTES,
             "model_memory_mb": c.MODEL_MEMORY_MB, "opt_dir": c.OPT_DIR,
+            "pool_models_file": c.POOL_MODELS_FILE,
         }
         values = settings_values(cls, names, env, overrides)
+        task_root = env.get(c.TASK_ROOT, "").strip()
+        if task_root and not values.get("pool_models_file"):
+            values["pool_models_file"] = str(Path(task_root) / c.DEFAULT_POOL_MODELS_FILE)
         values.setdefault("offline", env.get(c.IS_OFFLINE, "").strip().lower() == "true")
         return cls(**values)

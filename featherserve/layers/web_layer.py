@@ -8,6 +8,10 @@ does not change:
   manifest under ``models/<name>/<version>/`` (so /opt/models is the same store layout the
   handlers read), the latest benchmark (``featherserve-web/bench/results.json``, without
   the raw latencies) and the example rows (``featherserve-web/examples/<name>.json``).
+  Pooled models (the project's pool list, ``handlers/pool_models.json``) are in it too: each
+  one's manifest at the ref its pool serves (its store alias ``live``), with an alias table
+  naming that version ``live`` so the web catalog reads it there as it would in the store
+  (without a ``live`` alias in the store: the build's ``default_ref``, and no alias table).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import shutil
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +44,20 @@ from featherserve.layers.zipping import (
     entries_from_tree,
     write_layer_zip,
 )
-from model_store.base import MANIFEST_FILE
+from model_store.aliases import ALIAS_PATTERN, AliasTable
+from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, PROJECT_STORE, ModelStore
+from model_store.exceptions import ModelStoreError, VersionNotFoundError
+from model_store.local import LocalStore
 from model_store.manifest import Manifest
+from webapp.pooled import PoolListError, read_pool_list
 
 WEB_LAYER = "web"
 WEB_CATALOG_LAYER = "web-catalog"
 WEB_DIR = "featherserve-web"
 BENCH_RESULTS = PROJECT_ROOT / "bench" / "results" / "results.json"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
+HANDLERS_DIR = PROJECT_ROOT / "handlers"
+POOL_LIST_FILE = "pool_models.json"
 _KEY_FILE = ".build-key"
 # The project's own build: another output folder (a test's, a copy's) reuses its web layer
 # when the requirements and interpreter are the same, instead of running pip again.
@@ -125,11 +136,57 @@ def trimmed_results(results: dict[str, Any]) -> dict[str, Any]:
         | {"warm": warm}
 
 
+@dataclass(frozen=True)
+class PooledManifest:
+    manifest: Manifest
+    alias: str | None  # the store alias naming this version (the pool's ``live``), if any
+
+
+def pooled_manifests(store: ModelStore, handlers_dir: Path = HANDLERS_DIR, *,
+                     default_ref: str = LATEST) -> list[PooledManifest]:
+    """Each pooled model's manifest at the ref its pool serves (a missing alias: at
+    ``default_ref``); a malformed pool list or a model the store lacks stops the build."""
+    try:
+        pooled = read_pool_list(handlers_dir / POOL_LIST_FILE)
+    except PoolListError as exc:
+        raise LayerBuildError(f"{exc}; it is written by `featherserve add NAME --pooled`") \
+            from exc
+    found: list[PooledManifest] = []
+    for name in sorted(pooled):
+        ref = pooled[name].ref
+        try:
+            try:
+                found.append(PooledManifest(store.manifest(name, ref), ref))
+            except VersionNotFoundError:
+                found.append(PooledManifest(store.manifest(name, default_ref), None))
+        except ModelStoreError as exc:
+            raise LayerBuildError(f"pooled model {name} (handlers/{POOL_LIST_FILE}): {exc}") \
+                from exc
+    return found
+
+
 def build_web_catalog_layer(out_dir: Path, manifests: Sequence[Manifest], *,
                             bench_results: Path = BENCH_RESULTS,
-                            examples_dir: Path = EXAMPLES_DIR) -> BuiltLayer:
+                            examples_dir: Path = EXAMPLES_DIR,
+                            store: ModelStore | None = None,
+                            handlers_dir: Path = HANDLERS_DIR,
+                            default_ref: str = LATEST) -> BuiltLayer:
+    """``manifests``: the dedicated models' (one per served function); the pooled models'
+    are read from ``store`` (None: the project's store) as the pool list names them."""
+    pooled = [p for p in pooled_manifests(store or LocalStore(PROJECT_STORE), handlers_dir,
+                                          default_ref=default_ref)
+              if p.manifest.name not in {m.name for m in manifests}]
     entries = [LayerEntry(f"models/{m.name}/{m.version}/{MANIFEST_FILE}", data=m.to_json().encode())
                for m in manifests]
+    for p in pooled:
+        m = p.manifest
+        entries.append(LayerEntry(f"models/{m.name}/{m.version}/{MANIFEST_FILE}",
+                                  data=m.to_json().encode()))
+        if p.alias is not None and ALIAS_PATTERN.fullmatch(p.alias) and p.alias != LATEST:
+            table = AliasTable(targets={p.alias: m.version})
+            entries.append(LayerEntry(f"models/{m.name}/{ALIASES_FILE}",
+                                      data=table.to_json().encode()))
+    manifests = [*manifests, *(p.manifest for p in pooled)]
     if bench_results.is_file():
         results = json.loads(bench_results.read_text())
         trimmed = json.dumps(trimmed_results(results), sort_keys=True).encode()
