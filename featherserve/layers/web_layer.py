@@ -49,7 +49,7 @@ from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, PROJECT_STORE,
 from model_store.exceptions import ModelStoreError, VersionNotFoundError
 from model_store.local import LocalStore
 from model_store.manifest import Manifest
-from webapp.pooled import PoolListError, read_pool_list
+from webapp.pooled import PooledModel, PoolListError, read_pool_list
 
 WEB_LAYER = "web"
 WEB_CATALOG_LAYER = "web-catalog"
@@ -143,14 +143,19 @@ class PooledManifest:
 
 
 def pooled_manifests(store: ModelStore, handlers_dir: Path = HANDLERS_DIR, *,
+                     names: Sequence[str] | None = None,
                      default_ref: str = LATEST) -> list[PooledManifest]:
     """Each pooled model's manifest at the ref its pool serves (a missing alias: at
-    ``default_ref``); a malformed pool list or a model the store lacks stops the build."""
-    try:
-        pooled = read_pool_list(handlers_dir / POOL_LIST_FILE)
-    except PoolListError as exc:
-        raise LayerBuildError(f"{exc}; it is written by `featherserve add NAME --pooled`") \
-            from exc
+    ``default_ref``); a malformed pool list or a model the store lacks stops the build.
+    ``names``: these models, at ``live``, instead of the pool list in ``handlers_dir``."""
+    if names is not None:
+        pooled = {name: PooledModel(name, "tabular") for name in names}  # (kind unused)
+    else:
+        try:
+            pooled = read_pool_list(handlers_dir / POOL_LIST_FILE)
+        except PoolListError as exc:
+            raise LayerBuildError(f"{exc}; it is written by `featherserve add NAME --pooled`") \
+                from exc
     found: list[PooledManifest] = []
     for name in sorted(pooled):
         ref = pooled[name].ref
@@ -170,15 +175,17 @@ def build_web_catalog_layer(out_dir: Path, manifests: Sequence[Manifest], *,
                             examples_dir: Path = EXAMPLES_DIR,
                             store: ModelStore | None = None,
                             handlers_dir: Path = HANDLERS_DIR,
+                            pooled: Sequence[str] | None = None,
                             default_ref: str = LATEST) -> BuiltLayer:
     """``manifests``: the dedicated models' (one per served function); the pooled models'
-    are read from ``store`` (None: the project's store) as the pool list names them."""
-    pooled = [p for p in pooled_manifests(store or LocalStore(PROJECT_STORE), handlers_dir,
-                                          default_ref=default_ref)
-              if p.manifest.name not in {m.name for m in manifests}]
+    (``pooled``, else the pool list in ``handlers_dir``) are read from ``store`` (None: the
+    project's store), as their pool serves them."""
+    found = [p for p in pooled_manifests(store or LocalStore(PROJECT_STORE), handlers_dir,
+                                         names=pooled, default_ref=default_ref)
+             if p.manifest.name not in {m.name for m in manifests}]
     entries = [LayerEntry(f"models/{m.name}/{m.version}/{MANIFEST_FILE}", data=m.to_json().encode())
                for m in manifests]
-    for p in pooled:
+    for p in found:
         m = p.manifest
         entries.append(LayerEntry(f"models/{m.name}/{m.version}/{MANIFEST_FILE}",
                                   data=m.to_json().encode()))
@@ -186,7 +193,7 @@ def build_web_catalog_layer(out_dir: Path, manifests: Sequence[Manifest], *,
             table = AliasTable(targets={p.alias: m.version})
             entries.append(LayerEntry(f"models/{m.name}/{ALIASES_FILE}",
                                       data=table.to_json().encode()))
-    manifests = [*manifests, *(p.manifest for p in pooled)]
+    manifests = [*manifests, *(p.manifest for p in found)]
     if bench_results.is_file():
         results = json.loads(bench_results.read_text())
         trimmed = json.dumps(trimmed_results(results), sort_keys=True).encode()

@@ -307,6 +307,17 @@ def test_the_catalog_layer_carries_the_pooled_manifests_and_the_deployed_app_lis
     assert '<span class="version">v2</span>' in card(body, NO_ALIAS)
 
 
+def test_the_catalog_layer_takes_the_builds_own_pooled_names(stage, tmp_path):
+    store = LocalStore(stage.store)
+    built = build_web_catalog_layer(tmp_path / "out", [], store=store, pooled=[LIVE],
+                                    handlers_dir=tmp_path / "no-handlers")
+    with zipfile.ZipFile(built.zip_path) as archive:
+        assert sorted(n for n in archive.namelist() if n.startswith("models/")) == [
+            f"models/{LIVE}/1/manifest.json", f"models/{LIVE}/aliases.json"]
+        aliases = json.loads(archive.read(f"models/{LIVE}/aliases.json"))
+    assert aliases["aliases"] == {"live": "1"}
+
+
 def test_the_catalog_layer_refuses_a_pooled_model_the_store_lacks(stage, tmp_path):
     from featherserve.layers.exceptions import LayerBuildError
 
