@@ -407,7 +407,8 @@ def register(commands: Any) -> None:
     rollback.set_defaults(run=cmd_rollback)
 
     publish = commands.add_parser("publish", parents=[source],
-                                  help="copy a version to another store (S3), once per sha256")
+                                  help="copy a version to another store (S3), once per "
+                                       "sha256, with the aliases naming it that store lacks")
     publish.add_argument("name")
     publish.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
     publish.add_argument("--to", required=True, metavar="LOCATION",
