@@ -29,10 +29,9 @@ ORT_DIST = "FEATHERSERVE_ORT_DIST"
 MODEL_MEMORY_MB = "FEATHERSERVE_MODEL_MEMORY_MB"
 
 # The stage's pooled models (docs/pool.md): the pool list `featherserve add NAME --pooled`
-# writes, handlers/pool_models.json under the task root (Lambda's LAMBDA_TASK_ROOT: the
-# web function's zip ships the handlers package whole), else under the project root.
+# writes; unset, handlers/pool_models.json in the task root (the web function's zip ships
+# the handlers package whole beside webapp/; locally, the project root).
 POOL_MODELS_FILE = "FEATHERSERVE_POOL_MODELS_FILE"
-TASK_ROOT = "LAMBDA_TASK_ROOT"
 DEFAULT_POOL_MODELS_FILE = "handlers/pool_models.json"
 # A pooled model's demo predictions invoke the stage's pool function "<prefix>pool".
 POOL_FUNCTION = "pool"

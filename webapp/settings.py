@@ -14,6 +14,10 @@ from model_store.base import LATEST, PROJECT_STORE
 from webapp import constants as c
 
 PROJECT_ROOT = PROJECT_STORE.parent
+# The folder this package sits in, beside the handlers package: the function zip's root on
+# Lambda (LAMBDA_TASK_ROOT), the project root (or a copy's) locally. Not LAMBDA_TASK_ROOT
+# itself: serverless-offline sets it to /var/task while running the project's own files.
+TASK_ROOT = Path(__file__).resolve().parents[1]
 STATIC_ORIGIN = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -44,8 +48,8 @@ class WebSettings:
     demo_max_body_bytes: int = c.DEFAULT_DEMO_MAX_BODY_BYTES
     model_memory_mb: int = c.DEFAULT_MODEL_MEMORY_MB
     opt_dir: str = c.DEFAULT_OPT_DIR
-    # The pool list (pooled model → kind, ref); "" : handlers/pool_models.json in the
-    # task root (from_env: LAMBDA_TASK_ROOT), else in the project root. No file: none.
+    # The pool list (pooled model → kind, ref); "": handlers/pool_models.json beside this
+    # package (TASK_ROOT). No file: no pooled model.
     pool_models_file: str = ""
 
     def __post_init__(self) -> None:
@@ -58,7 +62,7 @@ class WebSettings:
                                              PROJECT_ROOT / "bench" / "results" / "results.json"),
             "examples_dir": _first_existing(web_dir / "examples", PROJECT_ROOT / "examples"),
             "ort_dist": str(PROJECT_ROOT / "node_modules" / "onnxruntime-web" / "dist"),
-            "pool_models_file": str(PROJECT_ROOT / c.DEFAULT_POOL_MODELS_FILE),
+            "pool_models_file": str(TASK_ROOT / c.DEFAULT_POOL_MODELS_FILE),
         }
         for name, value in defaults.items():
             if not getattr(self, name):
@@ -95,8 +99,5 @@ class WebSettings:
             "pool_models_file": c.POOL_MODELS_FILE,
         }
         values = settings_values(cls, names, env, overrides)
-        task_root = env.get(c.TASK_ROOT, "").strip()
-        if task_root and not values.get("pool_models_file"):
-            values["pool_models_file"] = str(Path(task_root) / c.DEFAULT_POOL_MODELS_FILE)
         values.setdefault("offline", env.get(c.IS_OFFLINE, "").strip().lower() == "true")
         return cls(**values)

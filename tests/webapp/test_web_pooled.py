@@ -26,6 +26,7 @@ import pytest
 
 from featherserve.codegen.pool_files import write_pooled
 from featherserve.layers.web_layer import WEB_CATALOG_LAYER, build_web_catalog_layer
+from featherserve.support.processes import ROOT
 from model_store import LocalStore
 from tests.support.tiny_models import publish_tiny_tabular
 from tests.support.web import FORMATS, Context, Handler, request, send
@@ -171,15 +172,13 @@ def test_a_malformed_pool_list_is_logged_and_the_pages_still_answer(stage, tmp_p
 
 
 def test_the_pool_list_is_found_in_the_task_root_or_where_the_variable_says(tmp_path):
-    task_root = tmp_path / "task"
-    on_lambda = WebSettings.from_env({"LAMBDA_TASK_ROOT": str(task_root)})
-    assert on_lambda.pool_models_file == str(task_root / "handlers" / "pool_models.json")
-    named = WebSettings.from_env({"LAMBDA_TASK_ROOT": str(task_root),
-                                  "FEATHERSERVE_POOL_MODELS_FILE": str(tmp_path / "x.json")})
+    # Beside the handlers package the zip ships with webapp/ (here: the checkout), whatever
+    # LAMBDA_TASK_ROOT says (serverless-offline sets /var/task while running these files).
+    default = WebSettings.from_env({"LAMBDA_TASK_ROOT": "/var/task"})
+    assert default.pool_models_file == str(ROOT / "handlers" / "pool_models.json")
+    assert WebSettings().pool_models_file == default.pool_models_file
+    named = WebSettings.from_env({"FEATHERSERVE_POOL_MODELS_FILE": str(tmp_path / "x.json")})
     assert named.pool_models_file == str(tmp_path / "x.json")
-    local = WebSettings.from_env({})
-    assert Path(local.pool_models_file) == Path(__file__).resolve().parents[2] / "handlers" \
-        / "pool_models.json"
 
 
 # ------------------------------------------------------------------------ demo proxy
