@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from featherserve.codegen.bulk_files import BULK_FILE, render_bulk
-from featherserve.codegen.pool_files import PoolGroup
+from featherserve.codegen.pool_files import PoolFunction
 from featherserve.codegen.service_files import (
     FUNCTIONS_FILE,
     HEADER,
@@ -39,6 +39,7 @@ from featherserve.codegen.service_files import (
     render_layers,
 )
 from featherserve.codegen.web_files import WEB_FILE, render_web
+from featherserve.layers.pool_layer import POOL_LAYER_FILE
 from featherserve.stack_limits import (
     StackLimitError,
     check_counts,
@@ -74,9 +75,9 @@ def _placeholder_zip(path: Path) -> None:
 
 
 def snapshot_for_package(dest: Path, models: Sequence[ServedModel],
-                         pools: Sequence[PoolGroup] = ()) -> Path:
+                         pool: PoolFunction | None = None) -> Path:
     """The service's template and plugins in ``dest`` with ``models`` generated as dedicated
-    functions, and placeholder zips in ``dest/.layers``."""
+    functions (and ``pool``'s models pooled), and placeholder zips in ``dest/.layers``."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in SERVICE_FILES:
         shutil.copy2(ROOT / name, dest / name)
@@ -84,15 +85,16 @@ def snapshot_for_package(dest: Path, models: Sequence[ServedModel],
     (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     generated = dest / "generated"
     generated.mkdir()
-    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pools)),
-                            (LAYERS_FILE, render_layers(models)),
+    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pool)),
+                            (LAYERS_FILE, render_layers(models, pool)),
                             (BULK_FILE, render_bulk(models, HEADER,
-                                                    [(p, p.models) for p in pools])),
+                                                    [(pool, pool.names)] if pool else [])),
                             (WEB_FILE, render_web(HEADER))):
         (generated / file_name).write_text(text, encoding="utf-8")
     layers = dest / ".layers"
     layers.mkdir()
-    for name in (*FIXED_ZIPS, *(f"model-{m.name}.zip" for m in models)):
+    pool_zip = (POOL_LAYER_FILE,) if pool else ()
+    for name in (*FIXED_ZIPS, *pool_zip, *(f"model-{m.name}.zip" for m in models)):
         _placeholder_zip(layers / name)
     return dest
 
@@ -135,13 +137,14 @@ def measure(work: Path) -> dict[str, Any]:
 
 
 # A pooled model's share of the template (issue 19), measured with `sls package --stage prod`
-# of the two shipped dedicated models plus 15 and 50 pooled tiny models
-# (tests/template/test_pool_template.py checks the estimate against the package): each pool
-# kind (its function, batch function, queues, role, alias, alarms) costs POOL_PER_KIND, each
-# pooled model only its bucket notification and its line of the pool's description/list.
-POOL_PER_KIND = {"resources": 29, "outputs": 2, "parameters": 0, "mappings": 0,
-                 "templateBytes": 28231}
-POOLED_MODEL_BYTES = 500
+# of two dedicated models plus 15 and 50 pooled tiny models, against the two alone
+# (tests/template/test_pool_template.py checks the estimate against the package): the one
+# pool (its function, batch function, packed layer, queues, role, alias, alarms, routes)
+# costs POOL_COSTS, whatever the kinds it pools; each pooled model only its bucket
+# notification and its line of the pool list.
+POOL_COSTS = {"resources": 33, "outputs": 5, "parameters": 0, "mappings": 0,
+              "templateBytes": 30762}
+POOLED_MODEL_BYTES = 493
 
 
 @dataclass(frozen=True)
@@ -158,26 +161,24 @@ class StackCosts:
         return cls(data["per_model"], data["shared"], data["name_length"],
                    data["template_bytes_per_name_char"])
 
-    def estimate(self, names: Sequence[str], pooled: int = 0,
-                 pool_kinds: int | None = None) -> dict[str, int]:
+    def estimate(self, names: Sequence[str], pooled: int = 0) -> dict[str, int]:
         """The stage's counts with ``names`` served as dedicated models and ``pooled``
-        models in ``pool_kinds`` pools (default: one when any model is pooled)."""
+        models in the one pool (there is none when no model is pooled)."""
         counts = {key: self.shared[key] + len(names) * self.per_model[key] for key in COUNTED}
         extra = sum(len(name) - self.name_length for name in names)
         counts["templateBytes"] += round(extra * self.bytes_per_name_char)
-        kinds = (1 if pooled else 0) if pool_kinds is None else pool_kinds
-        for key in COUNTED:
-            counts[key] += kinds * POOL_PER_KIND[key]
+        if pooled:
+            for key in COUNTED:
+                counts[key] += POOL_COSTS[key]
         counts["templateBytes"] += pooled * POOLED_MODEL_BYTES
         return counts
 
 
-def refuse_over_limits(names: Sequence[str], change: str, pooled: Sequence[str] = (),
-                       pool_kinds: int | None = None) -> None:
-    """Raise StackLimitError when serving ``names`` (dedicated) breaks a limit; ``change``
-    says what would have done it ("adding m015")."""
+def refuse_over_limits(names: Sequence[str], change: str, pooled: Sequence[str] = ()) -> None:
+    """Raise StackLimitError when serving ``names`` (dedicated) and ``pooled`` breaks a
+    limit; ``change`` says what would have done it ("adding m015")."""
     costs = StackCosts.load()
-    counts = costs.estimate(names, len(pooled), pool_kinds)
+    counts = costs.estimate(names, len(pooled))
     problems = check_counts(counts)
     if problems:
         per = costs.per_model
@@ -198,20 +199,18 @@ def refuse_serving(name: str, handlers_dir: Path | None = None) -> None:
     handlers = handlers_dir or HANDLERS_DIR
     served, pooled = served_models(handlers), read_pooled(handlers)
     if name not in served:
-        refuse_over_limits([*served, name], f"adding {name}", list(pooled),
-                           len(set(pooled.values())))
+        refuse_over_limits([*served, name], f"adding {name}", list(pooled))
 
 
 def refuse_pooling(name: str, kind: str, handlers_dir: Path | None = None) -> None:
-    """Before ``name`` is added to the pool list: a pooled model costs the template a bucket
-    notification and a few bytes, and the first of a kind a pool function."""
+    """Before ``name`` (of ``kind``) is added to the pool list: a pooled model costs the
+    template a bucket notification and a few bytes, and the first one the pool function."""
     from featherserve.codegen.handler_modules import HANDLERS_DIR, served_models
     from featherserve.codegen.pool_files import read_pooled
 
     handlers = handlers_dir or HANDLERS_DIR
     pooled = {**read_pooled(handlers), name: kind}
-    refuse_over_limits(served_models(handlers), f"pooling {name}", list(pooled),
-                       len(set(pooled.values())))
+    refuse_over_limits(served_models(handlers), f"pooling {name}", list(pooled))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

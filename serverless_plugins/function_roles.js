@@ -17,7 +17,8 @@
 // own `role` keep it.
 
 const { batchModel, feedingQueue } = require('./bulk');
-const POOL_HANDLER = /^handlers\/pool_(tabular|image)\./;
+// The pool function and its batch function (handlers/pool.py, featherserve/codegen/pool_files.py).
+const POOL_HANDLER = /^handlers\/pool\.(handler|batch_handler)$/;
 
 const S3_SCHEME = 's3://';
 const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
@@ -162,7 +163,7 @@ class FunctionRolesPlugin {
       if (!functionObject.disableLogs) {
         statements.push(logStatement(provider.naming.getLogGroupName(functionObject.name)));
       }
-      // A pool function (handlers/pool_<kind>.py) reads any pooled model: the store's
+      // The pool function (handlers/pool.py) reads any pooled model: the store's
       // models/*/ (and in/*/, out/*/ for its batch function), not one model's prefix.
       const pool = POOL_HANDLER.test(functionObject.handler || '');
       const bulkModel = batchModel(functionObject) && (pool ? '*' : batchModel(functionObject));

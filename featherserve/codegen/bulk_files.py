@@ -19,8 +19,17 @@ BATCH_SUFFIX = "-batch"  # a model name has no '-', so this never names another 
 
 
 class BulkModel(Protocol):
+    """What owns a queue: a dedicated model, or the pool (one queue for its models)."""
+
     @property
     def name(self) -> str: ...
+
+    @property
+    def queue_key(self) -> str: ...
+
+
+class LayeredModel(BulkModel, Protocol):
+    """A dedicated model: its batch function uses its model layer."""
 
     @property
     def layer_ref(self) -> str: ...
@@ -30,16 +39,11 @@ def batch_function_name(model: str) -> str:
     return model + BATCH_SUFFIX
 
 
-def _pascal(model: BulkModel) -> str:
-    """``breast_cancer`` → ``BreastCancer``, the same spelling as its layer's logical id."""
-    return model.layer_ref.removesuffix("ModelLambdaLayer")
-
-
 def queue_id(model: BulkModel) -> str:
-    return f"Bulk{_pascal(model)}Queue"
+    return f"Bulk{model.queue_key}Queue"
 
 
-def batch_function_lines(model: BulkModel, label: str, max_body_bytes: int) -> list[str]:
+def batch_function_lines(model: LayeredModel, label: str, max_body_bytes: int) -> list[str]:
     """The model's batch function, fed by its queue (a block of generated/functions.yml)."""
     name = model.name
     return [

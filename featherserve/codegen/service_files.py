@@ -22,10 +22,12 @@ from featherserve.codegen.handler_modules import (
     write_handler,
 )
 from featherserve.codegen.pool_files import (
-    PoolGroup,
+    POOL_MODULE,
+    PoolFunction,
     ensure_pool_alias,
+    pool_function,
     pool_function_lines,
-    pool_groups,
+    pool_layer_lines,
     read_pooled,
     write_pooled,
 )
@@ -87,6 +89,11 @@ class ServedModel:
         key = self.layer_key
         return key[0].upper() + key[1:] + "LambdaLayer"
 
+    @property
+    def queue_key(self) -> str:
+        """``breast_cancer`` → ``BreastCancer``, the same spelling as its layer's logical id."""
+        return self.layer_ref.removesuffix("ModelLambdaLayer")
+
 
 def _quote(text: str) -> str:
     """A YAML double-quoted scalar (serverless variables inside stay live)."""
@@ -98,7 +105,7 @@ def _summary(model: ServedModel) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def render_functions(models: Sequence[ServedModel], pools: Sequence[PoolGroup] = ()) -> str:
+def render_functions(models: Sequence[ServedModel], pool: PoolFunction | None = None) -> str:
     lines = [HEADER, "# One function per served model: its thin handler, the runtime layer and its "
              "model layer,", "# and its routes (ANY: the handler answers wrong methods with the "
              "contract's 405).", ""]
@@ -128,15 +135,15 @@ def render_functions(models: Sequence[ServedModel], pools: Sequence[PoolGroup] =
             "",
         ]
         lines += batch_function_lines(model, label, sizing.max_body_bytes)
-    for pool in pools:
-        sizing = SIZING[pool.kind]
-        lines += pool_function_lines(pool, sizing.memory_mb, sizing.max_body_bytes)
+    if pool is not None:
+        # The pool's body limit is the largest of the kinds it pools; its memory a param.
+        lines += pool_function_lines(pool, max(SIZING[k].max_body_bytes for k in pool.kinds))
     # The web app (catalog, demos, OpenAPI) serves whatever models there are, even none.
     lines += web_function_lines()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render_layers(models: Sequence[ServedModel]) -> str:
+def render_layers(models: Sequence[ServedModel], pool: PoolFunction | None = None) -> str:
     lines = [HEADER, "# The runtime layer (onnxruntime, numpy, Pillow, Powertools for python3.12 "
              "x86_64) and one", "# layer per served model, unpacked by Lambda under "
              "/opt/models/<name>/<version>/.", "",
@@ -160,6 +167,8 @@ def render_layers(models: Sequence[ServedModel]) -> str:
             f"    artifact: ${{self:custom.layersDir}}/model-{model.name}.zip",
             "",
         ]
+    if pool is not None:
+        lines += pool_layer_lines(pool)
     lines += web_layer_lines()
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -190,12 +199,12 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
                out_dir: Path = GENERATED_DIR, check: bool = False) -> list[Path]:
     """Rewrite the generated files; with ``check``, only report which would change."""
     models = describe_served(store, served_models(handlers_dir))
-    pools = pool_groups(read_pooled(handlers_dir))
+    pool = pool_function(read_pooled(handlers_dir))
     changed = []
-    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pools)),
-                            (LAYERS_FILE, render_layers(models)),
+    for file_name, text in ((FUNCTIONS_FILE, render_functions(models, pool)),
+                            (LAYERS_FILE, render_layers(models, pool)),
                             (BULK_FILE, render_bulk(models, HEADER,
-                                                    [(p, p.models) for p in pools])),
+                                                    [(pool, pool.names)] if pool else [])),
                             (WEB_FILE, render_web(HEADER))):
         path = out_dir / file_name
         current = path.read_text(encoding="utf-8") if path.is_file() else None
@@ -210,23 +219,19 @@ def regenerate(store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
 def add_model(name: str, store: ModelStore, *, handlers_dir: Path = HANDLERS_DIR,
               out_dir: Path = GENERATED_DIR, pooled: bool = False) -> list[Path]:
     """Serve ``name`` (already in ``store``): its handler module, function, layer, routes;
-    ``pooled``: an entry in the pool list, served by its kind's pool function."""
+    ``pooled``: an entry in the pool list, served by the stage's one pool function."""
     check_model_name(name)
+    if name == POOL_MODULE:  # handlers/pool.py, the function `pool`, its queue: the pool's
+        raise ModelStoreError(f"{name!r} cannot name a served model: it names the pool "
+                              "function (handlers/pool.py); rename the model")
     manifest = store.manifest(name, LATEST)  # a clear error if the model is not published
     current = read_pooled(handlers_dir)
     if pooled:
         if name in served_models(handlers_dir):
             raise ModelStoreError(f"{name!r} is served by its own function; `featherserve "
                                   f"remove {name}` first, then add it --pooled")
+        # Any kind: the one pool function answers each model by its kind.
         kind = ServedModel(name, manifest.task).kind
-        others = sorted({k for n, k in current.items() if k != kind and n != name})
-        if others:
-            # One /models/{name} route pair reaches one function (API Gateway: one method
-            # per path), so a stage pools one kind; the other kind's models stay dedicated.
-            raise ModelStoreError(
-                f"{name!r} is a model of kind {kind}, and this stage already pools {others[0]} "
-                f"models: the /models/{{name}} route reaches one pool function, so a stage "
-                f"pools one kind. Serve {name} dedicated (`featherserve add {name}`).")
         if current.get(name) == kind:
             ensure_pool_alias(store, name, manifest.version)
             return regenerate(store, handlers_dir=handlers_dir, out_dir=out_dir)

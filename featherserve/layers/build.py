@@ -5,7 +5,10 @@ layer: name, version, sha256).
 
 Each function is one served model's handler (``handlers/<name>.py``): the function zip plus
 the runtime layer and that model's layer. A model layer for a model with no function is an
-error: it could never be deployed.
+error: it could never be deployed. While any model is pooled (``handlers/pool_models.json``),
+the pool function's packed layer ``pool-models.zip`` holds every pooled model's ``live``
+version (``pool_layer.py``); a pool that would unzip past Lambda's limit is refused before
+anything is written.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ from featherserve.layers.model_layer import (
     model_layer_zip,
     plan_model_layer,
     write_model_layers,
+)
+from featherserve.layers.pool_layer import (
+    EMPTY,
+    POOL_FUNCTION,
+    POOL_LAYER_ENV,
+    plan_pool_layer,
+    pool_layer_zip,
+    refuse_oversized,
 )
 from featherserve.layers.report import CodePackage, FunctionSpec, SizeReport, check_sizes
 from featherserve.layers.runtime_layer import (
@@ -71,6 +82,9 @@ class LayersRequest:
     lock: Path = RUNTIME_LOCK
     # The web function's layers (its dependencies, and the catalog: manifests, benchmark).
     web: bool = False
+    # The pooled models packed into pool-models.zip; None: the project's pool list
+    # (handlers/pool_models.json), none when there is no such file.
+    pooled: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +144,13 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
             f"deployed; run `featherserve add {unserved[0]}` first")
     # Integrity first: a corrupt model stops the build before the slow runtime step.
     specs = [plan_model_layer(store, ref, request.out_dir) for ref in refs]
+    pooled = _pooled(request)
+    empty_pool = environ.get(POOL_LAYER_ENV, "").strip().lower() == EMPTY
+    pool_spec = (plan_pool_layer(store, pooled, request.out_dir, empty=empty_pool)
+                 if pooled else None)
     notes: list[str] = []
     search = find_target_interpreter(request.python312, environ, run)
     runtime, runtime_layer = _runtime_layer(request, search, run, log, notes)
-    model_layers = write_model_layers(specs, log)
     code_zip: CodeZip | None = None
     if request.code_paths:
         code = CodePackage.measure(request.code_paths)
@@ -141,8 +158,23 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
         code_zip = build_function_zip(request.out_dir, search.interpreter, run=run, log=log)
         code = CodePackage.measure((code_zip.layer.zip_path,))
         notes.append(f"function zip: {code_zip.note}")
+    if pool_spec is not None:  # before any layer is written
+        refuse_oversized(pool_spec, code.unzipped_bytes,
+                         runtime_layer.unzipped_bytes if runtime_layer else 0, len(pooled),
+                         request.limits)
+    model_layers = write_model_layers(specs, log)
     base = (runtime_layer.name,) if runtime_layer else ()
     functions = [FunctionSpec(ref.name, code, (*base, model_layer_name(ref.name))) for ref in refs]
+    pool_layers: list[BuiltLayer] = []
+    if pool_spec is not None:
+        pool_layers = list(write_model_layers([pool_spec], log))
+        # pool-batch has the same code and layers: one line answers for both.
+        functions.append(FunctionSpec(POOL_FUNCTION, code, (*base, pool_spec.name)))
+        if empty_pool:
+            notes.append(f"{POOL_LAYER_ENV}={EMPTY}: no pooled model packed; the pool reads "
+                         "the stage's modelSource (s3://...)")
+    else:
+        pool_layer_zip(request.out_dir).unlink(missing_ok=True)  # no model is pooled now
     if not refs:
         notes.append("no served models: no model layers were built")
         if runtime_layer:
@@ -155,7 +187,8 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
         web_layers = [build_web_layer(request.out_dir, search.interpreter, run=run, log=log),
                       build_web_catalog_layer(request.out_dir, deployed)]
         functions.append(FunctionSpec(WEB_FUNCTION, code, tuple(w.name for w in web_layers)))
-    layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + web_layers
+    layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + pool_layers \
+        + web_layers
     report = check_sizes(functions, layers, request.limits, notes)
     build = LayersBuild(runtime, model_layers, code_zip, report,
                         request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))
@@ -163,6 +196,15 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
     build.report_path.write_text(json.dumps(build.to_dict(), indent=2, sort_keys=True) + "\n")
     write_layer_index(request.out_dir, deployed, served)
     return build
+
+
+def _pooled(request: LayersRequest) -> tuple[str, ...]:
+    if request.pooled is not None:
+        return request.pooled
+    from featherserve.codegen.handler_modules import HANDLERS_DIR
+    from featherserve.codegen.pool_files import read_pooled
+
+    return tuple(sorted(read_pooled(HANDLERS_DIR)))
 
 
 def deployed_manifests(store: ModelStore, out_dir: Path, built: list[Manifest],

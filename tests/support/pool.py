@@ -95,6 +95,16 @@ class ManualClock:
         self.now += seconds
 
 
+def build_pool_layer(store_root: Path, names: list[str], out: Path) -> Path:
+    """The packed pool-models layer of ``names`` (their ``live`` versions), as `featherserve
+    layers` writes it into ``out``."""
+    from featherserve.layers.model_layer import write_model_layers
+    from featherserve.layers.pool_layer import plan_pool_layer
+
+    (layer,) = write_model_layers([plan_pool_layer(LocalStore(store_root), names, out)])
+    return layer.zip_path
+
+
 def predict_event(name: str, instances: list[Any], form: str = "v1",
                   query: dict[str, str] | None = None) -> dict[str, Any]:
     """A real API Gateway predict event (REST v1 or HTTP API v2) re-aimed at ``name``."""

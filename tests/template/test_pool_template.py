@@ -16,6 +16,7 @@ from featherserve.codegen.handler_modules import served_models
 from featherserve.codegen.pool_files import read_pooled
 from featherserve.codegen.service_files import add_model, regenerate, remove_model
 from featherserve.layers.code_package import build_function_zip
+from featherserve.layers.pool_layer import POOL_LAYER_FILE
 from featherserve.project import project_store
 from featherserve.stack_costs import FIXED_ZIPS, StackCosts, _placeholder_zip, package
 from featherserve.stack_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, template_counts
@@ -33,7 +34,7 @@ from tests.support.deploy import (
     publish_tiny_models,
     snapshot_service,
 )
-from tests.support.pool import model_names
+from tests.support.pool import build_pool_layer, model_names
 from tests.support.stack import SLS
 from tests.support.tiny_models import publish_tiny_tabular
 
@@ -53,7 +54,8 @@ def service_copy(tmp: Path) -> tuple[Path, LocalStore]:
     service = snapshot_service(tmp / "service", mock_aws=False)
     layers = service / ".layers"
     layers.mkdir()
-    for name in (*FIXED_ZIPS, *(f"model-{m}.zip" for m in served_models(service / "handlers"))):
+    for name in (*FIXED_ZIPS, POOL_LAYER_FILE,
+                 *(f"model-{m}.zip" for m in served_models(service / "handlers"))):
         _placeholder_zip(layers / name)
     return service, LocalStore(store)
 
@@ -87,7 +89,7 @@ def test_no_pooled_model_leaves_generated_files_and_template_byte_identical(tmp_
     written = add_model("pooled_one", store, handlers_dir=handlers, out_dir=generated,
                         pooled=True)
     assert handlers / "pool_models.json" in written
-    assert (handlers / "pool_tabular.py").is_file()
+    assert 'serve_pool()' in (handlers / "pool.py").read_text()
     remove_model("pooled_one", store, handlers_dir=handlers, out_dir=generated)
     assert tree_hashes(handlers, generated) == shipped
     _, _, after = package_copy(service, tmp_path / "after")
@@ -114,12 +116,21 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     resources: dict[str, dict[str, object]] = template["Resources"]  # type: ignore[assignment]
     functions = [key for key, value in resources.items()
                  if value["Type"] == "AWS::Lambda::Function"]
-    # The two dedicated models (HTTP + batch), the web app, and ONE tabular pool (+ batch).
+    # The two dedicated models (HTTP + batch), the web app, and ONE pool (+ batch).
     assert sorted(functions) == sorted([
         "BreastUnderscorecancerLambdaFunction",
         "BreastUnderscorecancerDashbatchLambdaFunction",
         "DigitsLambdaFunction", "DigitsDashbatchLambdaFunction", "WebLambdaFunction",
-        "PoolDashtabularLambdaFunction", "PoolDashtabularDashbatchLambdaFunction"])
+        "PoolLambdaFunction", "PoolDashbatchLambdaFunction"])
+    # Both attach the runtime layer, then the packed pool-models layer; memory is a param.
+    for key in ("PoolLambdaFunction", "PoolDashbatchLambdaFunction"):
+        props = resources[key]["Properties"]  # type: ignore[index]
+        assert props["Layers"] == [{"Ref": "RuntimeLambdaLayer"},  # type: ignore[index]
+                                   {"Ref": "PoolModelsLambdaLayer"}]
+    pool = resources["PoolLambdaFunction"]["Properties"]  # type: ignore[index]
+    assert pool["Handler"] == "handlers/pool.handler" and pool["MemorySize"] == 1024
+    assert pool["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"] == "262144"
+    assert resources["PoolModelsLambdaLayer"]["Type"] == "AWS::Lambda::LayerVersion"
     # One {name} route pair for every pooled model, beside the dedicated literal paths.
     paths = sorted(str(v["Properties"]["PathPart"]) for v in resources.values()  # type: ignore[index]
                    if v["Type"] == "AWS::ApiGateway::Resource")
@@ -131,7 +142,7 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     assert len(queues) == 6, queues
     bucket = resources["BulkBucket"]["Properties"]
     configs = bucket["NotificationConfiguration"]["QueueConfigurations"]  # type: ignore[index]
-    to_pool = [c for c in configs if c["Queue"]["Fn::GetAtt"][0] == "BulkPoolTabularQueue"]
+    to_pool = [c for c in configs if c["Queue"]["Fn::GetAtt"][0] == "BulkPoolQueue"]
     assert len(to_pool) == POOLED
     # The predict throttle covers the pool's route too: API Gateway throttles a resource
     # path, so the pooled models share one (a {name} route has one path for all of them).
@@ -140,6 +151,8 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     assert {"ResourcePath": "/~1models~1{name}~1predict", "HttpMethod": "*",
             "ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200} in settings
     print(f"\n{POOLED} pooled + 2 dedicated models: {counts}")
+    estimate = StackCosts.load().estimate(served_models(handlers), pooled=POOLED)
+    assert counts["resources"] == estimate["resources"], (counts, estimate)
 
 
 def test_stack_costs_estimate_the_pooled_stage_as_packaged(tmp_path):
@@ -174,6 +187,7 @@ def test_the_mocked_deploy_creates_the_pool_function_route_and_queue(tmp_path):
     for name in names:
         add_model(name, store, handlers_dir=service / "handlers",
                   out_dir=service / "generated", pooled=True)
+    build_pool_layer(store_root, names, layers)  # as `make layers` packs it
     build_function_zip(layers, None, root=service)
     with moto_server(tmp_path / "moto") as server:
         env = mock_aws_env(server.endpoint, layers, tmp_path / "home")
@@ -183,11 +197,15 @@ def test_the_mocked_deploy_creates_the_pool_function_route_and_queue(tmp_path):
         log = server.log.read_text(errors="replace")
         assert "Traceback" not in log, log[log.find("Traceback") - 2000:][:6000]
         lam = mock_client("lambda", server.endpoint)
-        config = lam.get_function_configuration(FunctionName="featherserve-mock-pool-tabular")
-        assert config["Handler"] == "handlers/pool_tabular.handler"
-        assert lam.get_alias(FunctionName="featherserve-mock-pool-tabular", Name="live")
+        config = lam.get_function_configuration(FunctionName="featherserve-mock-pool")
+        assert config["Handler"] == "handlers/pool.handler"
+        assert lam.get_alias(FunctionName="featherserve-mock-pool", Name="live")
+        # The packed layer is published (the mock attaches no layer to a function:
+        # tests/support/mock_aws.js; the template's Layers are checked above).
+        packed = lam.list_layer_versions(LayerName="featherserve-mock-pool-models")
+        assert len(packed["LayerVersions"]) == 1
         sqs = mock_client("sqs", server.endpoint)
-        assert sqs.get_queue_url(QueueName="featherserve-mock-pool_tabular-bulk")["QueueUrl"]
+        assert sqs.get_queue_url(QueueName="featherserve-mock-pool-bulk")["QueueUrl"]
         api = mock_client("apigateway", server.endpoint)
         (rest,) = api.get_rest_apis()["items"]
         paths = {r["path"] for r in api.get_resources(restApiId=rest["id"], limit=500)["items"]}
@@ -200,7 +218,7 @@ def test_the_mocked_deploy_creates_the_pool_function_route_and_queue(tmp_path):
         notified = mock_client("s3", server.endpoint).get_bucket_notification_configuration(
             Bucket=bucket)["QueueConfigurations"]
         pool_prefixes = {c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in notified
-                         if c["QueueArn"].endswith(":featherserve-mock-pool_tabular-bulk")}
+                         if c["QueueArn"].endswith(":featherserve-mock-pool-bulk")}
         assert pool_prefixes == {f"in/{name}/" for name in names}
 
 
@@ -217,7 +235,7 @@ def test_a_pool_over_an_s3_store_may_read_any_model_of_that_store_only(tmp_path)
                      timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
-    role = template["Resources"]["PoolDashtabularIamRole"]["Properties"]
+    role = template["Resources"]["PoolIamRole"]["Properties"]
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     flat = json.dumps(statements)
     assert "arn:${AWS::Partition}:s3:::store-bucket/team/models/*/*" in flat
@@ -230,10 +248,10 @@ def test_a_pool_over_an_s3_store_may_read_any_model_of_that_store_only(tmp_path)
     assert "team/models/breast_cancer/*" in dedicated and "models/*/" not in dedicated
 
 
-
-def test_a_second_pooled_kind_is_refused_before_anything_is_written(tmp_path):
-    """One {name} route pair reaches one function: the image pool and the tabular pool
-    cannot both own /models/{name}, so pooling a second kind is refused, nothing written."""
+def test_a_stage_pools_a_tabular_and_an_image_model_in_one_function(tmp_path):
+    """One {name} route pair reaches one function (API Gateway's REST API keeps one
+    integration per method of /models/{name}): the one pool serves both kinds, with the
+    image kind's body limit once an image model is pooled and its own memory param."""
     service, _ = service_copy(tmp_path)
     handlers, generated = service / "handlers", service / "generated"
     tiny = tmp_path / "store"
@@ -243,16 +261,42 @@ def test_a_second_pooled_kind_is_refused_before_anything_is_written(tmp_path):
     # A copy of the project's store: pooling digits sets its `live` alias in the store.
     store = LocalStore(shutil.copytree(project_store(), tmp_path / "project_store"))
     remove_model("digits", store, handlers_dir=handlers, out_dir=generated)
-    before = tree_hashes(handlers, generated)
-    with pytest.raises(ModelStoreError, match=r"image.*tabular.*pool"):
-        add_model("digits", store, handlers_dir=handlers, out_dir=generated, pooled=True)
-    assert tree_hashes(handlers, generated) == before
-    # The image pool alone is generated with the image body limit.
-    remove_model("pooled_tab", LocalStore(tiny), handlers_dir=handlers, out_dir=generated)
     add_model("digits", store, handlers_dir=handlers, out_dir=generated, pooled=True)
-    assert 'serve_pool("image")' in (handlers / "pool_image.py").read_text()
-    assert not (handlers / "pool_tabular.py").exists()
-    template, _, _ = package_copy(service, tmp_path / "out")
-    image = template["Resources"]["PoolDashimageLambdaFunction"]["Properties"]  # type: ignore[index]
-    assert image["Handler"] == "handlers/pool_image.handler"
-    assert image["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"] == "4500000"
+    assert read_pooled(handlers) == {"pooled_tab": "tabular", "digits": "image"}
+    assert sorted(p.name for p in handlers.glob("pool*")) == ["pool.py", "pool_models.json"]
+    functions = (generated / "functions.yml").read_text()
+    assert functions.count("handler: handlers/pool.handler") == 1
+    _placeholder_zip(service / ".layers" / "model-digits.zip")
+    out = tmp_path / "out"
+    result = run_cli([SLS, "package", "--stage", "prod", "--package", str(out),
+                      "--param=poolMemorySize=2048"], cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}),
+                     timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    resources = template["Resources"]
+    pools = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"
+             and v["Properties"]["Handler"].startswith("handlers/pool")]
+    assert sorted(pools) == ["PoolDashbatchLambdaFunction", "PoolLambdaFunction"]
+    pool = resources["PoolLambdaFunction"]["Properties"]
+    assert pool["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"] == "4500000"
+    assert pool["MemorySize"] == 2048
+    assert "DigitsLambdaFunction" not in resources
+    # digits is reached through the {name} route now, no literal path of its own.
+    paths = {str(v["Properties"]["PathPart"]) for v in resources.values()
+             if v["Type"] == "AWS::ApiGateway::Resource"}
+    assert "digits" not in paths and "breast_cancer" in paths and "{name}" in paths
+    # Removing the last pooled model deletes the entry module and the pool list.
+    remove_model("digits", store, handlers_dir=handlers, out_dir=generated)
+    remove_model("pooled_tab", LocalStore(tiny), handlers_dir=handlers, out_dir=generated)
+    assert not list(handlers.glob("pool*"))
+    assert "pool" not in (generated / "layers.yml").read_text()
+
+
+def test_pool_cannot_name_a_model(tmp_path):
+    service, store = service_copy(tmp_path)
+    publish_tiny_tabular(tmp_path / "store", "pool")
+    for pooled in (False, True):
+        with pytest.raises(ModelStoreError, match="pool function"):
+            add_model("pool", store, handlers_dir=service / "handlers",
+                      out_dir=service / "generated", pooled=pooled)
