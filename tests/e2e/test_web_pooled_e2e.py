@@ -6,7 +6,8 @@
 - A project copy where `featherserve add NAME --pooled` pooled a tiny model, served by
   README's `sls offline start` (what `make serve` runs): the catalog lists the model as
   pooled, and its demo prediction goes through serverless-offline's Lambda endpoint to the
-  pool function and comes back as the model's answer, as a dedicated model's does.
+  pool function and comes back as the model's answer, as a dedicated model's does; in
+  Chromium, the demo page shows the pool's answer beside the browser's own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,8 @@ from tests.support.tiny_models import publish_tiny_tabular
 
 pytestmark = pytest.mark.e2e
 POOLED = ("churn_eu", "churn_us")
+NAME = POOLED[0]
+ROW = {"alpha": 0.5, "beta": -1.0, "gamma": 2.0}
 POOL_HANDLER = re.compile(r"^handlers/pool(_[a-z]+)?\.handler$")
 
 
@@ -112,37 +117,77 @@ def fetch(url: str, body: bytes | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def test_make_serves_demo_of_a_pooled_model_goes_through_the_offline_lambda_endpoint(
-        tmp_path):
+@dataclass(frozen=True)
+class PooledStack:
+    url: str
+    log: Path
+    expected: dict[str, Any]  # the model's own answer to ROW (a dedicated function of live)
+
+
+@pytest.fixture(scope="module")
+def pooled_stack(tmp_path_factory) -> Iterator[PooledStack]:
+    """A project copy where `featherserve add NAME --pooled` pooled a tiny model, served by
+    README's `sls offline start` (what `make serve` runs), on free ports."""
     from model_runtime import Settings, serve_model
     from tests.support.pool import predict_event
     from tests.support.web import Context
 
-    project = snapshot_project(tmp_path / "project")
-    name = POOLED[0]
-    publish_tiny_tabular(project / "models", name)
-    added = project_cli(project, "add", name, "--pooled")
+    root = tmp_path_factory.mktemp("pooled-offline")
+    project = snapshot_project(root / "project")
+    publish_tiny_tabular(project / "models", NAME)
+    added = project_cli(project, "add", NAME, "--pooled")
     assert "the pool serves its store alias live (version 1)" in added.stdout, added.stdout
     # `make serve` needs the function zip serverless-offline unpacks (`make layers` part).
     build_function_zip(project / "build" / "layers", None, root=project)
-    row = {"alpha": 0.5, "beta": -1.0, "gamma": 2.0}
-    expected = serve_model(name, settings=Settings(model_source=str(project / "models"),
-                                                   model_version="live"))(
-        predict_event(name, [row]), Context())
-    log = tmp_path / "offline.log"
+    answer = serve_model(NAME, settings=Settings(model_source=str(project / "models"),
+                                                 model_version="live"))(
+        predict_event(NAME, [ROW]), Context())
+    assert answer["statusCode"] == 200, answer
+    log = root / "offline.log"
     with sls_offline(log, cwd=project, env=project_env(project)) as stack:
-        status, page = fetch(f"{stack.url}/")
-        assert status == 200, page
-        assert f'data-model="{name}" data-serving="pooled"' in page
-        assert 'data-model="breast_cancer" data-serving="dedicated"' in page
-        status, text = fetch(f"{stack.url}/demo/{name}/predict",
-                             json.dumps({"instances": [row]}).encode())
-        assert status == 200, (text, log.read_text()[-3000:])
-        assert json.loads(text) == json.loads(expected["body"])
-        assert "(λ: pool)" in log.read_text()  # the pool function answered it
-        # A dedicated model's demo, in the same stack, still reaches its own function.
-        status, text = fetch(f"{stack.url}/demo/breast_cancer/predict",
-                             (ROOT / "examples" / "breast_cancer.json").read_bytes())
-        assert status == 200 and json.loads(text)["model"] == "breast_cancer", text
-        status, text = fetch(f"{stack.url}/demo/not_served/predict", b'{"instances": []}')
-        assert status == 404 and json.loads(text)["error"]["code"] == "model_not_found"
+        yield PooledStack(stack.url, log, json.loads(answer["body"]))
+
+
+def test_make_serves_demo_of_a_pooled_model_goes_through_the_offline_lambda_endpoint(
+        pooled_stack):
+    url, log = pooled_stack.url, pooled_stack.log
+    status, page = fetch(f"{url}/")
+    assert status == 200, page
+    assert f'data-model="{NAME}" data-serving="pooled"' in page
+    assert 'data-model="breast_cancer" data-serving="dedicated"' in page
+    status, text = fetch(f"{url}/demo/{NAME}/predict", json.dumps({"instances": [ROW]}).encode())
+    assert status == 200, (text, log.read_text()[-3000:])
+    assert json.loads(text) == pooled_stack.expected
+    assert "(λ: pool)" in log.read_text()  # the pool function answered it
+    # A dedicated model's demo, in the same stack, still reaches its own function.
+    status, text = fetch(f"{url}/demo/breast_cancer/predict",
+                         (ROOT / "examples" / "breast_cancer.json").read_bytes())
+    assert status == 200 and json.loads(text)["model"] == "breast_cancer", text
+    status, text = fetch(f"{url}/demo/not_served/predict", b'{"instances": []}')
+    assert status == 404 and json.loads(text)["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.browser
+def test_a_pooled_models_demo_page_answers_in_the_browser_and_through_the_pool(pooled_stack):
+    """Both halves of the page (Debian's Chromium): the pool's answer beside the browser's
+    own onnxruntime-web run of the same file, equal to 1e-4."""
+    from tests.support.browser import VIEWPORT, chromium, watch_problems
+
+    with chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        problems = watch_problems(page)
+        page.goto(f"{pooled_stack.url}/demo/{NAME}")
+        assert "shared pool function" in page.locator(".serving").inner_text()
+        for index, value in enumerate(ROW.values()):
+            page.fill(f"#f{index}", str(value))
+        page.click("#features button[type=submit]")
+        page.wait_for_function("() => window.featherserveDemo && window.featherserveDemo.last"
+                               " && window.featherserveDemo.last.done", timeout=60_000)
+        answer = page.evaluate("() => window.featherserveDemo.last")
+        context.close()
+    label = pooled_stack.expected["predictions"][0]["label"]
+    assert answer["server"]["label"] == label, answer
+    assert answer["browserLabel"] == label, answer
+    assert answer["largest"] <= 1e-4, answer
+    assert problems == [], problems
