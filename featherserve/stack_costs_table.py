@@ -12,15 +12,15 @@ MEASURED: dict[str, Any] = {
         "outputs": 5,
         "parameters": 0,
         "mappings": 0,
-        "templateBytes": 29082
+        "templateBytes": 29094
     },
     "shared": {
         "resources": 54,
         "outputs": 15,
         "parameters": 0,
         "mappings": 0,
-        "templateBytes": 48196
+        "templateBytes": 48145
     },
     "name_length": 4,
-    "template_bytes_per_name_char": 131.95
+    "template_bytes_per_name_char": 131.9
 }
