@@ -47,7 +47,10 @@ class FeatherservePlugin {
     this.options = options;
     this.log = log || console;
     this.hooks = {
-      initialize: () => this.refuseUnsafeOriginOutsideDev(),
+      initialize: () => {
+        this.refuseUnsafeOriginOutsideDev();
+        this.namePoolMetrics();
+      },
       'before:package:compileFunctions': () => this.reserveConcurrency(),
       'before:package:compileLayers': () => this.skipLayerComparisonWithoutCredentials(),
       'before:package:finalize': () => this.addProductionResources(),
@@ -67,6 +70,21 @@ class FeatherservePlugin {
     const refusal = production.corsRefusal(stage, this.settings.corsOrigin, process.env);
     if (refusal) {
       throw new this.serverless.classes.Error(refusal, 'FEATHERSERVE_CORS_ORIGIN');
+    }
+  }
+
+  // The pool functions' metrics and logs carry the stage's own service name (the per-model
+  // alarms query it), set on the functions themselves so that every command sees it: the
+  // package (addProductionResources checks the compiled template again), `deploy function`,
+  // `invoke local` and serverless-offline.
+  namePoolMetrics() {
+    const { service } = this.serverless;
+    const name = production.poolServiceName(service.service,
+      this.serverless.getProvider('aws').getStage());
+    for (const fn of Object.values(service.functions || {})) {
+      if (fn && production.isPoolFunction(fn.handler)) {
+        fn.environment = { ...(fn.environment || {}), POWERTOOLS_SERVICE_NAME: name };
+      }
     }
   }
 

@@ -242,8 +242,15 @@ function poolServiceName(service, stage) {
   return `${service}-${stage}-pool`;
 }
 
+// A pool's HTTP or bulk function, by its handler.
+function isPoolFunction(handler) {
+  return POOL_HANDLER.test(String(handler || '')) || POOL_BATCH_HANDLER.test(String(handler || ''));
+}
+
 // Gives every pool function (and its bulk function, which shares the pool's code and its
-// load-failure metric) the stage's pool service name in the compiled template, and returns
+// load-failure metric) the stage's pool service name in the compiled template (as
+// featherserve.js already set it on the functions, for the commands that do not read the
+// template), and returns
 // { functionIds, namespace, serviceName } of the HTTP pool functions, or null when the stage
 // pools no model. The namespace is the one the functions themselves get (the provider's
 // environment, merged into each function's by the framework): a query naming another
@@ -422,6 +429,7 @@ module.exports = {
   deadLetterAlarms,
   deadLetterQueues,
   isLocalOrigin,
+  isPoolFunction,
   originProblem,
   poolMetrics,
   poolModelAlarms,
