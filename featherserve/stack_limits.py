@@ -38,9 +38,9 @@ LIMITS: dict[str, tuple[int, str]] = {
     "templateBytes": (MAX_TEMPLATE_BYTES, "bytes of template body (via S3)"),
 }
 
-WAY_OUT = ("Way out: serve some models pooled (`featherserve add NAME --pooled`, coming with "
-           "the model pool), stop serving some (`featherserve remove NAME`), or split the "
-           "models across stages.")
+WAY_OUT = ("Way out: serve some models pooled (`featherserve remove NAME`, then `featherserve "
+           "add NAME --pooled`: one pool function serves every pooled model, docs/pool.md), "
+           "stop serving some (`featherserve remove NAME`), or split the models across stages.")
 
 
 @dataclass(frozen=True)
