@@ -71,7 +71,7 @@ def register(commands: Any) -> None:
                               help="serve a published model: its handler, function and routes")
     add.add_argument("name")
     add.add_argument("--pooled", action="store_true",
-                     help="serve it from its kind's shared pool function (docs/pool.md)")
+                     help="serve it from the stage's one pool function (docs/pool.md)")
     add.set_defaults(run=cmd_add)
     remove = commands.add_parser("remove", parents=[common],
                                  help="stop serving a model (the store keeps its versions)")
