@@ -13,6 +13,7 @@ anything is written.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -36,10 +37,12 @@ from featherserve.layers.pool_layer import (
     EMPTY,
     POOL_FUNCTION,
     POOL_LAYER_ENV,
+    POOL_LAYER_NAME,
     plan_pool_layer,
     pool_layer_zip,
     refuse_oversized,
 )
+from featherserve.layers.pool_layer import WAY_OUT as POOL_WAY_OUT
 from featherserve.layers.report import CodePackage, FunctionSpec, SizeReport, check_sizes
 from featherserve.layers.runtime_layer import (
     PROJECT_ROOT,
@@ -190,6 +193,9 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
     layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + pool_layers \
         + web_layers
     report = check_sizes(functions, layers, request.limits, notes)
+    if any(POOL_LAYER_NAME in problem for problem in report.problems):
+        # (the unzipped total was refused before writing; this is the zip's upload limit)
+        report = dataclasses.replace(report, notes=(*report.notes, POOL_WAY_OUT))
     build = LayersBuild(runtime, model_layers, code_zip, report,
                         request.out_dir / REPORT_FILE, round(time.perf_counter() - started, 2))
     request.out_dir.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,10 @@ def test_a_pool_over_lambdas_limit_is_refused_with_the_numbers_and_the_way_out(s
     assert f"{COUNT} pooled models" in message and "4,096 bytes" in message
     assert "modelSource" in message and "s3://" in message and POOL_LAYER_ENV in message
     assert not (out / "pool-models.zip").exists() and not (out / "report.json").exists()
+    # Within the unzipped limit, a zip over the upload limit is reported with the way out.
+    built = build(store, out, limits=LambdaLimits(max_zipped_bytes=1024))
+    assert any("layer 'pool-models'" in problem for problem in built.report.problems)
+    assert any("modelSource" in note for note in built.report.notes)
 
 
 def test_an_s3_stage_packs_no_model_and_no_pooled_model_leaves_no_layer(store, tmp_path):
