@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aws_lambda_powertools.metrics import Metrics
 
 from featherserve.codegen.service_files import add_model
 from featherserve.support.processes import ROOT
@@ -152,10 +153,13 @@ def emf_lines(out: str) -> list[dict[str, Any]]:
             if line.startswith("{") and '"_aws"' in line]
 
 
-def test_the_queries_match_what_the_pool_prints(templates, tmp_path, capsys):
+def test_the_queries_match_what_the_pool_prints(templates, tmp_path, capsys, monkeypatch):
     """The real pool handler, with the pool function's environment from the template, on
     three tiny models (one of them corrupted): every query's metric is printed on lines whose
     namespace, dimension set and service are exactly the query's, with the model named."""
+    # A pool function's process holds no dedicated handler: none of the `model` default
+    # dimensions that other tests' dedicated handlers leave in Powertools' class-level state.
+    monkeypatch.setattr(Metrics, "_default_dimensions", {})
     (pool,) = pool_functions(templates[FEW], POOL_HANDLER).values()
     environment = {k: v for k, v in pool["Environment"]["Variables"].items()
                    if isinstance(v, str)}
