@@ -8,7 +8,8 @@ so an object that is there already is the same bytes and is kept:
     app/<app_version>/<file>        webapp/static/*
     ort/<ORT_WEB_VERSION>/<file>    onnxruntime-web's wasm build (node_modules, npm ci)
     models/<name>/<sha256>.onnx     each deployed model's file (build/layers/models.json says
-                                    which version the stage's layers carry)
+                                    which version the stage's layers carry) and each pooled
+                                    model's at its ``live`` alias (what its pool serves)
 
 Run it after ``sls deploy`` (``make deploy`` does), and again after publishing a model the
 pages should run in the browser.
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from featherserve.codegen.handler_modules import HANDLERS_DIR
+from featherserve.layers.exceptions import LayerBuildError
 from featherserve.layers.runtime_layer import PROJECT_ROOT
 from featherserve.project import project_store
 from webapp.static_files import (
@@ -69,6 +72,20 @@ def deployed_models(index: Path = LAYER_INDEX) -> dict[str, tuple[str, str]]:
         raise WebStaticError(f"{index} is missing or unreadable: run `make layers` (the "
                              "build you deployed) first") from None
     return {name: (str(entry["version"]), str(entry["sha256"])) for name, entry in data.items()}
+
+
+def pooled_models(store: str | Path = PROJECT_STORE, handlers_dir: Path = HANDLERS_DIR
+                  ) -> dict[str, tuple[str, str]]:
+    """name → (version, sha256) of each pooled model at the version its pool serves (the
+    store's ``live`` alias, as the web catalog shows it); none when nothing is pooled."""
+    from featherserve.layers.web_layer import pooled_manifests
+    from model_store.stores import open_store
+
+    try:
+        found = pooled_manifests(open_store(str(store)), handlers_dir)
+    except LayerBuildError as exc:
+        raise WebStaticError(str(exc)) from None
+    return {p.manifest.name: (p.manifest.version, p.manifest.sha256) for p in found}
 
 
 def static_objects(models: dict[str, tuple[str, str]], *, store: str | Path = PROJECT_STORE,
@@ -153,7 +170,10 @@ def cmd_web_static(args: argparse.Namespace) -> int:
                 raise WebStaticError(f"the stage {args.stage} has no {BUCKET_OUTPUT} output: "
                                      "is generated/web.yml in its template?")
             bucket = outputs[BUCKET_OUTPUT]
-        objects = static_objects(deployed_models(Path(args.index)), store=args.store)
+        # A dedicated model's layer version wins over its pooled entry (a model is either).
+        models = {**pooled_models(args.store, Path(args.handlers)),
+                  **deployed_models(Path(args.index))}
+        objects = static_objects(models, store=args.store)
         if args.dry_run:
             for item in objects:
                 print(f"s3://{bucket}/{item.key}")
@@ -189,10 +209,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--index", default=str(LAYER_INDEX), metavar="FILE",
                         help="which model versions are deployed (default: the layer build's "
                              "models.json)")
+    parser.add_argument("--handlers", default=str(HANDLERS_DIR), metavar="DIR",
+                        help="where the pool list pool_models.json is (default: handlers/): "
+                             "pooled models' files are uploaded at their live version")
     parser.add_argument("--dry-run", action="store_true",
                         help="list the objects, upload nothing")
     parser.set_defaults(run=cmd_web_static)
 
 
 __all__: Sequence[str] = ("StaticObject", "UploadReport", "WebStaticError",
-                          "deployed_models", "register", "static_objects", "upload")
+                          "deployed_models", "pooled_models", "register", "static_objects", "upload")

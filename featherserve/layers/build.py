@@ -188,7 +188,8 @@ def build_layers(store: ModelStore, request: LayersRequest, *, run: CommandRunne
     web_layers: list[BuiltLayer] = []
     if request.web:
         web_layers = [build_web_layer(request.out_dir, search.interpreter, run=run, log=log),
-                      build_web_catalog_layer(request.out_dir, deployed)]
+                      build_web_catalog_layer(request.out_dir, deployed, store=store,
+                                              pooled=pooled)]
         functions.append(FunctionSpec(WEB_FUNCTION, code, tuple(w.name for w in web_layers)))
     layers = ([runtime_layer] if runtime_layer else []) + list(model_layers) + pool_layers \
         + web_layers

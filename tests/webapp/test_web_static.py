@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import boto3
+import numpy as np
 import pytest
 
 from featherserve.cli import main
@@ -15,6 +16,7 @@ from featherserve.web_static import BUCKET_OUTPUT, ORT_DIST
 from model_store import LocalStore
 from model_store.base import PROJECT_STORE
 from tests.support.fake_s3 import REGION
+from tests.support.tiny_models import publish_tiny_tabular
 from webapp.static_files import IMMUTABLE, ORT_FILES, ORT_WEB_VERSION, app_version
 
 STACK_TEMPLATE = {
@@ -101,3 +103,37 @@ def test_without_a_layer_build_it_says_what_to_run(stage, tmp_path, capsys):
     assert main(["web-static", "--stage", "dev", "--region", REGION,
                  "--index", str(tmp_path / "none.json")]) == 1
     assert "run `make layers`" in capsys.readouterr().err
+
+
+def test_pooled_models_files_are_uploaded_at_their_live_version(stage, tmp_path, capsys):
+    """A pooled model has no model layer of its own (models.json lists the dedicated ones):
+    its file is uploaded at the version its pool serves, the store's `live` alias, which is
+    the version the web catalog shows and the page's browser half loads."""
+    from featherserve.codegen.pool_files import write_pooled
+
+    store_root = tmp_path / "store"
+    first = publish_tiny_tabular(store_root, "churn_eu")
+    newer = publish_tiny_tabular(store_root, "churn_eu", weights=np.full((3, 2), 2.0,
+                                                                            np.float32))
+    assert newer.sha256 != first.sha256
+    LocalStore(store_root).set_alias("churn_eu", "live", first.version)
+    handlers = tmp_path / "handlers"
+    handlers.mkdir()
+    empty_index = tmp_path / "models.json"
+    empty_index.write_text("{}")
+    args = ["web-static", "--stage", "dev", "--region", REGION, "--index", str(empty_index),
+            "--store", str(store_root), "--handlers", str(handlers)]
+    assert main([*args, "--dry-run"]) == 0
+    assert "churn_eu" not in capsys.readouterr().out  # nothing pooled yet: nothing uploaded
+
+    write_pooled(handlers, {"churn_eu": "tabular"})
+    assert main(args) == 0
+    s3 = boto3.client("s3", region_name=REGION)
+    body = s3.get_object(Bucket=stage, Key=f"models/churn_eu/{first.sha256}.onnx")["Body"]
+    assert body.read() == LocalStore(store_root).model_path("churn_eu", first.version) \
+        .read_bytes()
+    assert f"models/churn_eu/{newer.sha256}.onnx" not in objects(stage)
+
+    (handlers / "pool_models.json").write_text("{not json")
+    assert main(args) == 1
+    assert "pool" in capsys.readouterr().err
