@@ -218,4 +218,5 @@ def register(commands: Any) -> None:
 
 
 __all__: Sequence[str] = ("StaticObject", "UploadReport", "WebStaticError",
-                          "deployed_models", "pooled_models", "register", "static_objects", "upload")
+                          "deployed_models", "pooled_models", "register", "static_objects",
+                          "upload")
