@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
     common.add_argument("--no-serve", action="store_true",
                         help="publish only; do not write the model's handler and function")
     common.add_argument("--pooled", action="store_true",
-                        help="serve it from its kind's shared pool function, as "
+                        help="serve it from the stage's shared pool function, as "
                              "`featherserve add NAME --pooled` (docs/pool.md)")
     common.add_argument("--frontier", action="store_true",
                         help="sweep student sizes (benchmarks/frontier/): accuracy, latency, "

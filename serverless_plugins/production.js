@@ -229,9 +229,10 @@ function alarmResources(functionIds, apiName, stage, settings) {
   return resources;
 }
 
-// A pool function's entry file (docs/pool.md): handlers/pool.py, or handlers/pool_<kind>.py.
-const POOL_HANDLER = /^handlers\/pool(_[a-z]+)?\.handler$/;
-const POOL_BATCH_HANDLER = /^handlers\/pool(_[a-z]+)?\.batch_handler$/;
+// The pool's entry file (docs/pool.md): handlers/pool.py. Exactly this: a dedicated model
+// may be named pool_eu ("pool" alone is reserved).
+const POOL_HANDLER = /^handlers\/pool\.handler$/;
+const POOL_BATCH_HANDLER = /^handlers\/pool\.batch_handler$/;
 const SERVICE_NAME_VARIABLE = 'POWERTOOLS_SERVICE_NAME';
 const NAMESPACE_VARIABLE = 'POWERTOOLS_METRICS_NAMESPACE';
 

@@ -22,9 +22,9 @@ const LIMITS = {
   templateBytes: 1048576, // "Template body size in an Amazon S3 object: 1 MB"
 };
 
-const WAY_OUT = 'Way out: serve some models pooled (`featherserve add NAME --pooled`, coming ' +
-  'with the model pool), stop serving some (`featherserve remove NAME`), or split the models ' +
-  'across stages.';
+const WAY_OUT = 'Way out: serve some models pooled (`featherserve add NAME --pooled`: one ' +
+  'function for them all, docs/pool.md), stop serving some (`featherserve remove NAME`), or ' +
+  'split the models across stages.';
 
 function templateCounts(template, minify) {
   const size = (part) => Object.keys(template[part] || {}).length;

@@ -4,8 +4,8 @@
 // public routes need in the template beyond the function itself.
 //
 // - Its role (from function_roles.js: its own log group) may also invoke each model
-//   function's `live` alias, and the pool function's (handlers/pool.handler, or a
-//   handlers/pool_<kind>.handler) when models are pooled, and nothing else: the demo route
+//   function's `live` alias, and the pool function's (handlers/pool.handler) when models
+//   are pooled, and nothing else: the demo route
 //   proxies predictions there, so the page needs no API key. (With an S3 model store, it
 //   may read the manifests.)
 // - POST /demo/{name}/predict gets its own stage throttle (params demoRateLimit and
@@ -34,8 +34,9 @@ const DELETE_BATCH = 1000;
 const DEMO_LAMBDA_ENDPOINT = 'FEATHERSERVE_DEMO_LAMBDA_ENDPOINT';
 const ANY_ADDRESS = new Set(['', '0.0.0.0', '::', '[::]']);
 
-// The pool function's handler (docs/pool.md): handlers/pool.handler (or one per kind).
-const POOL_HANDLER = /^handlers\/pool(_[a-z]+)?\.handler$/;
+// The pool function's handler (docs/pool.md). Exactly this: a dedicated model may be named
+// pool_eu ("pool" alone is reserved).
+const POOL_HANDLER = /^handlers\/pool\.handler$/;
 
 function poolFunctions(service) {
   // The HTTP function of the stage's pooled models (never its batch function).

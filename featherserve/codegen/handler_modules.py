@@ -17,8 +17,7 @@ from model_store.manifest import NAME_PATTERN
 
 HANDLERS_DIR = PROJECT_ROOT / "handlers"
 # Module names in handlers/ that are not (and can never be) a model's handler.
-RESERVED_NAMES = frozenset({"runtime", "web", "batch", "handler", "handlers",
-                            "pool_tabular", "pool_image"})
+RESERVED_NAMES = frozenset({"runtime", "web", "batch", "handler", "handlers", "pool"})
 _SERVES = re.compile(r'^handler = serve_model\("([a-z][a-z0-9_]*)"\)$', re.MULTILINE)
 
 HANDLER_TEMPLATE = '''"""Lambda handler for the {name} model ({task}).

@@ -35,8 +35,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Dimension .model. has already be
 
 FEW, MANY = 3, 40
 STAGE = "prod"
-POOL_HANDLER = re.compile(r"^handlers/pool(_[a-z]+)?\.handler$")
-POOL_BATCH_HANDLER = re.compile(r"^handlers/pool(_[a-z]+)?\.batch_handler$")
+POOL_HANDLER = re.compile(r"^handlers/pool\.handler$")
+POOL_BATCH_HANDLER = re.compile(r"^handlers/pool\.batch_handler$")
 POOL_ALARMS = {"PoolModelServerErrorsAlarm", "PoolModelLoadFailuresAlarm",
                "PoolModelLatencyAlarm"}
 QUERY = re.compile(
