@@ -111,9 +111,11 @@ bench: setup layers $(TEACHERS)  ## goals, cold start, warm, throughput, SnapSta
 	$(BIN)/python -m benchmarks --out bench/results
 	$(BIN)/python -m benchmarks.bulk --out bench/results
 	$(BIN)/python -m benchmarks.pool --out bench/results
+	$(BIN)/python -m benchmarks.pool_readme
 
 bench-pool: setup  ## pooled vs dedicated: cold start, first use (folder, S3), memory, LRU traffic → bench/results/pool.* (~3 min)
 	$(BIN)/python -m benchmarks.pool --out bench/results
+	$(BIN)/python -m benchmarks.pool_readme
 
 frontier: setup  ## student sizes × accuracy, latency, cold start, size, cost → bench/results/frontier.*
 	$(BIN)/python -m benchmarks.frontier --out bench/results
