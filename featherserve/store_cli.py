@@ -338,10 +338,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from featherserve.stack_costs import refuse_over_limits
 
     served = served_models(args.handlers)
-    refuse_over_limits(served, "`featherserve layers`")  # before building anything
+    # The pool list beside these handlers (not the project's when --handlers is another).
+    pooled = tuple(sorted(read_pooled(Path(args.handlers))))
+    refuse_over_limits(served, "`featherserve layers`", pooled)  # before building anything
     request = LayersRequest(
         out_dir=args.out, models=models, default_ref=args.ref,
-        served=tuple(served_models(args.handlers)),
+        served=tuple(served), pooled=pooled,
         build_runtime=not args.skip_runtime, rebuild_runtime=args.rebuild_runtime,
         python312=args.python312,
         code_paths=tuple(args.code) if args.code else DEFAULT_CODE_PATHS, web=True)

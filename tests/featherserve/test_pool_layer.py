@@ -112,3 +112,22 @@ def test_a_pooled_model_without_live_is_refused_naming_promote(store, tmp_path):
     with pytest.raises(LayerBuildError, match=r"pooled_002.*featherserve promote pooled_002"):
         build(store, tmp_path / "out")
     assert POOL_REF == POOL_ALIAS  # the layer packs what the pool list names
+
+
+def test_featherserve_layers_packs_the_pool_list_beside_its_handlers(store, tmp_path, capsys):
+    """`featherserve layers --handlers DIR` packs the models DIR's pool list names (not the
+    project's), and counts them in its CloudFormation check."""
+    from featherserve.cli import main
+    from featherserve.codegen.pool_files import write_pooled
+
+    handlers = tmp_path / "handlers"
+    handlers.mkdir()
+    pooled = model_names(COUNT)[:3]
+    write_pooled(handlers, dict.fromkeys(pooled, "tabular"))
+    out = tmp_path / "out"
+    code = main(["layers", "--store", str(store.root), "--out", str(out), "--handlers",
+                 str(handlers), "--code", str(Path(__file__).parent), "--skip-runtime"])
+    assert code == 0, capsys.readouterr()
+    with zipfile.ZipFile(out / "pool-models.zip") as packed:
+        names = {Path(n).parts[1] for n in packed.namelist() if n.startswith("models/")}
+    assert names == set(pooled)
