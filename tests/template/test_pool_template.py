@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     counts = template_counts(template, size)
     assert counts["resources"] < MAX_RESOURCES, counts
     assert size < MAX_TEMPLATE_BYTES, counts
-    resources: dict[str, dict[str, object]] = template["Resources"]  # type: ignore[assignment]
+    resources: dict[str, dict[str, Any]] = template["Resources"]  # type: ignore[assignment]
     functions = [key for key, value in resources.items()
                  if value["Type"] == "AWS::Lambda::Function"]
     # The two dedicated models (HTTP + batch), the web app, and ONE pool (+ batch).
@@ -124,15 +125,15 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
         "PoolLambdaFunction", "PoolDashbatchLambdaFunction"])
     # Both attach the runtime layer, then the packed pool-models layer; memory is a param.
     for key in ("PoolLambdaFunction", "PoolDashbatchLambdaFunction"):
-        props = resources[key]["Properties"]  # type: ignore[index]
-        assert props["Layers"] == [{"Ref": "RuntimeLambdaLayer"},  # type: ignore[index]
+        props = resources[key]["Properties"]
+        assert props["Layers"] == [{"Ref": "RuntimeLambdaLayer"},
                                    {"Ref": "PoolModelsLambdaLayer"}]
-    pool = resources["PoolLambdaFunction"]["Properties"]  # type: ignore[index]
+    pool = resources["PoolLambdaFunction"]["Properties"]
     assert pool["Handler"] == "handlers/pool.handler" and pool["MemorySize"] == 1024
     assert pool["Environment"]["Variables"]["FEATHERSERVE_MAX_BODY_BYTES"] == "262144"
     assert resources["PoolModelsLambdaLayer"]["Type"] == "AWS::Lambda::LayerVersion"
     # One {name} route pair for every pooled model, beside the dedicated literal paths.
-    paths = sorted(str(v["Properties"]["PathPart"]) for v in resources.values()  # type: ignore[index]
+    paths = sorted(str(v["Properties"]["PathPart"]) for v in resources.values()
                    if v["Type"] == "AWS::ApiGateway::Resource")
     assert paths.count("{name}") == 2  # /models/{name} and /demo/{name}
     assert "breast_cancer" in paths and "digits" in paths
@@ -141,13 +142,13 @@ def test_two_hundred_pooled_models_package_under_cloudformations_limits(tmp_path
     queues = [k for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"]
     assert len(queues) == 6, queues
     bucket = resources["BulkBucket"]["Properties"]
-    configs = bucket["NotificationConfiguration"]["QueueConfigurations"]  # type: ignore[index]
+    configs = bucket["NotificationConfiguration"]["QueueConfigurations"]
     to_pool = [c for c in configs if c["Queue"]["Fn::GetAtt"][0] == "BulkPoolQueue"]
     assert len(to_pool) == POOLED
     # The predict throttle covers the pool's route too: API Gateway throttles a resource
     # path, so the pooled models share one (a {name} route has one path for all of them).
     (deployment,) = [v for v in resources.values() if v["Type"] == "AWS::ApiGateway::Deployment"]
-    settings = deployment["Properties"]["StageDescription"]["MethodSettings"]  # type: ignore[index]
+    settings = deployment["Properties"]["StageDescription"]["MethodSettings"]
     assert {"ResourcePath": "/~1models~1{name}~1predict", "HttpMethod": "*",
             "ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200} in settings
     print(f"\n{POOLED} pooled + 2 dedicated models: {counts}")
@@ -297,6 +298,6 @@ def test_pool_cannot_name_a_model(tmp_path):
     service, store = service_copy(tmp_path)
     publish_tiny_tabular(tmp_path / "store", "pool")
     for pooled in (False, True):
-        with pytest.raises(ModelStoreError, match="pool function"):
+        with pytest.raises(ModelStoreError, match="'pool' cannot name a served model"):
             add_model("pool", store, handlers_dir=service / "handlers",
                       out_dir=service / "generated", pooled=pooled)
