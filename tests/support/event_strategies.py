@@ -254,3 +254,97 @@ def requests(draw: st.DrawFn, model: str, features: tuple[str, ...] | None
                              st.text(max_size=6)))] = draw(header_values())
     return {"method": method, "path": path, "headers": headers,
             "query": query, "body": body}
+
+
+# -- events of every shape around any request (used by the pool's fuzz test) ------------------
+ELB = {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
+                                 "targetgroup/fuzz/0123456789abcdef"}}
+WRONG_TYPES = st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2),
+                        st.integers(), st.floats(), st.booleans(),
+                        st.dictionaries(st.text(max_size=3), ANY_JSON, max_size=2))
+MALFORMED_KEYS = ("headers", "multiValueHeaders", "queryStringParameters",
+                  "multiValueQueryStringParameters", "requestContext", "httpMethod", "path",
+                  "body", "isBase64Encoded", "rawPath", "version")
+
+
+@st.composite
+def http_events(draw: st.DrawFn, shape: str, request: st.SearchStrategy[dict[str, Any]]
+                ) -> tuple[dict[str, Any], str]:
+    """(event, the request's method): a request drawn from ``request`` (as ``requests``
+    draws them) in the event ``shape`` (one of ``SHAPES``) carries it, as
+    ``tests/lambda_kit/test_fuzz_events.py`` builds them for one model."""
+    r = draw(request)
+    encode = draw(st.booleans()) or shape == "alb_multi"
+    text = r["body"].decode("utf-8", "surrogateescape")  # odd bytes become lone surrogates
+    body = base64.b64encode(r["body"]).decode() if encode else text
+    headers, query = r["headers"], r["query"]
+    multi_headers = {k: [v] for k, v in headers.items()}
+    multi_query = {k: [v] for k, v in query.items()}
+    method, path = r["method"], r["path"]
+    event: dict[str, Any]
+    if shape == "rest_v1":
+        event = {
+            "resource": path, "path": path, "httpMethod": method, "headers": headers or None,
+            "multiValueHeaders": multi_headers if draw(st.booleans()) else None,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "requestContext": {"requestId": "fuzz-v1", "stage": "prod", "path": "/prod" + path},
+            "body": body, "isBase64Encoded": encode}
+    elif shape in ("http_api_v2", "function_url"):
+        context: dict[str, Any] = {"http": {"method": method, "path": path},
+                                   "requestId": "fuzz-v2", "stage": "$default"}
+        if shape == "function_url":
+            context["domainName"] = "abc.lambda-url.eu-west-1.on.aws"
+        event = {"version": "2.0", "routeKey": "$default", "rawPath": path,
+                 "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+                 "headers": headers, "requestContext": context, "body": body,
+                 "isBase64Encoded": encode}
+        if query:
+            event["queryStringParameters"] = query
+    elif shape == "alb_single":
+        event = {"requestContext": ELB, "httpMethod": method, "path": path,
+                 "queryStringParameters": query, "headers": headers, "body": body,
+                 "isBase64Encoded": encode}
+    elif shape == "alb_multi":
+        event = {"requestContext": ELB, "httpMethod": method, "path": path,
+                 "multiValueQueryStringParameters": multi_query,
+                 "multiValueHeaders": multi_headers, "body": body, "isBase64Encoded": encode}
+    elif shape == "sls_local":
+        event = {"httpMethod": method, "path": path}
+        if r["body"]:
+            event["body"] = draw(st.sampled_from([text, draw(ANY_JSON)]))
+    else:  # malformed: a real shape with one part of the wrong JSON type
+        event, method = draw(http_events(draw(st.sampled_from(SHAPES[:-1])), st.just(r)))
+        event[draw(st.sampled_from(MALFORMED_KEYS))] = draw(WRONG_TYPES)
+    return event, method
+
+
+@st.composite
+def valid_requests(draw: st.DrawFn, model: str, features: tuple[str, ...] | None
+                   ) -> dict[str, Any]:
+    """A request to ``model`` as a well-behaved client sends it: rows of in-range numbers
+    (as objects or lists) for a tabular model; ``{"b64": ...}`` instances or a raw body of
+    the undamaged ``IMAGES`` for an image model (a format the model does not take is
+    still refused); sometimes with ``top_k``; sometimes a tabular body padded past 256 KiB
+    with whitespace (what a tabular function's own body limit refuses)."""
+    if features is not None:
+        numbers = st.one_of(st.floats(-1e3, 1e3), st.integers(-100, 100))
+        rows = [[draw(numbers) for _ in features] for _ in range(draw(st.integers(1, 3)))]
+        instances = [dict(zip(features, r, strict=True)) if draw(st.booleans()) else r
+                     for r in rows]
+        body = json.dumps({"instances": instances}).encode()
+        if draw(st.integers(0, 5)) == 0:
+            body += b" " * 270_000
+        headers = {"content-type": "application/json"}
+    elif draw(st.booleans()):
+        images = draw(st.lists(st.sampled_from(IMAGES), min_size=1, max_size=2))
+        body = json.dumps({"instances": [{"b64": base64.b64encode(i).decode()}
+                                         for i in images]}).encode()
+        headers = {"content-type": "application/json"}
+    else:
+        body = draw(st.sampled_from(IMAGES))
+        headers = {"content-type": draw(st.sampled_from(["image/png",
+                                                         "application/octet-stream"]))}
+    query = {"top_k": str(draw(st.integers(1, 3)))} if draw(st.booleans()) else {}
+    return {"method": "POST", "path": f"/models/{model}/predict", "headers": headers,
+            "query": query, "body": body}
