@@ -41,7 +41,7 @@ from model_runtime.pool import PoolList, PoolSettings, serve_pool
 from model_runtime.pool.entry import pool_of
 from model_store import LocalStore
 from model_store.base import ModelStore
-from tests.support.contract import check_answer, response_headers
+from tests.support.contract import INTERNAL_DETAIL, check_answer, response_headers
 from tests.support.event_strategies import (
     IMAGES,
     METHODS,
@@ -255,9 +255,17 @@ def named_requests(draw: st.DrawFn, features: tuple[str, ...]) -> dict[str, Any]
     body of either kind."""
     body_of = draw(st.sampled_from(sorted(POOLED)))
     request: dict[str, Any] = draw(any_request(body_of, features))
-    request["path"] = draw(st.sampled_from(PATHS)).format(draw(model_names()))
-    request["method"] = draw(st.one_of(st.sampled_from(ODD_METHODS), st.text(max_size=8)))
+    request["path"] = draw(st.tuples(st.sampled_from(PATHS), model_names()).map(
+        lambda drawn: drawn[0].format(drawn[1])).filter(echoed_safely))
+    request["method"] = draw(st.one_of(st.sampled_from(ODD_METHODS),
+                                       st.text(max_size=8).filter(echoed_safely)))
     return request
+
+
+def echoed_safely(text: str) -> bool:
+    """Whether ``text`` may come back in an error's message (a 404 or 405 names the path
+    and the method) without looking like an internal detail (``/tmp/``, ``x.py``)."""
+    return not (INTERNAL_DETAIL.search(text) or INTERNAL_DETAIL.search(unquote(text)))
 
 
 def routed(path: str) -> str | None:
