@@ -61,7 +61,9 @@ NARROW = {"breast_cancer": "tabular"}  # digits is in the store, not in this poo
 POOL_BODY_LIMIT = 4_500_000  # a pool with an image model (featherserve/codegen SIZING)
 DEDICATED_BODY_LIMIT = {"tabular": 262_144, "image": 4_500_000}  # as deployed
 BIG = 1 << 30
-EXAMPLES = 24  # per (shape, model) in the comparison: 7 × 2 × 24 = 336 events
+# a: 7 shapes × 2 models × 24 events; b: 7 shapes × 72 events, each to two pools;
+# c: 24 sequences of 1 to 8 events, then 7 probes. About 15 s on two loaded cores.
+EXAMPLES = 24
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
