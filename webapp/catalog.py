@@ -115,13 +115,15 @@ class Catalog:
 
     def _manifest(self, store: ModelStore, name: str, pooled: PooledModel | None) -> Manifest:
         """A dedicated model's manifest at the stage's version; a pooled one's at the ref
-        its pool serves (``live``), else (no such alias) at the stage's version."""
-        if pooled is not None and pooled.ref != self.settings.model_version:
+        its pool serves (``live``), else (no such alias, or the list names no ref) at the
+        stage's version."""
+        ref = pooled.ref if pooled is not None else None
+        if ref is not None and ref != self.settings.model_version:
             try:
-                return store.manifest(name, pooled.ref)
+                return store.manifest(name, ref)
             except VersionNotFoundError:
                 LOG.warning("pooled model %s has no %r in %s (its pool answers 503 until "
-                            "`featherserve promote %s VERSION`); showing %s", name, pooled.ref,
+                            "`featherserve promote %s VERSION`); showing %s", name, ref,
                             self.settings.model_source, name, self.settings.model_version)
         return store.manifest(name, self.settings.model_version)
 

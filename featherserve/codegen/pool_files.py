@@ -40,12 +40,13 @@ from featherserve.layers.pool_layer import (
     POOL_LAYER_REF,
 )
 from model_store.base import ModelStore
-from model_store.exceptions import ModelStoreError
+from model_store.pool_list import KINDS, PoolList, PoolListError
+from model_store.pool_list import POOL_ALIAS as POOL_ALIAS
 
 POOL_LIST_FILE = "pool_models.json"
-# The store alias a pooled model is served at (a dedicated model: its Lambda alias `live`).
-POOL_ALIAS = "live"
-POOL_KINDS = ("tabular", "image")
+# POOL_ALIAS (imported): the store alias a pooled model is served at (a dedicated model:
+# its Lambda alias `live`); POOL_KINDS: "tabular", "image". Both are the pool list's.
+POOL_KINDS = KINDS
 POOL_MODULE = "pool"
 # Entry modules of the per-kind pools this kit generated before one pool served every kind:
 # deleted when the pool list is written again.
@@ -106,16 +107,14 @@ def pool_list_path(handlers_dir: Path) -> Path:
 
 
 def read_pooled(handlers_dir: Path) -> dict[str, str]:
-    """Pooled name → kind, from the project's pool list (empty when there is none)."""
-    path = pool_list_path(handlers_dir)
-    if not path.is_file():
-        return {}
+    """Pooled name → kind, from the project's pool list (empty when there is none); a
+    malformed list raises ``PoolListError``, a ``ModelStoreError``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(e["name"]): str(e["kind"]) for e in data["models"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelStoreError(f"{path} is not a pool list ({exc}); it is written by "
-                              "`featherserve add NAME --pooled`") from exc
+        listed = PoolList.read(pool_list_path(handlers_dir), missing_ok=True)
+    except PoolListError as exc:
+        raise PoolListError(f"{exc}; it is written by `featherserve add NAME --pooled`") \
+            from exc
+    return {entry.name: entry.kind for entry in listed}
 
 
 def write_pooled(handlers_dir: Path, pooled: dict[str, str]) -> list[Path]:

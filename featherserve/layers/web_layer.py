@@ -49,7 +49,7 @@ from model_store.base import ALIASES_FILE, LATEST, MANIFEST_FILE, PROJECT_STORE,
 from model_store.exceptions import ModelStoreError, VersionNotFoundError
 from model_store.local import LocalStore
 from model_store.manifest import Manifest
-from webapp.pooled import PooledModel, PoolListError, read_pool_list
+from model_store.pool_list import POOL_ALIAS, PoolList, PoolListError
 
 WEB_LAYER = "web"
 WEB_CATALOG_LAYER = "web-catalog"
@@ -145,29 +145,39 @@ class PooledManifest:
 def pooled_manifests(store: ModelStore, handlers_dir: Path = HANDLERS_DIR, *,
                      names: Sequence[str] | None = None,
                      default_ref: str = LATEST) -> list[PooledManifest]:
-    """Each pooled model's manifest at the ref its pool serves (a missing alias: at
-    ``default_ref``); a malformed pool list or a model the store lacks stops the build.
+    """Each pooled model's manifest at the ref its pool serves (no ref in the list, or a
+    missing alias: at ``default_ref``); a malformed pool list or a model the store lacks
+    stops the build.
     ``names``: these models, at ``live``, instead of the pool list in ``handlers_dir``."""
     if names is not None:
-        pooled = {name: PooledModel(name, "tabular") for name in names}  # (kind unused)
+        pooled: dict[str, str | None] = dict.fromkeys(names, POOL_ALIAS)
     else:
         try:
-            pooled = read_pool_list(handlers_dir / POOL_LIST_FILE)
+            listed = PoolList.read(handlers_dir / POOL_LIST_FILE, missing_ok=True)
         except PoolListError as exc:
             raise LayerBuildError(f"{exc}; it is written by `featherserve add NAME --pooled`") \
                 from exc
+        pooled = {entry.name: entry.ref for entry in listed}
     found: list[PooledManifest] = []
     for name in sorted(pooled):
-        ref = pooled[name].ref
         try:
-            try:
-                found.append(PooledManifest(store.manifest(name, ref), ref))
-            except VersionNotFoundError:
-                found.append(PooledManifest(store.manifest(name, default_ref), None))
+            found.append(_pooled_manifest(store, name, pooled[name], default_ref))
         except ModelStoreError as exc:
             raise LayerBuildError(f"pooled model {name} (handlers/{POOL_LIST_FILE}): {exc}") \
                 from exc
     return found
+
+
+def _pooled_manifest(store: ModelStore, name: str, ref: str | None,
+                     default_ref: str) -> PooledManifest:
+    """At ``ref``; at ``default_ref`` when the list names no ref (its pool serves the stage's
+    version) or the store has no such alias."""
+    if ref is not None:
+        try:
+            return PooledManifest(store.manifest(name, ref), ref)
+        except VersionNotFoundError:
+            pass
+    return PooledManifest(store.manifest(name, default_ref), None)
 
 
 def build_web_catalog_layer(out_dir: Path, manifests: Sequence[Manifest], *,

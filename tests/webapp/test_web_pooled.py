@@ -153,6 +153,27 @@ def test_no_pool_list_means_no_pooled_model(stage, tmp_path):
     assert '<span class="version">v2</span>' in card(body, LIVE)
 
 
+def test_a_listed_model_without_a_ref_is_shown_at_the_version_its_pool_serves(stage, tmp_path):
+    """A list may name no ref for a model: its pool then serves the stage's version
+    (FEATHERSERVE_MODEL_VERSION: latest, v2), not the store's live alias (v1)."""
+    from model_runtime import Settings
+    from model_runtime.pool import PoolSettings, serve_pool
+    from tests.support.pool import predict_event
+
+    listed = tmp_path / "pool_models.json"
+    listed.write_text(json.dumps({"models": [{"name": LIVE, "kind": "tabular"}]}))
+    body = send(serve_web(settings_of(stage, pool_models_file=str(listed))),
+                request("GET", "/")).body
+    assert articles(body)[LIVE] == "pooled"
+    assert '<span class="version">v2</span> <span class="badge">pooled</span>' \
+        in card(body, LIVE)
+    pool = serve_pool(settings=Settings(model_source=str(stage.store)),
+                      pool_settings=PoolSettings.from_env({}, models_file=str(listed)))
+    answer = pool(predict_event(LIVE, [ROW]), None)
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["version"] == "2"
+
+
 @pytest.mark.parametrize("text", [
     "{not json", '{"models": {"churn_eu": "tabular"}}', '{"models": [{"name": "Churn EU"}]}',
     '{"models": [{"name": "churn_eu", "kind": "audio"}]}', '["churn_eu"]',
