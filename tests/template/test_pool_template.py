@@ -72,6 +72,19 @@ def package_copy(service: Path, out: Path) -> tuple[dict[str, object], int, byte
     return template, size, json.dumps(json.loads(body), sort_keys=True).encode()
 
 
+def package_prod(service: Path, out: Path, *params: str) -> dict[str, Any]:
+    """`sls package --stage prod` of a project copy with its placeholder layers (``params``:
+    ``--param=...``), and the template it wrote."""
+    result = run_cli([SLS, "package", "--stage", "prod", "--package", str(out), *params],
+                     cwd=service,
+                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}),
+                     timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    template: dict[str, Any] = json.loads(
+        (out / "cloudformation-template-update-stack.json").read_text())
+    return template
+
+
 def test_no_pooled_model_leaves_generated_files_and_template_byte_identical(tmp_path):
     service, store = service_copy(tmp_path)
     handlers, generated = service / "handlers", service / "generated"
@@ -229,13 +242,8 @@ def test_a_pool_over_an_s3_store_may_read_any_model_of_that_store_only(tmp_path)
         publish_tiny_tabular(tmp_path / "store", name)
         add_model(name, store, handlers_dir=service / "handlers",
                   out_dir=service / "generated", pooled=True)
-    out = tmp_path / "out"
-    result = run_cli([SLS, "package", "--stage", "prod", "--package", str(out),
-                      "--param=modelSource=s3://store-bucket/team/"], cwd=service,
-                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}),
-                     timeout=240)
-    assert result.returncode == 0, result.stdout + result.stderr
-    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    template = package_prod(service, tmp_path / "out",
+                            "--param=modelSource=s3://store-bucket/team/")
     role = template["Resources"]["PoolIamRole"]["Properties"]
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     flat = json.dumps(statements)
@@ -268,13 +276,7 @@ def test_a_stage_pools_a_tabular_and_an_image_model_in_one_function(tmp_path):
     functions = (generated / "functions.yml").read_text()
     assert functions.count("handler: handlers/pool.handler") == 1
     _placeholder_zip(service / ".layers" / "model-digits.zip")
-    out = tmp_path / "out"
-    result = run_cli([SLS, "package", "--stage", "prod", "--package", str(out),
-                      "--param=poolMemorySize=2048"], cwd=service,
-                     env=tool_env({"FEATHERSERVE_LAYERS_DIR": str(service / ".layers")}),
-                     timeout=240)
-    assert result.returncode == 0, result.stdout + result.stderr
-    template = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    template = package_prod(service, tmp_path / "out", "--param=poolMemorySize=2048")
     resources = template["Resources"]
     pools = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"
              and v["Properties"]["Handler"].startswith("handlers/pool")]
