@@ -385,39 +385,35 @@ def register(commands: Any) -> None:
     alias.add_argument("version", help="a version number or an existing alias")
     alias.set_defaults(run=cmd_alias)
 
-    promote = commands.add_parser("promote", parents=[common],
+    # promote, rollback and publish treat a pooled model's `live` alias apart.
+    pool_aware = argparse.ArgumentParser(add_help=False)
+    pool_aware.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
+                            help="where the pool list says which models are pooled "
+                                 "(default: %(default)s)")
+    promote = commands.add_parser("promote", parents=[common, pool_aware],
                                   help="point an alias (prod) at a version")
     promote.add_argument("name")
     promote.add_argument("version", help="a version number or an existing alias")
     promote.add_argument("--alias", default=None,
                          help=f"the alias to move (default: {POOL_ALIAS} for a pooled model, "
                               f"{PROD} otherwise)")
-    promote.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
-                         help="where the pool list says which models are pooled "
-                              "(default: %(default)s)")
     promote.set_defaults(run=cmd_promote)
 
-    rollback = commands.add_parser("rollback", parents=[common],
+    rollback = commands.add_parser("rollback", parents=[common, pool_aware],
                                    help="point an alias (prod) back at its previous version")
     rollback.add_argument("name")
     rollback.add_argument("--alias", default=None,
                           help=f"the alias to move back (default: {POOL_ALIAS} for a pooled "
                                f"model, {PROD} otherwise)")
-    rollback.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
-                          help="where the pool list says which models are pooled "
-                               "(default: %(default)s)")
     rollback.set_defaults(run=cmd_rollback)
 
-    publish = commands.add_parser("publish", parents=[source],
+    publish = commands.add_parser("publish", parents=[source, pool_aware],
                                   help="copy a version to another store (S3), once per "
                                        "sha256, with the aliases naming it that store lacks")
     publish.add_argument("name")
     publish.add_argument("ref", nargs="?", default=LATEST, help="version or alias (latest)")
     publish.add_argument("--to", required=True, metavar="LOCATION",
                          help="the destination store: s3://bucket/prefix or a folder")
-    publish.add_argument("--handlers", type=Path, default=HANDLERS_DIR, metavar="DIR",
-                         help="where the pool list says which models are pooled "
-                              "(default: %(default)s)")
     publish.set_defaults(run=cmd_publish)
 
     pull = commands.add_parser("pull", parents=[source],

@@ -119,33 +119,31 @@ def read_pooled(handlers_dir: Path) -> dict[str, str]:
 
 def write_pooled(handlers_dir: Path, pooled: dict[str, str]) -> list[Path]:
     """Write the pool list and the entry modules it needs; delete what it no longer needs."""
-    changed: list[Path] = []
-    path = pool_list_path(handlers_dir)
+    list_text: str | None = None
+    entry_text: str | None = None
     if pooled:
         models = [{"name": name, "kind": pooled[name], "ref": POOL_ALIAS}
                   for name in sorted(pooled)]
-        text = json.dumps({"models": models}, indent=1) + "\n"
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    elif path.is_file():
+        list_text = json.dumps({"models": models}, indent=1) + "\n"
+        entry_text = ENTRY_TEMPLATE.format(list_file=POOL_LIST_FILE)
+    wanted = [(pool_list_path(handlers_dir), list_text),
+              (handlers_dir / f"{POOL_MODULE}.py", entry_text),
+              # The per-kind entry modules an older kit wrote: never wanted now.
+              *((handlers_dir / f"{former}.py", None) for former in FORMER_MODULES)]
+    return [path for path, text in wanted if _sync_file(path, text)]
+
+
+def _sync_file(path: Path, text: str | None) -> bool:
+    """Make ``path`` hold ``text`` (None: not exist); True when that changed the file."""
+    if text is None:
+        if not path.is_file():
+            return False
         path.unlink()
-        changed.append(path)
-    entry = handlers_dir / f"{POOL_MODULE}.py"
-    if pooled:
-        text = ENTRY_TEMPLATE.format(list_file=POOL_LIST_FILE)
-        if not entry.is_file() or entry.read_text(encoding="utf-8") != text:
-            entry.write_text(text, encoding="utf-8")
-            changed.append(entry)
-    elif entry.is_file():
-        entry.unlink()
-        changed.append(entry)
-    for former in FORMER_MODULES:
-        old = handlers_dir / f"{former}.py"
-        if old.is_file():
-            old.unlink()
-            changed.append(old)
-    return changed
+        return True
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def ensure_pool_alias(store: ModelStore, name: str, version: str) -> str | None:
