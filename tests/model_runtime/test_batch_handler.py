@@ -20,7 +20,6 @@ from tests.support.bulk import (
     bad_rows,
     csv_bytes,
     http_answer,
-    http_handler,
     http_image_answer,
     manifest,
     valid_rows,
@@ -31,21 +30,9 @@ IMAGES = Path(__file__).resolve().parents[1] / "images" / "rendered_digits"
 NAMES = manifest("breast_cancer").input.feature_names  # type: ignore[union-attr]
 
 
-@pytest.fixture(scope="module")
-def tabular():
-    return http_handler("breast_cancer")
-
-
-@pytest.fixture(scope="module")
-def images():
-    return http_handler("digits")
-
-
-@pytest.fixture
-def bulk(monkeypatch, tmp_path):
-    fake_aws_environment(monkeypatch, tmp_path / "aws")
-    with mock_aws():
-        yield Bulk.create()
+def good_csv(count: int) -> bytes:
+    """A CSV file of ``count`` valid breast_cancer rows, with its header."""
+    return csv_bytes(NAMES, list(valid_rows("breast_cancer", count)))
 
 
 def mixed_rows() -> list[RowCase]:
@@ -186,7 +173,7 @@ def test_a_broken_header_is_refused(bulk, tabular, header, mentions):
     lambda text: text.encode() + "1.0,caf\u00e9\n".encode("latin-1"),
 ], ids=["utf-16", "latin-1 after good rows"])
 def test_a_file_that_is_not_utf8_is_refused(bulk, tabular, encode):
-    text = csv_bytes(NAMES, list(valid_rows("breast_cancer", 20))).decode()
+    text = good_csv(20).decode()
     messages = bulk.upload("breast_cancer", "legacy.csv", encode(text))
     bulk.score(bulk.batch_handler(tabular), "breast_cancer", messages)
     error = refused(bulk, "breast_cancer", "legacy.csv")
@@ -201,11 +188,9 @@ def test_a_file_of_another_format_is_refused(bulk, tabular):
 
 
 def test_a_message_for_a_missing_object_fails_alone(bulk, tabular):
-    gone = bulk.upload("breast_cancer", "gone.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 3))))
+    gone = bulk.upload("breast_cancer", "gone.csv", good_csv(3))
     bulk.s3.delete_object(Bucket=BULK_BUCKET, Key="in/breast_cancer/gone.csv")
-    kept = bulk.upload("breast_cancer", "kept.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 3))))
+    kept = bulk.upload("breast_cancer", "kept.csv", good_csv(3))
     answer = bulk.score(bulk.batch_handler(tabular), "breast_cancer", [*gone, *kept])
     # Only that message returns to the queue (and, after a few tries, the dead-letter queue).
     assert answer == {"batchItemFailures": [{"itemIdentifier": gone[0]["MessageId"]}]}
@@ -230,8 +215,7 @@ def test_unreadable_and_foreign_messages(bulk, tabular):
 
 
 def test_output_under_out_never_notifies(bulk, tabular):
-    messages = bulk.upload("breast_cancer", "a.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 2))))
+    messages = bulk.upload("breast_cancer", "a.csv", good_csv(2))
     bulk.score(bulk.batch_handler(tabular), "breast_cancer", messages)
     assert len(bulk.out_keys()) == 2
     assert bulk.receive("breast_cancer") == [] and bulk.receive("digits") == []
@@ -257,10 +241,8 @@ def test_a_redelivered_message_rewrites_the_same_result(bulk, tabular):
 
 
 def test_a_notification_for_a_replaced_object_is_skipped(bulk, tabular):
-    old = bulk.upload("breast_cancer", "v.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 2))))
-    new = bulk.upload("breast_cancer", "v.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 5))))
+    old = bulk.upload("breast_cancer", "v.csv", good_csv(2))
+    new = bulk.upload("breast_cancer", "v.csv", good_csv(5))
     handler = bulk.batch_handler(tabular)
     bulk.score(handler, "breast_cancer", new)
     bulk.score(handler, "breast_cancer", old)  # late: its bytes are gone
@@ -268,7 +250,7 @@ def test_a_notification_for_a_replaced_object_is_skipped(bulk, tabular):
 
 
 def test_a_file_over_the_size_limit_is_refused_and_says_what_to_use(bulk, tabular):
-    body = csv_bytes(NAMES, list(valid_rows("breast_cancer", 50)))
+    body = good_csv(50)
     messages = bulk.upload("breast_cancer", "big.csv", body)
     handler = bulk.batch_handler(tabular, max_object_bytes=len(body) - 1)
     assert bulk.score(handler, "breast_cancer", messages) == {"batchItemFailures": []}
@@ -279,7 +261,7 @@ def test_a_file_over_the_size_limit_is_refused_and_says_what_to_use(bulk, tabula
 
 
 def test_a_file_that_outlasts_a_whole_invocation_is_refused_not_half_written(bulk, tabular):
-    body = csv_bytes(NAMES, list(valid_rows("breast_cancer", 400)))
+    body = good_csv(400)
     messages = bulk.upload("breast_cancer", "slow.csv", body)
     # The file starts with the whole invocation ahead (900 s) and, after two chunks, less
     # than the 15 s safety margin is left.
@@ -292,10 +274,8 @@ def test_a_file_that_outlasts_a_whole_invocation_is_refused_not_half_written(bul
 
 
 def test_a_file_started_late_in_an_invocation_is_retried_not_refused(bulk, tabular):
-    first = bulk.upload("breast_cancer", "first.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 3))))
-    late = bulk.upload("breast_cancer", "late.csv", csv_bytes(NAMES, list(
-        valid_rows("breast_cancer", 3))))
+    first = bulk.upload("breast_cancer", "first.csv", good_csv(3))
+    late = bulk.upload("breast_cancer", "late.csv", good_csv(3))
     handler = bulk.batch_handler(tabular)
     # Time left as the handler reads it: the invocation's start, the first file's start
     # check, its start, its one chunk; then the late file starts with 100 s of 900 left,
@@ -345,8 +325,7 @@ def test_the_batch_handler_shares_the_http_handlers_model(monkeypatch, tmp_path)
         http = serve_model("breast_cancer", settings=Settings(model_source=str(MODELS_DIR),
                                                               warmup=0), loader=counting)
         batch = serve_batch(http, s3=bulk.s3)
-        messages = bulk.upload("breast_cancer", "shared.csv", csv_bytes(NAMES, list(
-            valid_rows("breast_cancer", 2))))
+        messages = bulk.upload("breast_cancer", "shared.csv", good_csv(2))
         assert bulk.score(batch, "breast_cancer", messages) == {"batchItemFailures": []}
     assert loads == ["breast_cancer"]
 

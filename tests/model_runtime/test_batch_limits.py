@@ -20,7 +20,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from featherserve.support.processes import ROOT
 from featherserve.support.sqs_events import LambdaContext
@@ -39,32 +38,13 @@ from tests.support.bulk import (
     MODELS_DIR,
     Bulk,
     csv_bytes,
-    http_handler,
     manifest,
     valid_rows,
 )
-from tests.support.fake_s3 import fake_aws_environment
 
 IMAGES = Path(__file__).resolve().parents[1] / "images" / "rendered_digits"
 NAMES = manifest("breast_cancer").input.feature_names  # type: ignore[union-attr]
 MODEL = "breast_cancer"
-
-
-@pytest.fixture(scope="module")
-def tabular():
-    return http_handler(MODEL)
-
-
-@pytest.fixture(scope="module")
-def images():
-    return http_handler("digits")
-
-
-@pytest.fixture
-def bulk(monkeypatch, tmp_path):
-    fake_aws_environment(monkeypatch, tmp_path / "aws")
-    with mock_aws():
-        yield Bulk.create()
 
 
 def refused(bulk: Bulk, model: str, name: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The bulk path in process: a moto bucket whose in/<model>/ prefixes notify SQS queues, the
-shipped models behind their real HTTP and batch handlers, and the HTTP answer for a row."""
+shipped models behind their real HTTP and batch handlers, and the HTTP answer for a row.
+The fixtures ``bulk``, ``tabular`` and ``images`` are visible to every test under
+tests/model_runtime (its conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 import numpy as np
+import pytest
+from moto import mock_aws
 
 from featherserve.support.events import load_event, response_json, with_body
 from featherserve.support.processes import ROOT
@@ -23,6 +28,7 @@ from model_runtime.batch.settings import BatchSettings
 from model_store import LocalStore
 from model_store.base import LATEST
 from model_store.manifest import Manifest
+from tests.support.fake_s3 import fake_aws_environment
 
 BULK_BUCKET = "featherserve-test-bulk"
 REGION = "us-east-1"
@@ -192,3 +198,23 @@ def assert_same_answer(line: dict[str, Any], status: int, body: dict[str, Any], 
     if same_message:
         expected = body["error"]["message"].replace("instances[0]", f"row {line['row']}")
         assert line["error"]["message"] == expected
+
+
+@pytest.fixture(scope="module")
+def tabular() -> Any:
+    """breast_cancer's HTTP handler on the shipped models."""
+    return http_handler("breast_cancer")
+
+
+@pytest.fixture(scope="module")
+def images() -> Any:
+    """digits' HTTP handler on the shipped models."""
+    return http_handler("digits")
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Bulk]:
+    """The bulk path for the shipped models in a fresh mocked account."""
+    fake_aws_environment(monkeypatch, tmp_path / "aws")
+    with mock_aws():
+        yield Bulk.create()
