@@ -17,9 +17,9 @@ import featherserve.cli as cli
 import featherserve.store_cli as store_cli
 from featherserve.codegen.handler_modules import write_handler
 from featherserve.layers import LambdaLimits, LayersRequest
-from featherserve.support.processes import ROOT
 from model_store import Feature, LocalStore, Manifest, OutputSpec, TabularSpec, stores
 from model_store.s3 import S3Store
+from tests.support.cli import run
 from tests.support.tiny_models import tiny_tabular_manifest, tiny_tabular_onnx
 
 
@@ -50,17 +50,6 @@ def store(tmp_path: Path) -> LocalStore:
         store.publish(tiny_tabular_manifest(name), source)
     store.set_alias("iris", "prod", "1")
     return store
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    # The project these tests run in, named: some run from a scratch folder.
-    code = cli.main(["--project", str(ROOT), *argv])
-    out, err = capsys.readouterr()
-    # The line naming the project a writing command acts on (test_project_discovery.py).
-    said = err.splitlines(keepends=True)
-    if said and said[0].startswith("featherserve: project "):
-        err = "".join(said[1:])
-    return code, out, err
 
 
 def layers_args(store: LocalStore, tmp_path: Path, *extra: str) -> list[str]:

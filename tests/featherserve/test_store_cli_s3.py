@@ -14,16 +14,15 @@ import boto3
 import numpy as np
 import pytest
 
-import featherserve.cli as cli
 import featherserve.store_cli as store_cli
 from featherserve.codegen.handler_modules import write_handler
-from featherserve.support.processes import ROOT
 from model_store import LocalStore, Manifest
 from model_store.base import PROJECT_STORE, ModelStore
 from model_store.integrity import sha256_file
 from model_store.s3 import S3Store
 from model_store.s3.client import S3ClientConfig
 from model_store.stores import open_store
+from tests.support.cli import run
 from tests.support.fake_s3 import (
     BUCKET,
     REGION,
@@ -37,17 +36,6 @@ S3_URL = f"s3://{BUCKET}/team"
 MISSING_BUCKET_URL = "s3://no-such-bucket/team"
 # One attempt and short timeouts: a failure shows at once, never after retries and sleeps.
 NO_RETRY = S3ClientConfig(max_attempts=1, connect_timeout=1.0, read_timeout=1.0)
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    # The project these tests run in, named: some run from a scratch folder.
-    code = cli.main(["--project", str(ROOT), *argv])
-    out, err = capsys.readouterr()
-    # The line naming the project a writing command acts on (test_project_discovery.py).
-    said = err.splitlines(keepends=True)
-    if said and said[0].startswith("featherserve: project "):
-        err = "".join(said[1:])
-    return code, out, err
 
 
 def assert_one_line_error(code: int, out: str, err: str, message: str) -> None:
