@@ -17,6 +17,8 @@ import pytest
 
 from featherserve.support.events import load_event
 from model_store.base import PROJECT_STORE
+from webapp.app import WebApp
+from webapp.demo_proxy import DemoProxy, Invoker
 from webapp.lambda_entry import serve_web
 from webapp.settings import WebSettings
 
@@ -97,6 +99,14 @@ class Context:
 
 def send(handler: Handler, event: Any) -> Answer:
     return answer_of(handler(event, Context()))
+
+
+def proxied_web(invoker: Invoker) -> Handler:
+    """The web function on the project's store whose demo proxy calls ``invoker`` (a Lambda
+    Invoke stand-in) for the functions featherserve-dev-<model>."""
+    settings = WebSettings(model_source=str(PROJECT_STORE),
+                           demo_function_prefix="featherserve-dev-")
+    return serve_web(settings, app=WebApp(settings, proxy=DemoProxy(settings, invoker=invoker)))
 
 
 @pytest.fixture(scope="module")

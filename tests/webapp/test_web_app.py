@@ -36,10 +36,10 @@ from tests.support.web import (
     Context,
     Handler,
     instance_validator,
+    proxied_web,
     request,
     send,
 )
-from webapp.demo_proxy import DemoProxy
 from webapp.lambda_entry import serve_web
 from webapp.settings import WebSettings
 
@@ -441,13 +441,8 @@ class InProcessLambda:
 
 @pytest.fixture(scope="module")
 def proxied() -> tuple[Handler, InProcessLambda]:
-    settings = WebSettings(model_source=str(PROJECT_STORE),
-                           demo_function_prefix="featherserve-dev-")
     invoke = InProcessLambda()
-    from webapp.app import WebApp
-
-    app = WebApp(settings, proxy=DemoProxy(settings, invoker=invoke))
-    return serve_web(settings, app=app), invoke
+    return proxied_web(invoke), invoke
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -14,10 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_store.base import PROJECT_STORE
-from tests.support.web import FORMATS, Handler, request, send
-from webapp.app import WebApp
+from tests.support.web import FORMATS, Handler, proxied_web, request, send
 from webapp.demo_proxy import DemoProxy
-from webapp.lambda_entry import serve_web
 from webapp.settings import WebSettings
 
 OK_ANSWER = {"statusCode": 200, "headers": {"Content-Type": "application/json"},
@@ -37,11 +35,8 @@ class CountingLambda:
 
 @pytest.fixture(scope="module")
 def proxied() -> tuple[Handler, CountingLambda]:
-    web_settings = WebSettings(model_source=str(PROJECT_STORE),
-                               demo_function_prefix="featherserve-dev-")
     counter = CountingLambda()
-    app = WebApp(web_settings, proxy=DemoProxy(web_settings, invoker=counter))
-    return serve_web(web_settings, app=app), counter
+    return proxied_web(counter), counter
 
 
 def smuggled(fmt: str, raw_segment: str, decoded_segment: str) -> dict[str, Any]:
