@@ -3,9 +3,6 @@ data file, published and answering through the real handler."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import joblib
 import numpy as np
 import pandas as pd
@@ -19,8 +16,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from featherserve import cli
-from model_runtime import Settings, serve_model
 from model_store.local import LocalStore
+from tests.support.served import served_answer
 from training.errors import ParityError, UnsupportedModelError
 from training.importing.build import import_model
 from training.importing.parity import check_parity
@@ -28,19 +25,6 @@ from training.tabular.bundled import write_bundled_csv
 from training.tabular.synthetic import penguins
 
 NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
-
-
-def predict(store: Path, name: str, instances: list) -> dict:
-    handler = serve_model(name, settings=Settings(model_source=str(store)))
-    path = f"/models/{name}/predict"
-    response = handler({"version": "2.0", "routeKey": f"POST {path}", "rawPath": path,
-                        "headers": {"content-type": "application/json"},
-                        "requestContext": {"http": {"method": "POST", "path": path},
-                                           "requestId": "t"},
-                        "body": json.dumps({"instances": instances}),
-                        "isBase64Encoded": False}, None)
-    assert response["statusCode"] == 200, response["body"]
-    return json.loads(response["body"])
 
 
 def test_pipeline_with_column_transformer_imports_with_parity(tmp_path):
@@ -71,7 +55,7 @@ def test_pipeline_with_column_transformer_imports_with_parity(tmp_path):
            "flipper_length_mm": 218.0, "body_mass_g": None, "sex": None}
     original = pipeline.predict_proba(pd.DataFrame([{**row, "body_mass_g": np.nan,
                                                      "sex": ""}]))[0]
-    served = predict(store, "penguins", [row])["predictions"][0]
+    served = served_answer(store, "penguins", [row])["predictions"][0]
     assert served["label"] == "Gentoo"
     assert served["score"] == pytest.approx(original.max(), abs=1e-4)
 
@@ -93,7 +77,7 @@ def test_random_forest_and_gradient_boosting_import(tmp_path, kind, data, target
     assert code == 0
     manifest = LocalStore(store).manifest(data)
     first = frame.drop(columns=target).iloc[0].to_dict()
-    answer = predict(store, data, [first])["predictions"][0]
+    answer = served_answer(store, data, [first])["predictions"][0]
     if kind == "forest":
         assert answer["label"] == model.predict(x.iloc[:1])[0]
         assert manifest.metrics.per_class_recall
@@ -128,7 +112,7 @@ def test_gradient_boosted_libraries_import_in_their_own_formats(tmp_path, librar
     assert manifest.metrics.student_accuracy is not None
     assert manifest.metrics.student_accuracy > 0.9
     rows = frame.drop(columns="diagnosis").iloc[:3].to_dict(orient="records")
-    labels = [p["label"] for p in predict(tmp_path / "store", "bc", rows)["predictions"]]
+    labels = [p["label"] for p in served_answer(tmp_path / "store", "bc", rows)["predictions"]]
     assert labels == list(frame["diagnosis"].iloc[:3])
 
 

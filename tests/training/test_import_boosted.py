@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model_runtime import Settings, serve_model
 from tests.support.import_cases import TEXTS, mixed_table
+from tests.support.served import served_answer
 from training.errors import UnsupportedModelError
 from training.importing.build import import_model
 from training.importing.convert import convert
@@ -125,16 +125,7 @@ def test_graph_matches_the_library_over_generated_tables(
 
 
 def _served_labels(store: Path, name: str, rows: list[dict[str, Any]]) -> list[str]:
-    handler = serve_model(name, settings=Settings(model_source=str(store)))
-    path = f"/models/{name}/predict"
-    response = handler({"version": "2.0", "routeKey": f"POST {path}", "rawPath": path,
-                        "headers": {"content-type": "application/json"},
-                        "requestContext": {"http": {"method": "POST", "path": path},
-                                           "requestId": "t"},
-                        "body": json.dumps({"instances": rows}), "isBase64Encoded": False},
-                       None)
-    assert response["statusCode"] == 200, response["body"]
-    return [p["label"] for p in json.loads(response["body"])["predictions"]]
+    return [p["label"] for p in served_answer(store, name, rows)["predictions"]]
 
 
 def _instances(frame: pd.DataFrame) -> list[dict[str, Any]]:
