@@ -26,24 +26,31 @@ def _codes(target: pd.Series) -> np.ndarray:
     return np.asarray(np.searchsorted(np.array(sorted(set(target))), target.to_numpy()))
 
 
+# The wrappers' settings the cases share (the classifier adds to XGBoost's).
+XGB_OPTIONS: dict[str, Any] = dict(n_estimators=ROUNDS, max_depth=4, enable_categorical=True,
+                                   tree_method="hist")
+LGBM_OPTIONS: dict[str, Any] = dict(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
+                                    min_data_per_group=5, cat_smooth=1, verbose=-1)
+
+
+def _fitted_joblib(model: Any, x: pd.DataFrame, y: Any, folder: Path) -> Path:
+    """Fit ``model`` and save it with joblib, as the wrappers' users do."""
+    model.fit(x, y)
+    joblib.dump(model, folder / "model.joblib")
+    return folder / "model.joblib"
+
+
 def xgb_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import xgboost
 
-    model = xgboost.XGBClassifier(n_estimators=ROUNDS, max_depth=4, enable_categorical=True,
-                                  tree_method="hist", max_cat_to_onehot=1)
-    model.fit(x, _codes(y))
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(xgboost.XGBClassifier(**XGB_OPTIONS, max_cat_to_onehot=1), x,
+                          _codes(y), folder)
 
 
 def xgb_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import xgboost
 
-    model = xgboost.XGBRegressor(n_estimators=ROUNDS, max_depth=4, enable_categorical=True,
-                                 tree_method="hist")
-    model.fit(x, y)
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(xgboost.XGBRegressor(**XGB_OPTIONS), x, y, folder)
 
 
 def xgb_booster_json(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
@@ -69,21 +76,13 @@ def xgb_booster_ubj(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
 def lgbm_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import lightgbm
 
-    model = lightgbm.LGBMClassifier(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
-                                    min_data_per_group=5, cat_smooth=1, verbose=-1)
-    model.fit(x, y)
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(lightgbm.LGBMClassifier(**LGBM_OPTIONS), x, y, folder)
 
 
 def lgbm_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import lightgbm
 
-    model = lightgbm.LGBMRegressor(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
-                                   min_data_per_group=5, cat_smooth=1, verbose=-1)
-    model.fit(x, y)
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(lightgbm.LGBMRegressor(**LGBM_OPTIONS), x, y, folder)
 
 
 def lgbm_booster_txt(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
@@ -125,8 +124,7 @@ def xgb_classifier_nullable(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path
 def lgbm_regressor_nullable(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import lightgbm
 
-    model = lightgbm.LGBMRegressor(n_estimators=ROUNDS, num_leaves=15, min_child_samples=5,
-                                   min_data_per_group=5, cat_smooth=1, verbose=-1)
+    model = lightgbm.LGBMRegressor(**LGBM_OPTIONS)
     model.fit(_as_category(x), y)
     model.booster_.save_model(str(folder / "model.txt"))
     return folder / "model.txt"
@@ -150,20 +148,15 @@ def _one_hot_pipeline(model: object) -> object:
 def lgbm_pipeline(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import lightgbm
 
-    pipeline: Any = _one_hot_pipeline(lightgbm.LGBMClassifier(n_estimators=ROUNDS,
-                                                              num_leaves=15, verbose=-1))
-    pipeline.fit(x, y)
-    joblib.dump(pipeline, folder / "model.joblib")
-    return folder / "model.joblib"
+    model = lightgbm.LGBMClassifier(n_estimators=ROUNDS, num_leaves=15, verbose=-1)
+    return _fitted_joblib(_one_hot_pipeline(model), x, y, folder)
 
 
 def xgb_pipeline_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import xgboost
 
-    pipeline: Any = _one_hot_pipeline(xgboost.XGBRegressor(n_estimators=ROUNDS, max_depth=4))
-    pipeline.fit(x, y)
-    joblib.dump(pipeline, folder / "model.joblib")
-    return folder / "model.joblib"
+    model = xgboost.XGBRegressor(n_estimators=ROUNDS, max_depth=4)
+    return _fitted_joblib(_one_hot_pipeline(model), x, y, folder)
 
 
 def _filled(x: pd.DataFrame) -> pd.DataFrame:
@@ -174,12 +167,16 @@ def _filled(x: pd.DataFrame) -> pd.DataFrame:
     return x
 
 
+def _catboost_options(folder: Path) -> dict[str, Any]:
+    """The settings the CatBoost cases share; its training files stay under ``folder``."""
+    return dict(iterations=ROUNDS, depth=4, cat_features=list(TEXTS), verbose=0,
+                thread_count=1, train_dir=str(folder / "catboost_info"))
+
+
 def catboost_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
-    model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, one_hot_max_size=255,
-                                        cat_features=list(TEXTS), verbose=0, thread_count=1,
-                                        train_dir=str(folder / "catboost_info"))
+    model = catboost.CatBoostClassifier(**_catboost_options(folder), one_hot_max_size=255)
     model.fit(_filled(x), y)
     model.save_model(str(folder / "model.cbm"))
     return folder / "model.cbm"
@@ -188,23 +185,15 @@ def catboost_classifier(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
 def catboost_classifier_ctr(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
-    model = catboost.CatBoostClassifier(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
-                                        verbose=0, thread_count=1,
-                                        train_dir=str(folder / "catboost_info"))
-    model.fit(_filled(x), y)
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(catboost.CatBoostClassifier(**_catboost_options(folder)),
+                          _filled(x), y, folder)
 
 
 def catboost_regressor(x: pd.DataFrame, y: pd.Series, folder: Path) -> Path:
     import catboost
 
-    model = catboost.CatBoostRegressor(iterations=ROUNDS, depth=4, cat_features=list(TEXTS),
-                                       verbose=0, thread_count=1,
-                                        train_dir=str(folder / "catboost_info"))
-    model.fit(_filled(x), y)
-    joblib.dump(model, folder / "model.joblib")
-    return folder / "model.joblib"
+    return _fitted_joblib(catboost.CatBoostRegressor(**_catboost_options(folder)),
+                          _filled(x), y, folder)
 
 
 CATBOOST = ("one-hot splits as set membership (the category found by CatBoost's hash); "
