@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from training.errors import UnsupportedModelError
-from training.importing.loaders import ImportedModel
+from training.importing.loaders import ImportedModel, Kind
 
 _LIGHTGBM_CLASSIFIERS = ("binary", "multiclass", "multiclassova")
 _LIGHTGBM_REGRESSORS = ("regression", "huber", "fair", "l1", "l2", "quantile", "mape",
                         "poisson", "gamma", "tweedie", "cross_entropy", "xentropy")
 _CATBOOST_CLASSIFIERS = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+_TITLES = {"xgboost": "XGBoost", "lightgbm": "LightGBM", "catboost": "CatBoost"}
 
 
 def pickled_boosted_model(model: Any, path: Path) -> ImportedModel:
@@ -32,36 +33,38 @@ def pickled_boosted_model(model: Any, path: Path) -> ImportedModel:
 def xgboost_model(model: Any, path: Path) -> ImportedModel:
     booster = model.get_booster() if hasattr(model, "get_booster") else model
     objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
-    if objective.startswith(("binary:", "multi:")):
-        regression = False
-    elif objective.startswith(("reg:", "count:")):
-        regression = True
-    else:
-        raise UnsupportedModelError(f"{path}: XGBoost objective {objective!r} is not "
-                                    "supported (binary:*, multi:*, reg:*, count:poisson)")
-    return ImportedModel("xgboost", model, regression=regression,
-                         name=f"XGBoost {type(model).__name__} ({objective})")
+    return _by_objective("xgboost", model, path, objective,
+                         classifier=objective.startswith(("binary:", "multi:")),
+                         regressor=objective.startswith(("reg:", "count:")),
+                         supported="binary:*, multi:*, reg:*, count:poisson")
 
 
 def lightgbm_model(model: Any, path: Path) -> ImportedModel:
     booster = model.booster_ if hasattr(model, "booster_") else model
     objective = str(booster.dump_model(num_iteration=1).get("objective", "")).split()[0]
-    if objective in _LIGHTGBM_CLASSIFIERS:
-        regression = False
-    elif objective.startswith(_LIGHTGBM_REGRESSORS):
-        regression = True
-    else:
-        raise UnsupportedModelError(f"{path}: LightGBM objective {objective!r} is not "
-                                    "supported (binary, multiclass, regression and variants)")
-    return ImportedModel("lightgbm", model, regression=regression,
-                         name=f"LightGBM {type(model).__name__} ({objective})")
+    return _by_objective("lightgbm", model, path, objective,
+                         classifier=objective in _LIGHTGBM_CLASSIFIERS,
+                         regressor=objective.startswith(_LIGHTGBM_REGRESSORS),
+                         supported="binary, multiclass, regression and variants")
 
 
 def catboost_model(model: Any, path: Path) -> ImportedModel:
     loss = str(model.get_all_params().get("loss_function", "")).split(":")[0]
-    regression = loss not in _CATBOOST_CLASSIFIERS
-    return ImportedModel("catboost", model, regression=regression,
-                         name=f"CatBoost {type(model).__name__} ({loss})")
+    return _by_objective("catboost", model, path, loss,
+                         classifier=loss in _CATBOOST_CLASSIFIERS,
+                         regressor=True)  # every other CatBoost loss is a regression
+
+
+def _by_objective(kind: Kind, model: Any, path: Path, objective: str, *, classifier: bool,
+                  regressor: bool, supported: str = "") -> ImportedModel:
+    """The model as a classifier or a regressor, as its objective says; an objective that
+    is neither is refused, naming what is ``supported``."""
+    title = _TITLES[kind]
+    if not (classifier or regressor):
+        raise UnsupportedModelError(f"{path}: {title} objective {objective!r} is not "
+                                    f"supported ({supported})")
+    return ImportedModel(kind, model, regression=not classifier,
+                         name=f"{title} {type(model).__name__} ({objective})")
 
 
 def load_catboost(path: Path) -> ImportedModel:
