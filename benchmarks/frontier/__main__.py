@@ -22,16 +22,7 @@ from pathlib import Path
 
 from benchmarks.frontier.points import Frontier
 from benchmarks.frontier.report import write_frontiers
-from benchmarks.frontier.sweep import (
-    IMAGE_CHANNELS,
-    QUICK_IMAGE_CHANNELS,
-    QUICK_TABULAR_HIDDEN,
-    TABULAR_HIDDEN,
-    image_frontier,
-    measure,
-    point_of,
-    tabular_frontier,
-)
+from benchmarks.frontier.sweep import image_frontier, measure, point_of, tabular_frontier
 from featherserve.project import project_root
 from model_store.local import LocalStore
 
@@ -85,14 +76,12 @@ def _shipped_sweep(name: str, work: Path, quick: bool, root: Path) -> Frontier:
 
         config = TabularConfig.quick() if quick else TabularConfig()
         return tabular_frontier(name, data="sklearn:breast_cancer", target="diagnosis",
-                                work=work, config=config,
-                                hidden=QUICK_TABULAR_HIDDEN if quick else TABULAR_HIDDEN)
+                                work=work, config=config, quick=quick)
     if name == "digits":
         from training.image.config import image_config
 
         return image_frontier(name, work=work,
-                              config=image_config(preset="digits", quick=quick),
-                              channels=QUICK_IMAGE_CHANNELS if quick else IMAGE_CHANNELS,
+                              config=image_config(preset="digits", quick=quick), quick=quick,
                               rendered_dir=root / "tests" / "images" / "rendered_digits")
     raise SystemExit(f"{name}: not one of the shipped models; use `featherserve train ... "
                      "--frontier` for your own")

@@ -17,7 +17,7 @@ stated accuracy loss of the teacher; ``publish_pick`` publishes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,16 +41,17 @@ SWEEP_MIN_RETENTION = 0.5
 
 # -- sweeps --------------------------------------------------------------------------------
 def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int = 0,
-                     config: Any = None, hidden: Sequence[tuple[int, ...]] = TABULAR_HIDDEN,
-                     task: str | None = None, command: str = "") -> Frontier:
-    """Build every size in ``hidden`` into a scratch store under ``work``; ``command`` is
-    the lineage's (the published pick carries it)."""
+                     config: Any = None, quick: bool = False, task: str | None = None,
+                     command: str = "") -> Frontier:
+    """Build every size in ``TABULAR_HIDDEN`` (``quick``: ``QUICK_TABULAR_HIDDEN``) into a
+    scratch store under ``work``; ``command`` is the lineage's (the published pick carries
+    it)."""
     from training.tabular.build import build_tabular_model
     from training.tabular.config import TabularConfig
 
     base = config or TabularConfig()
     points = []
-    for size in hidden:
+    for size in QUICK_TABULAR_HIDDEN if quick else TABULAR_HIDDEN:
         store = work / f"hidden-{'x'.join(map(str, size))}"
         manifest = build_tabular_model(name, data=data, target=target, task=task,  # type: ignore[arg-type]
                                        store_root=store, seed=seed,
@@ -65,11 +66,11 @@ def tabular_frontier(name: str, *, data: str, target: str, work: Path, seed: int
 
 
 def image_frontier(name: str, *, work: Path, folder: Path | None = None, seed: int = 0,
-                   config: Any = None,
-                   channels: Sequence[tuple[int, ...]] = IMAGE_CHANNELS,
+                   config: Any = None, quick: bool = False,
                    rendered_dir: Path | None = None, command: str = "") -> Frontier:
-    """Build every width in ``channels`` under ``work`` (and keep each int8 student's fp32
-    twin); ``rendered_dir``: the rendered-digit set (default the checkout's)."""
+    """Build every width in ``IMAGE_CHANNELS`` (``quick``: ``QUICK_IMAGE_CHANNELS``) under
+    ``work`` (and keep each int8 student's fp32 twin); ``rendered_dir``: the rendered-digit
+    set (default the checkout's)."""
     from training.image.build import build_image_model
     from training.image.config import ImageBuildConfig, image_config
     from training.image.evaluate import RENDERED_DIGITS_DIR
@@ -78,7 +79,7 @@ def image_frontier(name: str, *, work: Path, folder: Path | None = None, seed: i
     base = sweep_schedule(config or (image_config(preset="digits") if folder is None
                                      else ImageBuildConfig()))
     points = []
-    for widths in channels:
+    for widths in QUICK_IMAGE_CHANNELS if quick else IMAGE_CHANNELS:
         tag = "x".join(map(str, widths))
         store, build = work / f"channels-{tag}", work / f"build-{tag}"
         manifest = build_image_model(name, folder=folder, store_root=store, seed=seed,

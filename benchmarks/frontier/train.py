@@ -19,16 +19,7 @@ from pathlib import Path
 
 from benchmarks.frontier.points import Frontier
 from benchmarks.frontier.report import write_frontiers
-from benchmarks.frontier.sweep import (
-    IMAGE_CHANNELS,
-    QUICK_IMAGE_CHANNELS,
-    QUICK_TABULAR_HIDDEN,
-    TABULAR_HIDDEN,
-    image_frontier,
-    measure,
-    publish_pick,
-    tabular_frontier,
-)
+from benchmarks.frontier.sweep import image_frontier, measure, publish_pick, tabular_frontier
 from featherserve.project import NotAProject, resolve_project, use_project
 
 
@@ -80,8 +71,8 @@ def sweep(args: argparse.Namespace, work: Path) -> Frontier:
         return tabular_frontier(
             args.name, data=args.data, target=args.target, task=args.task, work=work,
             seed=args.seed, config=train_cli.tabular_config(args), command=command,
-            hidden=QUICK_TABULAR_HIDDEN if args.quick else TABULAR_HIDDEN)
+            quick=args.quick)
     return image_frontier(
         args.name, work=work, folder=args.folder, seed=args.seed,
         config=train_cli.image_build_config(args), rendered_dir=train_cli.RENDERED_DIGITS,
-        command=command, channels=QUICK_IMAGE_CHANNELS if args.quick else IMAGE_CHANNELS)
+        command=command, quick=args.quick)
