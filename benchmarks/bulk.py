@@ -26,7 +26,6 @@ import math
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import boto3
 import numpy as np
 
 from featherserve.pricing import Prices
+from featherserve.support.archives import tar_of
 from featherserve.support.events import EVENTS
 from featherserve.support.processes import ROOT, VENV, free_port, running, tool_env, wait_for_port
 from model_store import LocalStore
@@ -152,16 +152,6 @@ def tabular_run(bench: Bench, model: str, store: Path, rows: int, scratch: Path,
                     rows_per_s=rows / measured["invocation_s"],
                     input_mb_per_s=len(data) / 1e6 / measured["invocation_s"])
     return measured
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as archive:
-        for name, data in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            archive.addfile(member, io.BytesIO(data))
-    return out.getvalue()
 
 
 def image_run(bench: Bench, model: str, store: Path, count: int, scratch: Path,
