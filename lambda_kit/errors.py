@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 # A message is shown to clients as JSON and written to logs: an unpaired surrogate (which
 # a client can smuggle in through a JSON escape) is not valid Unicode in either.
@@ -39,6 +39,9 @@ def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 class HttpError(Exception):
     status: int = 500
     code: str = "internal_error"
+    # What a client sees in place of the message (a 5xx's details stay in the log); None:
+    # the message itself.
+    redacted_message: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, code: str | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
@@ -52,7 +55,7 @@ class HttpError(Exception):
     @property
     def public_message(self) -> str:
         """What the client may see; 5xx details stay in the log."""
-        return self.message
+        return self.message if self.redacted_message is None else self.redacted_message
 
 
 class BadRequest(HttpError):
@@ -88,19 +91,13 @@ class UnprocessableInstance(HttpError):
 class InternalError(HttpError):
     status = 500
     code = "internal_error"
-
-    @property
-    def public_message(self) -> str:
-        return "internal error; see the function's log for this request id"
+    redacted_message = "internal error; see the function's log for this request id"
 
 
 class ServiceUnavailable(HttpError):
     status = 503
     code = "model_unavailable"
-
-    @property
-    def public_message(self) -> str:
-        return "the model is not available right now; retry later (details in the log)"
+    redacted_message = "the model is not available right now; retry later (details in the log)"
 
 
 def error_document(error: HttpError, request_id: str) -> dict[str, Any]:

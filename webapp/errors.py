@@ -31,7 +31,4 @@ __all__ = ["BadRequest", "DemoUnavailable", "InternalError", "MethodNotAllowed",
 class DemoUnavailable(HttpError):
     status = 503
     code = "demo_unavailable"
-
-    @property
-    def public_message(self) -> str:
-        return "the model's function could not be reached; try again in a moment"
+    redacted_message = "the model's function could not be reached; try again in a moment"
