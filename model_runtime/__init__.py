@@ -11,19 +11,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from lambda_kit.context import LambdaHandler
     from model_runtime.lambda_entry import serve_model
     from model_runtime.settings import Settings
 
 __all__ = ["LambdaHandler", "Settings", "serve_model"]
-_HOMES = {"LambdaHandler": "lambda_kit.context",
-          "serve_model": "model_runtime.lambda_entry",
-          "Settings": "model_runtime.settings"}
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'model_runtime' has no attribute {name!r}")
-    import importlib
+def lazy_exports(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for ``package``, whose ``__init__`` only
+    re-exports: ``homes`` maps each exported name to the module defining it, imported the
+    first time the name is asked for. The package imports the same names under
+    ``TYPE_CHECKING`` for mypy and IDEs. Defined here, not in a module of its own, so that
+    this package and its subpackages (``model_runtime.pool``) pay no import for it."""
 
-    return getattr(importlib.import_module(_HOMES[name]), name)
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(home), name)
+
+    return __getattr__
+
+
+__getattr__ = lazy_exports(__name__, {"LambdaHandler": "lambda_kit.context",
+                                      "serve_model": "model_runtime.lambda_entry",
+                                      "Settings": "model_runtime.settings"})

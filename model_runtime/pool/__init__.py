@@ -9,7 +9,9 @@ See docs/pool.md. The exports load on first use, as ``model_runtime``'s do.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from model_runtime import lazy_exports
 
 if TYPE_CHECKING:
     from model_runtime.pool.batch import serve_pool_batch
@@ -20,17 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelPool", "PoolEntry", "PoolList", "PoolSettings", "serve_pool",
            "serve_pool_batch"]
-_HOMES = {"serve_pool": "model_runtime.pool.entry",
-          "serve_pool_batch": "model_runtime.pool.batch",
-          "ModelPool": "model_runtime.pool.pool",
-          "PoolEntry": "model_runtime.pool.pool_list",
-          "PoolList": "model_runtime.pool.pool_list",
-          "PoolSettings": "model_runtime.pool.settings"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'model_runtime.pool' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_HOMES[name]), name)
+__getattr__ = lazy_exports(__name__, {"serve_pool": "model_runtime.pool.entry",
+                                      "serve_pool_batch": "model_runtime.pool.batch",
+                                      "ModelPool": "model_runtime.pool.pool",
+                                      "PoolEntry": "model_runtime.pool.pool_list",
+                                      "PoolList": "model_runtime.pool.pool_list",
+                                      "PoolSettings": "model_runtime.pool.settings"})
