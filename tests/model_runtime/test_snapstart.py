@@ -21,10 +21,9 @@ import pytest
 from featherserve.support.processes import ROOT, run_cli, tool_env
 from tests.support.deploy import (
     MODELS,
-    build_model_layers,
     placeholder_runtime_zip,
-    publish_tiny_models,
     snapshot_service,
+    tiny_models_with_layers,
 )
 from tests.support.stack import SLS
 
@@ -34,9 +33,7 @@ FUNCTION = "AWS::Lambda::Function"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("snapstart")
-    store, layers = root / "store", root / "layers"
-    publish_tiny_models(store)
-    build_model_layers(store, layers)
+    _, layers = tiny_models_with_layers(root)
     placeholder_runtime_zip(layers / "runtime.zip")
     function_zip = ROOT / "build" / "layers" / "function.zip"
     if function_zip.is_file():

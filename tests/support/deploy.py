@@ -150,6 +150,15 @@ def build_model_layers(store: Path, out: Path, models: tuple[str, ...] = MODELS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def tiny_models_with_layers(root: Path) -> tuple[Path, Path]:
+    """root/store holding the tiny stand-in models, and their model layers in root/layers
+    (no runtime layer: each caller adds the one it needs)."""
+    store, layers = root / "store", root / "layers"
+    publish_tiny_models(store)
+    build_model_layers(store, layers)
+    return store, layers
+
+
 def placeholder_runtime_zip(path: Path) -> Path:
     """A stand-in runtime layer for packaging tests, which never run the code."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,10 +19,9 @@ import yaml
 
 from featherserve.support.processes import NODE_BIN, run_cli, tool_env
 from tests.support.deploy import (
-    build_model_layers,
     placeholder_runtime_zip,
-    publish_tiny_models,
     snapshot_service,
+    tiny_models_with_layers,
 )
 
 SLS = str(NODE_BIN / "sls")
@@ -48,9 +47,7 @@ STAGE_PARAMS = {
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("package")
-    store, layers = root / "store", root / "layers"
-    publish_tiny_models(store)
-    build_model_layers(store, layers)
+    _, layers = tiny_models_with_layers(root)
     placeholder_runtime_zip(layers / "runtime.zip")
     service = snapshot_service(root / "service")
     config = yaml.safe_load((service / "serverless.yml").read_text())

@@ -44,8 +44,8 @@ from tests.support.deploy import (
     mock_aws_env,
     mock_client,
     moto_server,
-    publish_tiny_models,
     snapshot_service,
+    tiny_models_with_layers,
 )
 from tests.support.stack import SLS
 from tests.support.tiny_models import publish_tiny_tabular
@@ -128,9 +128,7 @@ def layer_name(layer: str) -> str:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory) -> Iterator[MockDeployment]:
     root = tmp_path_factory.mktemp("mock-deploy")
-    store, layers = root / "store", root / "layers"
-    publish_tiny_models(store)
-    build_model_layers(store, layers)
+    store, layers = tiny_models_with_layers(root)
     # A snapshot of `make layers`' runtime layer: others may rebuild it.
     shutil.copy2(built_layers("runtime.zip") / "runtime.zip", layers / "runtime.zip")
     service = snapshot_service(root / "service")
