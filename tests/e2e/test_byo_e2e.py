@@ -18,7 +18,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,7 +29,7 @@ from featherserve.support.processes import (
     run_cli,
 )
 from tests.support.deploy import project_cli, project_env, snapshot_project
-from tests.support.stack import SLS, sls_offline
+from tests.support.stack import SLS, post, sls_offline
 
 pytestmark = pytest.mark.e2e
 SECTION = "## Serve your own model"
@@ -163,20 +162,6 @@ def test_sls_invoke_local_answers_a_raw_row(project, tmp_path):
     body = json.loads(response["body"])
     assert body["model"] == NAME and body["version"] == "1"
     assert body["predictions"][0]["label"] == "Gentoo"  # Biscoe, 217 mm flippers, 15 mm bill
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    """Status and JSON answer (the raw text when it is not JSON)."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
 
 
 def curl_request(argv: list[str], port: int) -> tuple[str, bytes, dict[str, str]]:

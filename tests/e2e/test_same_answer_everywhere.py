@@ -30,8 +30,6 @@ import base64
 import csv
 import io
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +48,10 @@ from featherserve.support.processes import VENV, last_json_document, run_cli
 from model_runtime import Settings, serve_model
 from tests.support.browser import VIEWPORT, chromium, watch_problems
 from tests.support.deploy import FEATHERSERVE, project_cli, project_env, snapshot_project
-from tests.support.images import encode, in_mode, with_orientation
+from tests.support.images import COLOURS, colour_photo, encode, in_mode, with_orientation
 from tests.support.import_cases import NUMBERS, TEXTS, mixed_table, user_frame
 from tests.support.import_cases_sklearn import docs_preprocessor
-from tests.support.stack import SLS, Stack, sls_offline
+from tests.support.stack import SLS, Stack, post, sls_offline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 TABLE, PHOTOS = "mixed_rows", "rgb_photos"
@@ -63,7 +61,7 @@ ROWS, TRAINED = 300, 200
 UNSEEN = {"colour": "violet", "region": "atlantis", "grade": "Z"}
 FEATURES = (*NUMBERS, *TEXTS)
 SPACED = " south"
-COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
+JSON_HEADERS = {"Content-Type": "application/json"}
 TRAIN_SIZES = [(40, 30), (24, 48), (64, 64), (50, 20), (33, 47), (80, 60), (20, 20),
                (45, 90), (120, 40), (16, 64)]
 # Shared machine: generous limits, never a timing assertion.
@@ -71,20 +69,6 @@ INIT_LIMIT = "60"
 
 
 # ------------------------------------------------------------------------------ the inputs
-def photo(colour: tuple[int, int, int], size: tuple[int, int],
-          rng: np.random.Generator) -> Image.Image:
-    """The label's colour, lit unevenly and noisy, with a grey object somewhere on it."""
-    width, height = size
-    light = rng.uniform(0.8, 1.1) * np.linspace(0.85, 1.1, width)[np.newaxis, :, np.newaxis]
-    pixels = np.asarray(colour, dtype=np.float64) * light + rng.normal(0, 12, (height, width, 3))
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    x, y = rng.uniform(0, 0.6) * width, rng.uniform(0, 0.6) * height
-    grey = int(rng.integers(80, 180))
-    ImageDraw.Draw(image).ellipse((x, y, x + 0.3 * width, y + 0.3 * height),
-                                  fill=(grey, grey, grey))
-    return image
-
-
 # (file name, colour, size, how it is written): several sizes (a thumbnail to a panorama),
 # aspect ratios (1:10 to 10:1; 49x64 and 97x300 crashed the centre crop once) and formats.
 PHOTO_CASES: list[tuple[str, str, tuple[int, int], str]] = [
@@ -216,7 +200,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     for label, colour in COLOURS.items():
         (folder / label).mkdir(parents=True)
         for i, size in enumerate(TRAIN_SIZES):
-            (folder / label / f"{i}.png").write_bytes(encode(photo(colour, size, rng), "PNG"))
+            image = colour_photo(colour, size, rng)
+            (folder / label / f"{i}.png").write_bytes(encode(image, "PNG"))
     project_cli(root, "train", "image", PHOTOS, "--folder", str(folder), "--color", "rgb",
                 "--size", "16", "--seed", "0", env=env, timeout=600)
     project_cli(root, "layers", env=env, timeout=900)
@@ -228,7 +213,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     photo_dir.mkdir()
     photos = {}
     for name, label, size, how in PHOTO_CASES:
-        photos[name] = write_photo(photo(COLOURS[label], size, rng), how)
+        photos[name] = write_photo(colour_photo(COLOURS[label], size, rng), how)
         (photo_dir / name).write_bytes(photos[name])
     return Project(root, env, rows, row_labels, photos, photo_dir)
 
@@ -333,23 +318,10 @@ def stack(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     assert started.process.poll() is not None  # stopped with its process group
 
 
-def post_json(url: str, body: str) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
 def test_serverless_offline(project, reference, stack):
     for name, body in ((TABLE, table_body(project)), (PHOTOS, photo_body(project))):
-        status, answer = post_json(f"{stack.url}/models/{name}/predict", body)
+        status, answer = post(f"{stack.url}/models/{name}/predict", body.encode(), JSON_HEADERS,
+                              timeout=120)
         assert status == 200, (status, answer, stack.log.read_text()[-3000:])
         assert labels_of(answer) == reference[name], name
 
@@ -498,7 +470,8 @@ def test_a_category_no_table_had_is_refused_alike(project, stack, page, tmp_path
                       content_type="application/json")
     response = handler(event, None)
     in_process = (response["statusCode"], json.loads(response["body"])["error"]["code"])
-    status, answer = post_json(f"{stack.url}/models/{TABLE}/predict", body)
+    status, answer = post(f"{stack.url}/models/{TABLE}/predict", body.encode(), JSON_HEADERS,
+                          timeout=120)
     assert in_process == (status, answer["error"]["code"]) == (422, "unknown_category"), answer
     assert "'mauve'" in answer["error"]["message"]
 

@@ -6,7 +6,11 @@ import io
 import struct
 import zlib
 
+import numpy as np
 from PIL import Image, ImageDraw
+
+# Labels told apart by their dominant colour (the photo folders of the training tests).
+COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
 
 
 def digit_image(size: int = 224, mode: str = "L", *, dark_on_light: bool = True) -> Image.Image:
@@ -19,6 +23,22 @@ def digit_image(size: int = 224, mode: str = "L", *, dark_on_light: bool = True)
     draw.line([(x * scale, y * scale) for x, y in points], fill=ink,
               width=max(2, int(14 * scale)), joint="curve")
     return image.convert(mode)
+
+
+def colour_photo(colour: tuple[int, int, int], size: tuple[int, int], rng: np.random.Generator,
+                 *, light: tuple[float, float] = (0.8, 1.1), grey: tuple[int, int] = (80, 180),
+                 spot: float = 0.3) -> Image.Image:
+    """The label's colour, lit unevenly and noisy, with a grey object somewhere on it:
+    brightness drawn from ``light``, the object's grey from ``grey``, its size ``spot``."""
+    width, height = size
+    shade = rng.uniform(*light) * np.linspace(0.85, 1.1, width)[np.newaxis, :, np.newaxis]
+    pixels = np.asarray(colour, dtype=np.float64) * shade + rng.normal(0, 12, (height, width, 3))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    x, y = rng.uniform(0, 0.6) * width, rng.uniform(0, 0.6) * height
+    tone = int(rng.integers(*grey))
+    ImageDraw.Draw(image).ellipse((x, y, x + spot * width, y + spot * height),
+                                  fill=(tone, tone, tone))
+    return image
 
 
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:

@@ -13,7 +13,10 @@ passes ``env`` with its own PYTHONPATH, the one thing a copy needs that a checko
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +96,19 @@ def make_serve(log: Path, *, cwd: Path = ROOT,
     with _started(make_serve_command(port, lambda_port), port, lambda_port, log, https=False,
                   cwd=cwd, env=env) as stack:
         yield stack
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], *,
+         timeout: float = 60) -> tuple[int, Any]:
+    """POST to a running stack: the status and the JSON answer (the raw text when it is not
+    JSON), an error status included."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")

@@ -29,11 +29,17 @@ from featherserve.cli import main as featherserve
 from featherserve.support.events import load_event, response_json, with_body
 from model_runtime import Settings, serve_model
 from model_store.local import LocalStore
-from tests.support.images import encode, in_mode, png_16bit_rgb, with_orientation
+from tests.support.images import (
+    COLOURS,
+    colour_photo,
+    encode,
+    in_mode,
+    png_16bit_rgb,
+    with_orientation,
+)
 from training.image.folder import MIN_IMAGES_PER_CLASS, read_image_folder
 
 NAME = "messy_photos"
-COLOURS = {"blue": (40, 70, 200), "green": (50, 170, 60), "red": (210, 50, 40)}
 # (width, height): thumbnails of a few pixels, phone and panorama shapes, up to a megapixel.
 SIZES = [(5, 4), (64, 64), (640, 480), (48, 300), (1200, 800), (31, 9), (200, 200),
          (90, 160), (12, 12), (400, 40), (333, 251), (17, 170), (100, 75), (240, 320),
@@ -43,17 +49,8 @@ PER_CLASS = len(SIZES)
 
 def photo(colour: tuple[int, int, int], size: tuple[int, int],
           rng: np.random.Generator) -> Image.Image:
-    """The label's colour, lit unevenly and noisy, with a grey object somewhere on it."""
-    width, height = size
-    light = rng.uniform(0.75, 1.15) * np.linspace(0.85, 1.1, width)[np.newaxis, :, np.newaxis]
-    base = np.asarray(colour, dtype=np.float64) * light
-    pixels = base + rng.normal(0, 12, (height, width, 3))
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    x, y = rng.uniform(0, 0.6) * width, rng.uniform(0, 0.6) * height
-    grey = int(rng.integers(60, 200))
-    ImageDraw.Draw(image).ellipse((x, y, x + 0.35 * width, y + 0.35 * height),
-                                  fill=(grey, grey, grey))
-    return image
+    """A messier folder's photo: wider lighting and grey, a larger object."""
+    return colour_photo(colour, size, rng, light=(0.75, 1.15), grey=(60, 200), spot=0.35)
 
 
 def save_as(image: Image.Image, index: int, folder: Path) -> Path:
