@@ -125,6 +125,16 @@ def assert_both_answers(page: Any, answer: dict[str, Any], label: str, serving: 
     assert "running onnxruntime-web" not in page.locator("#browser").inner_text()
 
 
+def checked_answer(page: Any, label: str, serving: bool, what: str) -> dict[str, Any]:
+    """The page's last prediction, both columns checked (assert_both_answers); served, its
+    largest probability difference is printed."""
+    answer = last_answer(page)
+    assert_both_answers(page, answer, label, serving)
+    if serving:
+        print(f"{what}: largest probability difference {answer['largest']:.3g}")
+    return answer
+
+
 def test_catalog_lists_every_model(site, page):
     page.goto(site + "/")
     shown = page.locator("article.model").evaluate_all("els => els.map(e => e.dataset.model)")
@@ -136,12 +146,10 @@ def test_digits_demo_reads_an_uploaded_png_as_seven(any_site, page, tmp_path):
     url, serving = any_site
     page.goto(url + "/demo/digits")
     page.set_input_files("#file", str(ROOT / "examples" / "digits.png"))
-    answer = last_answer(page)
-    assert_both_answers(page, answer, "7", serving)
+    answer = checked_answer(page, "7", serving, "digits upload")
     assert answer["exactInput"] is True
     if serving:
         assert "round trip" in page.locator("#server .timing").inner_text()
-        print(f"digits upload: largest probability difference {answer['largest']:.3g}")
     # docs/web-app.md's picture (docs/web-demo.png) is made by hand; a test writes to tmp only.
     page.screenshot(path=str(tmp_path / "web-demo.png"), full_page=True,
                     animations="disabled", mask=[page.locator(".answer .timing")],
@@ -163,10 +171,7 @@ def test_digits_demo_reads_a_drawn_seven(any_site, page):
     page.goto(url + "/demo/digits")
     draw_seven(page)
     page.click("#predict-drawing")
-    answer = last_answer(page)
-    assert_both_answers(page, answer, "7", serving)
-    if serving:
-        print(f"drawn digit: largest probability difference {answer['largest']:.3g}")
+    checked_answer(page, "7", serving, "drawn digit")
 
 
 def test_tabular_demo_submits_its_prefilled_row(any_site, page):
@@ -174,10 +179,7 @@ def test_tabular_demo_submits_its_prefilled_row(any_site, page):
     page.goto(url + "/demo/breast_cancer")
     assert page.locator("#f0").input_value() == "17.99"  # examples/breast_cancer.json row 0
     page.click("#features button[type=submit]")
-    answer = last_answer(page)
-    assert_both_answers(page, answer, "malignant", serving)
-    if serving:
-        print(f"tabular row: largest probability difference {answer['largest']:.3g}")
+    checked_answer(page, "malignant", serving, "tabular row")
 
 
 def test_phone_viewport(site, browser):
