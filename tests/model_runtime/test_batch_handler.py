@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 import pytest
 from moto import mock_aws
 
+from featherserve.support.archives import tar_of
 from featherserve.support.sqs_events import LambdaContext
 from tests.support.bulk import (
     BULK_BUCKET,
@@ -384,25 +385,12 @@ def test_a_large_output_appears_whole_or_not_at_all(bulk, tabular):
     assert bulk.summary("breast_cancer", "large.csv")["predicted"] == len(rows)
 
 
-def tar_of(files: dict[str, bytes]) -> bytes:
-    import io
-    import tarfile
-
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        for name, data in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            archive.addfile(member, io.BytesIO(data))
-    return out.getvalue()
-
-
 def test_a_tar_of_images_is_one_file_with_a_line_per_image(bulk, images):
     chosen = sorted(IMAGES.glob("d[058]_0064px_*.png"))
     files = {f"photos/{p.name}": p.read_bytes() for p in chosen}
     files["photos/._resource_fork"] = b"\0\0"  # hidden: not an image of the folder
     files["photos/notes.txt"] = b"not an image"
-    messages = bulk.upload("digits", "june/photos.tar.gz", tar_of(files))
+    messages = bulk.upload("digits", "june/photos.tar.gz", tar_of(files, gzip=True))
     assert bulk.score(bulk.batch_handler(images), "digits", messages) == {
         "batchItemFailures": []}
     lines = bulk.lines("digits", "june/photos.tar.gz")
